@@ -1,0 +1,67 @@
+// swift-tools-version: 6.0
+// Atelier: a CPU deep-learning engine in Swift for TransGAN and Paint Transformer.
+// Layers (arrows point down only): executables → models → engine (Atelier) → native (COpenBLAS, CMedia, CKernels).
+import PackageDescription
+
+// MARK: - Build settings
+
+/// The engine and models are numeric code: unoptimised Swift is 25–100× slower, which would make
+/// `swift test` (a debug build) crawl. `-O` also in debug keeps tests fast; `-enable-testing` still applies.
+let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+/// C kernels: -O3 in every configuration (SwiftPM uses -O0 in debug); vector paths are chosen per function
+/// with `target` attributes and runtime dispatch, never a global -march.
+let optimizedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+
+let package = Package(
+    name: "Atelier",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Atelier", targets: ["Atelier"]),
+        .executable(name: "bench-attention", targets: ["bench-attention"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - Native layer
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMedia",
+            path: "Sources/CMedia",
+            providers: [.apt(["libstb-dev", "libgif-dev", "zlib1g-dev"])]
+        ),
+        .target(
+            name: "CKernels",
+            path: "CKernels",
+            cSettings: optimizedC,
+            linkerSettings: [.linkedLibrary("m")]
+        ),
+
+        // MARK: - Engine
+        .target(
+            name: "Atelier",
+            dependencies: ["COpenBLAS", "CKernels", "CMedia"],
+            swiftSettings: optimizedSwift
+        ),
+
+        // MARK: - Benchmarks
+        .executableTarget(
+            name: "bench-attention",
+            dependencies: ["Atelier", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-attention",
+            swiftSettings: optimizedSwift
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "AtelierTests",
+            dependencies: ["Atelier", "CKernels"]
+        ),
+    ]
+)
