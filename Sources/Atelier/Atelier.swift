@@ -1,1 +1,0 @@
-// Atelier: the engine.

@@ -1,0 +1,55 @@
+// Reverse-mode autodiff as a graph transformation: walk the graph from the loss back to the inputs,
+// call each op's gradient rule, and sum cotangents. The result is ordinary graph nodes, so it can be
+// evaluated together with the loss in one executor call, or differentiated again.
+
+/// Gradients of a scalar (or seeded) tensor with respect to each tensor in `wrt`.
+/// - Parameters:
+///   - y: the tensor to differentiate; must have one element unless `seed` is given.
+///   - wrt: tensors to differentiate with respect to (leaves or intermediates).
+///   - seed: the cotangent of `y` (default: ones).
+///   - higherOrder: request gradients that are themselves differentiable; fused ops then use their
+///     composite gradient rules.
+/// - Returns: one tensor per entry of `wrt`, shaped like it (zeros where `y` does not depend on it).
+public func gradients(of y: Tensor, wrt: [Tensor], seed: Tensor? = nil, higherOrder: Bool = false) -> [Tensor] {
+    precondition(seed != nil || y.count == 1, "[gradients] output of shape \(y.shape) is not a scalar; pass a seed")
+    if let seed { precondition(seed.shape == y.shape, "[gradients] seed shape \(seed.shape) differs from output \(y.shape)") }
+
+    @inline(__always) func key(_ t: Tensor) -> Int { t.node.id &* 16 &+ t.index }
+    let wrtNodes = Set(wrt.map { $0.node.id })
+
+    // Nodes between the wrt tensors and y: reachable backwards from y and depending on some wrt node.
+    var reachable: [Int: Node] = [:]
+    var stack = [y.node]
+    while let n = stack.popLast() {
+        if reachable[n.id] != nil { continue }
+        reachable[n.id] = n
+        if wrtNodes.contains(n.id) { continue }
+        for input in n.inputs where reachable[input.node.id] == nil { stack.append(input.node) }
+    }
+    let order = reachable.values.sorted { $0.id < $1.id }
+    var depends = Set<Int>()
+    for n in order {
+        if wrtNodes.contains(n.id) || n.inputs.contains(where: { depends.contains($0.node.id) }) {
+            depends.insert(n.id)
+        }
+    }
+
+    var cotangent: [Int: Tensor] = [key(y): seed ?? Tensor.ones(like: y)]
+    for n in order.reversed() {
+        // Gradients flow into wrt nodes but not through them to their own inputs.
+        guard depends.contains(n.id), !wrtNodes.contains(n.id), let op = n.op else { continue }
+        let outs = (0..<n.outputs.count).map { Tensor(node: n, index: $0) }
+        let cots = outs.map { cotangent[key($0)] }
+        if cots.allSatisfy({ $0 == nil }) { continue }
+        let grads = op.gradient(GradientContext(inputs: n.inputs, outputs: outs, cotangents: cots, higherOrder: higherOrder))
+        precondition(grads.count == n.inputs.count, "[gradients] \(op.name) returned \(grads.count) gradients for \(n.inputs.count) inputs")
+        for (input, g) in zip(n.inputs, grads) {
+            guard let g, depends.contains(input.node.id) else { continue }
+            precondition(g.shape == input.shape, "[gradients] \(op.name) gave gradient \(g.shape) for input \(input.shape)")
+            let k = key(input)
+            cotangent[k] = cotangent[k].map { $0 + g } ?? g
+        }
+    }
+    return wrt.map { cotangent[key($0)] ?? Tensor.zeros(like: $0) }
+}
+

@@ -1,0 +1,151 @@
+// Broadcasting binary ops (NumPy rules) and `where`. Gradients sum back over broadcast dimensions.
+
+public enum BinaryKind: String, Sendable {
+    case add, sub, mul, div, maximum, minimum, greater, greaterEqual, less, lessEqual, equal
+}
+
+/// The broadcast shape of two shapes, or nil if they are incompatible.
+public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let rank = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: rank)
+    for i in 0..<rank {
+        let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+        let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+        if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else { return nil }
+    }
+    return out
+}
+
+/// Strides for reading an array of `shape` as if it had `outShape` (0 on broadcast dimensions).
+func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
+    let base = contiguousStrides(shape)
+    let offset = outShape.count - shape.count
+    return (0..<outShape.count).map { i in
+        i < offset ? 0 : (shape[i - offset] == 1 && outShape[i] != 1 ? 0 : base[i - offset])
+    }
+}
+
+/// Runs `f` over the broadcast of two inputs into a contiguous output.
+@inline(__always)
+func broadcastMap<T: KernelScalar>(_ a: UnsafePointer<T>, _ aShape: [Int], _ b: UnsafePointer<T>, _ bShape: [Int],
+                                   _ y: UnsafeMutablePointer<T>, _ outShape: [Int], _ f: (T, T) -> T) {
+    let n = outShape.reduce(1, *)
+    withoutActuallyEscaping(f) { f in
+        let box = UncheckedSendable(f)
+        if aShape == bShape {
+            parallelFor(n, grain: 32768) { r in let f = box.value; for i in r { y[i] = f(a[i], b[i]) } }
+            return
+        }
+        let (dims, st) = coalesce(shape: outShape, strideSets: [broadcastStrides(aShape, to: outShape), broadcastStrides(bShape, to: outShape)])
+        let rank = dims.count, inner = dims[rank - 1]
+        let sa = st[0], sb = st[1]
+        let ia = sa[rank - 1], ib = sb[rank - 1]
+        let outerDims = Array(dims.dropLast())
+        let outer = outerDims.reduce(1, *)
+        parallelFor(outer, grain: max(1, 32768 / inner)) { r in
+            let f = box.value
+            for o in r {
+                var rem = o, offA = 0, offB = 0
+                for d in stride(from: outerDims.count - 1, through: 0, by: -1) {
+                    let i = rem % outerDims[d]; rem /= outerDims[d]
+                    offA += i * sa[d]; offB += i * sb[d]
+                }
+                let pa = a + offA, pb = b + offB, py = y + o * inner
+                if ia == 1 && ib == 1 { for i in 0..<inner { py[i] = f(pa[i], pb[i]) } }
+                else if ia == 1 { let vb = pb[0]; for i in 0..<inner { py[i] = f(pa[i], ib == 0 ? vb : pb[i * ib]) } }
+                else if ib == 1 { let va = pa[0]; for i in 0..<inner { py[i] = f(ia == 0 ? va : pa[i * ia], pb[i]) } }
+                else { for i in 0..<inner { py[i] = f(pa[i * ia], pb[i * ib]) } }
+            }
+        }
+    }
+}
+
+struct BinaryOp: Op {
+    let kind: BinaryKind
+    var name: String { kind.rawValue }
+    var inPlaceCandidates: [Int] { [0, 1] }
+
+    func execute(_ c: KernelContext) {
+        dispatch(c.dtype, { run(Float.self, c) }, { run(Double.self, c) })
+    }
+
+    private func run<T: KernelScalar>(_: T.Type, _ c: KernelContext) {
+        let a = UnsafePointer(c.inputs[0].pointer(as: T.self)), b = UnsafePointer(c.inputs[1].pointer(as: T.self))
+        let y = c.outputs[0].pointer(as: T.self)
+        let sa = c.inputShapes[0], sb = c.inputShapes[1], so = c.outputShapes[0]
+        switch kind {
+        case .add: broadcastMap(a, sa, b, sb, y, so) { $0 + $1 }
+        case .sub: broadcastMap(a, sa, b, sb, y, so) { $0 - $1 }
+        case .mul: broadcastMap(a, sa, b, sb, y, so) { $0 * $1 }
+        case .div: broadcastMap(a, sa, b, sb, y, so) { $0 / $1 }
+        case .maximum: broadcastMap(a, sa, b, sb, y, so) { $0 >= $1 ? $0 : $1 }
+        case .minimum: broadcastMap(a, sa, b, sb, y, so) { $0 <= $1 ? $0 : $1 }
+        case .greater: broadcastMap(a, sa, b, sb, y, so) { $0 > $1 ? 1 : 0 }
+        case .greaterEqual: broadcastMap(a, sa, b, sb, y, so) { $0 >= $1 ? 1 : 0 }
+        case .less: broadcastMap(a, sa, b, sb, y, so) { $0 < $1 ? 1 : 0 }
+        case .lessEqual: broadcastMap(a, sa, b, sb, y, so) { $0 <= $1 ? 1 : 0 }
+        case .equal: broadcastMap(a, sa, b, sb, y, so) { $0 == $1 ? 1 : 0 }
+        }
+    }
+
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        let a = c.inputs[0], b = c.inputs[1], g = c.grad
+        switch kind {
+        case .add: return [g.sum(toShape: a.shape), g.sum(toShape: b.shape)]
+        case .sub: return [g.sum(toShape: a.shape), (-g).sum(toShape: b.shape)]
+        case .mul: return [(g * b).sum(toShape: a.shape), (g * a).sum(toShape: b.shape)]
+        case .div:
+            // d(a/b) = da/b − a·db/b²
+            return [(g / b).sum(toShape: a.shape), (-(g * a) / b.square()).sum(toShape: b.shape)]
+        case .maximum, .minimum:
+            // Ties send the gradient to `a`, matching the forward's choice.
+            let pickA = kind == .maximum ? a.greaterEqual(b) : a.lessEqual(b)
+            return [(g * pickA).sum(toShape: a.shape), (g * (1 - pickA)).sum(toShape: b.shape)]
+        default: return [nil, nil]
+        }
+    }
+}
+
+extension Tensor {
+    func binary(_ kind: BinaryKind, _ other: Tensor) -> Tensor {
+        shapeCheck(dtype == other.dtype, kind.rawValue, "dtypes differ: \(dtype) \(shape) vs \(other.dtype) \(other.shape)")
+        guard let out = broadcastShape(shape, other.shape) else {
+            fatalError("[\(kind.rawValue)] shapes do not broadcast: \(shape) vs \(other.shape)")
+        }
+        return Tensor.make(BinaryOp(kind: kind), [self, other], shape: out, dtype: dtype)
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor { a.binary(.add, b) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { a.binary(.sub, b) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { a.binary(.mul, b) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { a.binary(.div, b) }
+    public static func + (a: Tensor, b: Double) -> Tensor { a.binary(.add, a.constant(b)) }
+    public static func - (a: Tensor, b: Double) -> Tensor { a.binary(.sub, a.constant(b)) }
+    public static func * (a: Tensor, b: Double) -> Tensor { a.binary(.mul, a.constant(b)) }
+    public static func / (a: Tensor, b: Double) -> Tensor { a.binary(.mul, a.constant(1 / b)) }
+    public static func + (a: Double, b: Tensor) -> Tensor { b.constant(a).binary(.add, b) }
+    public static func - (a: Double, b: Tensor) -> Tensor { b.constant(a).binary(.sub, b) }
+    public static func * (a: Double, b: Tensor) -> Tensor { b.constant(a).binary(.mul, b) }
+    public static func / (a: Double, b: Tensor) -> Tensor { b.constant(a).binary(.div, b) }
+
+    public func maximum(_ other: Tensor) -> Tensor { binary(.maximum, other) }
+    public func minimum(_ other: Tensor) -> Tensor { binary(.minimum, other) }
+    public func maximum(_ v: Double) -> Tensor { binary(.maximum, constant(v)) }
+    public func minimum(_ v: Double) -> Tensor { binary(.minimum, constant(v)) }
+    /// Elementwise comparisons give 1 or 0 in this tensor's dtype; no gradient.
+    public func greater(_ other: Tensor) -> Tensor { binary(.greater, other) }
+    public func greaterEqual(_ other: Tensor) -> Tensor { binary(.greaterEqual, other) }
+    public func less(_ other: Tensor) -> Tensor { binary(.less, other) }
+    public func lessEqual(_ other: Tensor) -> Tensor { binary(.lessEqual, other) }
+    public func equal(_ other: Tensor) -> Tensor { binary(.equal, other) }
+    public func greater(_ v: Double) -> Tensor { binary(.greater, constant(v)) }
+    public func less(_ v: Double) -> Tensor { binary(.less, constant(v)) }
+
+    /// `condition ? a : b` elementwise (condition is 1/0), broadcasting all three.
+    public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        b + condition * (a - b)
+    }
+
+    /// Clamps to `[lo, hi]`.
+    public func clamped(_ lo: Double, _ hi: Double) -> Tensor { maximum(lo).minimum(hi) }
+}

@@ -1,0 +1,86 @@
+// Gather along one axis by a fixed index list, and its adjoint, scatter-add. Each is the other's gradient.
+
+/// out[.., i, ..] = x[.., indices[i], ..]
+struct IndexSelectOp: Op {
+    let axis: Int
+    let indices: [Int]
+    var name: String { "indexSelect" }
+    func execute(_ c: KernelContext) {
+        let s = c.inputShapes[0]
+        let outer = s[..<axis].reduce(1, *), inner = s[(axis + 1)...].reduce(1, *), size = s[axis]
+        let n = indices.count
+        dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), outer, size, inner, n) },
+                          { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), outer, size, inner, n) })
+    }
+    private func run<T>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ size: Int, _ inner: Int, _ n: Int) {
+        indices.withUnsafeBufferPointer { idx in
+            let idx = UncheckedSendable(idx)
+            parallelFor(outer * n, grain: max(1, 8192 / inner)) { r in
+                for t in r {
+                    let o = t / n, i = t % n
+                    (y + t * inner).update(from: x + (o * size + idx.value[i]) * inner, count: inner)
+                }
+            }
+        }
+    }
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        [Tensor.make(IndexAddOp(axis: axis, indices: indices), [c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
+    }
+}
+
+/// out = zeros; out[.., indices[i], ..] += g[.., i, ..]. Partitioned by output row, so no two tasks write
+/// one element and the summation order is fixed.
+struct IndexAddOp: Op {
+    let axis: Int
+    let indices: [Int]
+    var name: String { "indexAdd" }
+    func execute(_ c: KernelContext) {
+        let s = c.outputShapes[0]
+        let outer = s[..<axis].reduce(1, *), inner = s[(axis + 1)...].reduce(1, *), size = s[axis]
+        dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), outer, size, inner) },
+                          { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), outer, size, inner) })
+    }
+    private func run<T: KernelScalar>(_ g: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ size: Int, _ inner: Int) {
+        // Sources of each destination row, in ascending order.
+        var sources = [[Int]](repeating: [], count: size)
+        for (i, d) in indices.enumerated() { sources[d].append(i) }
+        let n = indices.count
+        let src = UncheckedSendable(sources)
+        parallelFor(outer * size, grain: max(1, 8192 / inner)) { r in
+            for t in r {
+                let o = t / size, d = t % size
+                let out = y + t * inner
+                out.update(repeating: 0, count: inner)
+                for i in src.value[d] {
+                    let row = g + (o * n + i) * inner
+                    for j in 0..<inner { out[j] += row[j] }
+                }
+            }
+        }
+    }
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        [Tensor.make(IndexSelectOp(axis: axis, indices: indices), [c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
+    }
+}
+
+extension Tensor {
+    /// Picks entries `indices` along `axis` (repeats allowed): PyTorch's `index_select`.
+    public func indexSelect(axis: Int, _ indices: [Int]) -> Tensor {
+        let a = normalizeAxis(axis, rank: rank, op: "indexSelect")
+        shapeCheck(indices.allSatisfy { $0 >= 0 && $0 < shape[a] }, "indexSelect",
+                   "index out of range for axis \(a) of \(shape)")
+        var out = shape
+        out[a] = indices.count
+        return Tensor.make(IndexSelectOp(axis: a, indices: indices), [self], shape: out, dtype: dtype)
+    }
+
+    /// Adds entry i along `axis` into position `indices[i]` of a zero tensor with `size` entries there.
+    public func indexAdd(axis: Int, _ indices: [Int], size: Int) -> Tensor {
+        let a = normalizeAxis(axis, rank: rank, op: "indexAdd")
+        shapeCheck(indices.count == shape[a] && indices.allSatisfy { $0 >= 0 && $0 < size }, "indexAdd",
+                   "\(indices.count) indices (max \(indices.max() ?? 0)) for axis \(a) of \(shape) into size \(size)")
+        var out = shape
+        out[a] = size
+        return Tensor.make(IndexAddOp(axis: a, indices: indices), [self], shape: out, dtype: dtype)
+    }
+}

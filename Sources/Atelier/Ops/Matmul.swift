@@ -1,0 +1,123 @@
+// Matrix products on OpenBLAS. Transposes are flags handed to GEMM, never copies; a batched left operand
+// times a 2-d right operand folds the batch into the rows, so it is one GEMM.
+import COpenBLAS
+
+struct MatmulOp: Op {
+    let transA: Bool, transB: Bool
+    var name: String { "matmul" }
+
+    func execute(_ c: KernelContext) {
+        let a = c.inputShapes[0], b = c.inputShapes[1], out = c.outputShapes[0]
+        let m = out[out.count - 2], n = out[out.count - 1]
+        let k = transA ? a[a.count - 2] : a[a.count - 1]
+        let batch = out.dropLast(2).reduce(1, *)
+        let bBatched = b.count > 2
+        let aBatched = a.count > 2
+        // [batch·M, K] × [K, N] when the right side is shared and the left is not transposed.
+        let fold = !bBatched && !transA
+        let lda = transA ? m : k, ldb = transB ? k : n
+        let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+        let strideA = aBatched ? m * k : 0, strideB = bBatched ? k * n : 0, strideC = m * n
+        if m == 0 || n == 0 { return }
+        switch c.dtype {
+        case .float32:
+            let pa = c.inputs[0].pointer(as: Float.self), pb = c.inputs[1].pointer(as: Float.self), pc = c.outputs[0].pointer(as: Float.self)
+            if k == 0 { fill(pc, batch * m * n, 0); return }
+            if fold {
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), 0, pc, Int32(n))
+                return
+            }
+            batched(batch, m: m, n: n, k: k) { i in
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa + i * strideA, Int32(lda),
+                            pb + i * strideB, Int32(ldb), 0, pc + i * strideC, Int32(n))
+            }
+        case .float64:
+            let pa = c.inputs[0].pointer(as: Double.self), pb = c.inputs[1].pointer(as: Double.self), pc = c.outputs[0].pointer(as: Double.self)
+            if k == 0 { fill(pc, batch * m * n, 0); return }
+            if fold {
+                cblas_dgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), 0, pc, Int32(n))
+                return
+            }
+            batched(batch, m: m, n: n, k: k) { i in
+                cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa + i * strideA, Int32(lda),
+                            pb + i * strideB, Int32(ldb), 0, pc + i * strideC, Int32(n))
+            }
+        }
+    }
+
+    /// Many small GEMMs run one per task with single-threaded BLAS; few large ones use BLAS's threads.
+    private func batched(_ batch: Int, m: Int, n: Int, k: Int, _ gemm: (Int) -> Void) {
+        let threads = Threading.count
+        if batch >= threads && m * n * k < 1 << 21 && threads > 1 {
+            openblas_set_num_threads(1)
+            parallelFor(batch) { r in for i in r { gemm(i) } }
+            openblas_set_num_threads(Int32(threads))
+        } else {
+            for i in 0..<batch { gemm(i) }
+        }
+    }
+
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        let a = c.inputs[0], b = c.inputs[1], g = c.grad
+        // C = op(A)·op(B); each case is the product rule with the transposes moved into flags.
+        var da: Tensor, db: Tensor
+        switch (transA, transB) {
+        case (false, false): da = g.matmul(b, transB: true); db = a.matmul(g, transA: true, reduceBatch: b.rank == 2)
+        case (true, false): da = b.matmul(g, transB: true); db = a.matmul(g, reduceBatch: b.rank == 2)
+        case (false, true): da = g.matmul(b); db = g.matmul(a, transA: true, reduceBatch: b.rank == 2)
+        case (true, true): da = b.matmul(g, transA: true, transB: true); db = g.matmul(a, transA: true, transB: true, reduceBatch: b.rank == 2)
+        }
+        if da.shape != a.shape { da = da.sum(toShape: a.shape) }
+        return [da, db]
+    }
+}
+
+extension Tensor {
+    /// Matrix product of the last two dimensions, `op(self) · op(other)`.
+    ///
+    /// `self` is `[..., M, K]` (`[..., K, M]` if `transA`), `other` is `[K, N]` or `[..., K, N]` with the same
+    /// batch dimensions (`[..., N, K]` if `transB`). Result `[..., M, N]`.
+    public func matmul(_ other: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
+        matmul(other, transA: transA, transB: transB, reduceBatch: false)
+    }
+
+    /// With `reduceBatch`, the batch dimensions of two batched operands are summed away (a weight gradient
+    /// of a shared right operand) — done as one GEMM when possible.
+    func matmul(_ other: Tensor, transA: Bool = false, transB: Bool = false, reduceBatch: Bool) -> Tensor {
+        shapeCheck(dtype == other.dtype, "matmul", "dtypes differ: \(dtype) vs \(other.dtype)")
+        shapeCheck(rank >= 2 && other.rank >= 2, "matmul", "operands must be at least 2-d: \(shape) × \(other.shape)")
+        if reduceBatch && rank > 2 {
+            // Σ_batch op(A_i)ᵀ-style products: fold the batch into K when the batch runs along rows.
+            if transA {
+                // A_i is [K, M] ... rows of A are the contraction: stack batches along K.
+                let a2 = reshaped([-1, shape[rank - 1]])
+                let b2 = other.reshaped([-1, other.shape[other.rank - 1]])
+                if !transB { return a2.matmul(b2, transA: true) }
+            }
+            let full = matmul(other, transA: transA, transB: transB)
+            return full.reshaped([-1] + full.shape.suffix(2)).sum(axes: [0])
+        }
+        let m = transA ? shape[rank - 1] : shape[rank - 2]
+        let k = transA ? shape[rank - 2] : shape[rank - 1]
+        let k2 = transB ? other.shape[other.rank - 1] : other.shape[other.rank - 2]
+        let n = transB ? other.shape[other.rank - 2] : other.shape[other.rank - 1]
+        shapeCheck(k == k2, "matmul", "inner dimensions differ: \(shape)\(transA ? "ᵀ" : "") × \(other.shape)\(transB ? "ᵀ" : "")")
+        var batch = Array(shape.dropLast(2))
+        if other.rank > 2 {
+            let ob = Array(other.shape.dropLast(2))
+            if rank == 2 {
+                // Shared left operand: broadcast it (rare; used by a few gradient rules).
+                return expanded(to: ob + shape).matmul(other, transA: transA, transB: transB)
+            }
+            shapeCheck(ob == batch, "matmul", "batch dimensions differ: \(shape) × \(other.shape)")
+            batch = ob
+        }
+        return Tensor.make(MatmulOp(transA: transA, transB: transB), [self, other], shape: batch + [m, n], dtype: dtype)
+    }
+
+    /// `x · Wᵀ + b` with `W` `[out, in]` (PyTorch's Linear layout).
+    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let y = matmul(weight, transB: true)
+        return bias.map { y + $0 } ?? y
+    }
+}

@@ -1,0 +1,80 @@
+// The table of differentiable ops: every op's gradient is checked against finite differences in Float64;
+// the ops a transformer discriminator uses are also checked to second order (WGAN-GP needs them).
+import Testing
+@testable import Atelier
+
+let firstOrderCases: [GradCase] = [
+    GradCase(name: "neg", shapes: [[3, 4]]) { -$0[0] },
+    GradCase(name: "exp", shapes: [[3, 4]]) { $0[0].exp() },
+    GradCase(name: "log", shapes: [[3, 4]], low: 0.5, high: 2) { $0[0].log() },
+    GradCase(name: "sqrt", shapes: [[3, 4]], low: 0.5, high: 2) { $0[0].sqrt() },
+    GradCase(name: "rsqrt", shapes: [[3, 4]], low: 0.5, high: 2) { $0[0].rsqrt() },
+    GradCase(name: "abs", shapes: [[3, 4]]) { $0[0].abs() },
+    GradCase(name: "sin", shapes: [[3, 4]]) { $0[0].sin() },
+    GradCase(name: "cos", shapes: [[3, 4]]) { $0[0].cos() },
+    GradCase(name: "tanh", shapes: [[3, 4]]) { $0[0].tanh() },
+    GradCase(name: "sigmoid", shapes: [[3, 4]], low: -4, high: 4) { $0[0].sigmoid() },
+    GradCase(name: "relu", shapes: [[3, 4]]) { $0[0].relu() },
+    GradCase(name: "gelu", shapes: [[3, 4]], low: -3, high: 3) { $0[0].gelu() },
+    GradCase(name: "square", shapes: [[3, 4]]) { $0[0].square() },
+    GradCase(name: "erf", shapes: [[3, 4]]) { $0[0].erf() },
+    GradCase(name: "add broadcast", shapes: [[2, 3, 4], [3, 1]]) { $0[0] + $0[1] },
+    GradCase(name: "sub broadcast", shapes: [[2, 3, 4], [4]]) { $0[0] - $0[1] },
+    GradCase(name: "mul broadcast", shapes: [[2, 1, 4], [3, 1]]) { $0[0] * $0[1] },
+    GradCase(name: "div", shapes: [[2, 3], [2, 3]], low: 0.5, high: 2) { $0[0] / $0[1] },
+    GradCase(name: "maximum", shapes: [[3, 4], [3, 4]]) { $0[0].maximum($0[1]) },
+    GradCase(name: "minimum", shapes: [[3, 4], [4]]) { $0[0].minimum($0[1]) },
+    GradCase(name: "where", shapes: [[3, 4], [3, 4], [3, 4]]) { Tensor.where($0[0].greater(0), $0[1], $0[2]) },
+    GradCase(name: "sum axes", shapes: [[2, 3, 4]]) { $0[0].sum(axes: [0, 2]) },
+    GradCase(name: "sum keepdims", shapes: [[2, 3, 4]]) { $0[0].sum(axes: [1], keepDims: true) },
+    GradCase(name: "mean", shapes: [[2, 3, 4]]) { $0[0].mean(axes: [-1]) },
+    GradCase(name: "max", shapes: [[2, 3, 4]]) { $0[0].max(axes: [1]) },
+    GradCase(name: "min", shapes: [[2, 3, 4]]) { $0[0].min(axes: [0, 2]) },
+    GradCase(name: "variance", shapes: [[2, 5]]) { $0[0].variance(axes: [1], unbiased: true) },
+    GradCase(name: "matmul", shapes: [[3, 4], [4, 5]]) { $0[0].matmul($0[1]) },
+    GradCase(name: "matmul transA", shapes: [[4, 3], [4, 5]]) { $0[0].matmul($0[1], transA: true) },
+    GradCase(name: "matmul transB", shapes: [[3, 4], [5, 4]]) { $0[0].matmul($0[1], transB: true) },
+    GradCase(name: "matmul transAB", shapes: [[4, 3], [5, 4]]) { $0[0].matmul($0[1], transA: true, transB: true) },
+    GradCase(name: "batched matmul", shapes: [[2, 3, 4], [2, 4, 5]]) { $0[0].matmul($0[1]) },
+    GradCase(name: "batched × shared", shapes: [[2, 3, 4], [4, 5]]) { $0[0].matmul($0[1]) },
+    GradCase(name: "batchedᵀ × shared", shapes: [[2, 4, 3], [4, 5]]) { $0[0].matmul($0[1], transA: true) },
+    GradCase(name: "linear", shapes: [[2, 3, 4], [5, 4], [5]]) { $0[0].linear(weight: $0[1], bias: $0[2]) },
+    GradCase(name: "reshape", shapes: [[2, 6]]) { $0[0].reshaped([3, 4]) },
+    GradCase(name: "permute", shapes: [[2, 3, 4]]) { $0[0].permuted([2, 0, 1]) },
+    GradCase(name: "expand", shapes: [[3, 1]]) { $0[0].expanded(to: [2, 3, 4]) },
+    GradCase(name: "slice", shapes: [[5, 4]]) { $0[0].sliced(axis: 0, 1, 5, step: 2) },
+    GradCase(name: "pad", shapes: [[2, 3]]) { $0[0].padded([(1, 0), (2, 1)]) },
+    GradCase(name: "concat", shapes: [[2, 3], [2, 2]]) { Tensor.concat($0, axis: 1) },
+    GradCase(name: "stack", shapes: [[2, 3], [2, 3]]) { Tensor.stack($0, axis: 1) },
+    GradCase(name: "indexSelect", shapes: [[4, 3]]) { $0[0].indexSelect(axis: 0, [3, 0, 0, 2, 1]) },
+    GradCase(name: "indexAdd", shapes: [[5, 3]]) { $0[0].indexAdd(axis: 0, [3, 0, 0, 2, 1], size: 4) },
+    GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
+    GradCase(name: "softmax axis 0", shapes: [[3, 5]]) { $0[0].softmax(axis: 0) },
+    GradCase(name: "logSoftmax", shapes: [[3, 5]]) { $0[0].logSoftmax() },
+    GradCase(name: "layerNorm", shapes: [[3, 6], [6], [6]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
+    GradCase(name: "cast", shapes: [[3]], eps: 1e-2, atol: 1e-5, rtol: 1e-5) { $0[0].cast(to: .float32).cast(to: .float64) * 1.0 },
+]
+
+@Test(arguments: firstOrderCases)
+func firstOrderGradient(_ c: GradCase) {
+    let failure = checkFirstOrder(c)
+    #expect(failure == nil, "\(failure ?? "")")
+}
+
+let secondOrderCases: [GradCase] = [
+    GradCase(name: "gelu", shapes: [[3, 4]], low: -3, high: 3) { $0[0].gelu() },
+    GradCase(name: "mul", shapes: [[3, 4], [4]]) { $0[0] * $0[1] },
+    GradCase(name: "add", shapes: [[3, 4], [4]]) { ($0[0] + $0[1]).square() },
+    GradCase(name: "mean", shapes: [[3, 4]]) { $0[0].square().mean(axes: [1]) },
+    GradCase(name: "linear", shapes: [[2, 3, 4], [5, 4], [5]]) { $0[0].linear(weight: $0[1], bias: $0[2]).tanh() },
+    GradCase(name: "layerNorm", shapes: [[3, 6], [6], [6]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
+    GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
+    GradCase(name: "indexSelect", shapes: [[4, 3]]) { $0[0].indexSelect(axis: 0, [3, 0, 0, 2]).square() },
+    GradCase(name: "concat", shapes: [[2, 3], [2, 2]]) { Tensor.concat($0, axis: 1).square() },
+]
+
+@Test(arguments: secondOrderCases)
+func secondOrderGradient(_ c: GradCase) {
+    let failure = checkSecondOrder(c)
+    #expect(failure == nil, "\(failure ?? "")")
+}

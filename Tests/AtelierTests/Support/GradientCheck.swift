@@ -1,0 +1,94 @@
+// Central-difference gradient checks in Float64 with a random cotangent; second order checks the
+// gradient of ⟨∇L, c₂⟩ against finite differences of that gradient.
+import Testing
+@testable import Atelier
+
+/// A deterministic source of test values.
+struct TestRNG {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed &* 0x9E3779B97F4A7C15 | 1 }
+    mutating func next() -> Double {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Double(state >> 11) / Double(1 << 53)
+    }
+    mutating func values(_ n: Int, low: Double = -1, high: Double = 1) -> [Double] {
+        (0..<n).map { _ in low + (high - low) * next() }
+    }
+}
+
+/// One op case: input shapes, how to draw inputs, the function, and its tolerances.
+struct GradCase: CustomTestStringConvertible, Sendable {
+    let name: String
+    let shapes: [[Int]]
+    var low: Double = -1
+    var high: Double = 1
+    var eps: Double = 1e-6
+    var atol: Double = 1e-6
+    var rtol: Double = 1e-5
+    let f: @Sendable ([Tensor]) -> Tensor
+    var testDescription: String { name }
+}
+
+func isClose(_ a: Double, _ b: Double, atol: Double, rtol: Double) -> Bool {
+    Swift.abs(a - b) <= atol + rtol * Swift.max(Swift.abs(a), Swift.abs(b))
+}
+
+/// Returns the worst mismatch description, or nil if analytic and numeric gradients agree.
+func checkFirstOrder(_ c: GradCase, seed: UInt64 = 1) -> String? {
+    var rng = TestRNG(seed)
+    let values = c.shapes.map { rng.values($0.reduce(1, *), low: c.low, high: c.high) }
+    let outShape = c.f(zip(c.shapes, values).map { Tensor(shape: $0, values: $1, dtype: .float64) }).shape
+    let cot = Tensor(shape: outShape, values: rng.values(outShape.reduce(1, *)), dtype: .float64)
+    func loss(_ vals: [[Double]]) -> Double {
+        (c.f(zip(c.shapes, vals).map { Tensor(shape: $0, values: $1, dtype: .float64) }) * cot).sum().item()
+    }
+    let xs = zip(c.shapes, values).map { Tensor(shape: $0, values: $1, dtype: .float64) }
+    let l = (c.f(xs) * cot).sum()
+    let grads = gradients(of: l, wrt: xs)
+    evaluate(grads)
+    for (k, g) in grads.enumerated() {
+        let analytic = g.doubles()
+        for i in 0..<values[k].count {
+            var plus = values, minus = values
+            plus[k][i] += c.eps; minus[k][i] -= c.eps
+            let numeric = (loss(plus) - loss(minus)) / (2 * c.eps)
+            if !isClose(analytic[i], numeric, atol: c.atol, rtol: c.rtol) {
+                return "\(c.name): input \(k) element \(i): analytic \(analytic[i]) vs numeric \(numeric)"
+            }
+        }
+    }
+    return nil
+}
+
+/// Checks ∇ₓ⟨∇ₓL, c₂⟩ against central differences of ⟨∇ₓL, c₂⟩.
+func checkSecondOrder(_ c: GradCase, seed: UInt64 = 2) -> String? {
+    var rng = TestRNG(seed)
+    let values = c.shapes.map { rng.values($0.reduce(1, *), low: c.low, high: c.high) }
+    let outShape = c.f(zip(c.shapes, values).map { Tensor(shape: $0, values: $1, dtype: .float64) }).shape
+    let cot = rng.values(outShape.reduce(1, *))
+    let cot2 = values.map { rng.values($0.count) }
+    func h(_ xs: [Tensor]) -> Tensor {
+        let l = (c.f(xs) * Tensor(shape: outShape, values: cot, dtype: .float64)).sum()
+        let g = gradients(of: l, wrt: xs, higherOrder: true)
+        return zip(g, cot2).enumerated().map { ($0.element.0 * Tensor(shape: c.shapes[$0.offset], values: $0.element.1, dtype: .float64)).sum() }
+            .reduce(Tensor(scalar: 0, dtype: .float64), +)
+    }
+    func hValue(_ vals: [[Double]]) -> Double {
+        h(zip(c.shapes, vals).map { Tensor(shape: $0, values: $1, dtype: .float64) }).item()
+    }
+    let xs = zip(c.shapes, values).map { Tensor(shape: $0, values: $1, dtype: .float64) }
+    let grads = gradients(of: h(xs), wrt: xs)
+    evaluate(grads)
+    for (k, g) in grads.enumerated() {
+        let analytic = g.doubles()
+        for i in 0..<values[k].count {
+            var plus = values, minus = values
+            plus[k][i] += c.eps; minus[k][i] -= c.eps
+            let numeric = (hValue(plus) - hValue(minus)) / (2 * c.eps)
+            if !isClose(analytic[i], numeric, atol: c.atol * 10, rtol: c.rtol * 10) {
+                return "\(c.name) (2nd order): input \(k) element \(i): analytic \(analytic[i]) vs numeric \(numeric)"
+            }
+        }
+    }
+    return nil
+}
