@@ -41,7 +41,8 @@ public func gradients(of y: Tensor, wrt: [Tensor], seed: Tensor? = nil, higherOr
         let outs = (0..<n.outputs.count).map { Tensor(node: n, index: $0) }
         let cots = outs.map { cotangent[key($0)] }
         if cots.allSatisfy({ $0 == nil }) { continue }
-        let grads = op.gradient(GradientContext(inputs: n.inputs, outputs: outs, cotangents: cots, higherOrder: higherOrder))
+        let grads = op.gradient(GradientContext(inputs: n.inputs, outputs: outs, cotangents: cots, higherOrder: higherOrder,
+                                                     needsGradient: n.inputs.map { depends.contains($0.node.id) }))
         precondition(grads.count == n.inputs.count, "[gradients] \(op.name) returned \(grads.count) gradients for \(n.inputs.count) inputs")
         for (input, g) in zip(n.inputs, grads) {
             guard let g, depends.contains(input.node.id) else { continue }

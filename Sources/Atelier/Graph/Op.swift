@@ -17,6 +17,8 @@ public struct GradientContext {
     public let outputs: [Tensor]
     public let cotangents: [Tensor?]
     public let higherOrder: Bool
+    /// Whether each input needs a gradient (rules may skip work for the others).
+    public let needsGradient: [Bool]
     /// The cotangent of output 0; rules of single-output ops read this.
     public var grad: Tensor { cotangents[0]! }
 }

@@ -53,6 +53,40 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "logSoftmax", shapes: [[3, 5]]) { $0[0].logSoftmax() },
     GradCase(name: "layerNorm", shapes: [[3, 6], [6], [6]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
     GradCase(name: "cast", shapes: [[3]], eps: 1e-2, atol: 1e-5, rtol: 1e-5) { $0[0].cast(to: .float32).cast(to: .float64) * 1.0 },
+    GradCase(name: "attention", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 4]]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) },
+    GradCase(name: "attention bias", shapes: [[2, 2, 3, 4], [2, 2, 5, 4], [2, 2, 5, 4], [2, 3, 5]]) {
+        Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3], scale: 0.7)
+    },
+    GradCase(name: "conv2d", shapes: [[2, 3, 5, 4], [4, 3, 3, 2], [4]]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2, padding: 1) },
+    GradCase(name: "conv2d dilation", shapes: [[1, 2, 6, 6], [3, 2, 2, 2]]) { $0[0].conv2d(weight: $0[1], dilation: 2) },
+    GradCase(name: "im2col", shapes: [[2, 2, 4, 5]]) {
+        $0[0].im2col(ConvGeometry(kernel: (2, 3), stride: (1, 2), padding: (1, 0), dilation: (1, 1)))
+    },
+    GradCase(name: "avgPool2d", shapes: [[2, 3, 4, 6]]) { $0[0].avgPool2d(kernel: 2) },
+    GradCase(name: "avgPool2d overlapping", shapes: [[1, 2, 5, 5]]) { $0[0].avgPool2d(kernel: 3, stride: 2) },
+    GradCase(name: "pixelShuffle", shapes: [[2, 8, 2, 3]]) { $0[0].pixelShuffle(2) },
+    GradCase(name: "pixelUnshuffle", shapes: [[2, 2, 4, 6]]) { $0[0].pixelUnshuffle(2) },
+    GradCase(name: "reflectionPad2d", shapes: [[1, 2, 3, 4]]) { $0[0].reflectionPadded2d(1) },
+    GradCase(name: "maxFilter3x3", shapes: [[2, 4, 5]]) { $0[0].maxFilter3x3() },
+    GradCase(name: "minFilter3x3", shapes: [[2, 4, 5]]) { $0[0].minFilter3x3() },
+    GradCase(name: "gridSample", shapes: [[2, 2, 4, 5], [2, 3, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1]) },
+    GradCase(name: "gridSample aligned", shapes: [[2, 2, 4, 5], [2, 3, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1], alignCorners: true) },
+    GradCase(name: "gridSample shared input", shapes: [[1, 2, 4, 5], [3, 2, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1]) },
+    GradCase(name: "affineGrid", shapes: [[2, 2, 3]]) { Tensor.affineGrid(theta: $0[0], height: 3, width: 4) },
+    GradCase(name: "resize nearest", shapes: [[1, 2, 3, 4]]) { $0[0].resized(height: 5, width: 3, mode: .nearest) },
+    GradCase(name: "resize bilinear", shapes: [[1, 2, 3, 4]]) { $0[0].resized(height: 5, width: 7, mode: .bilinear) },
+    GradCase(name: "resize bicubic", shapes: [[1, 2, 3, 4]]) { $0[0].resized(height: 6, width: 2, mode: .bicubic) },
+    GradCase(name: "batchNorm train", shapes: [[3, 2, 2, 2], [2], [2]]) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
+    GradCase(name: "batchNorm eval", shapes: [[3, 2, 2, 2], [2], [2], [2], [2]], low: 0.5, high: 1.5) {
+        $0[0].batchNormInference(mean: $0[1], variance: $0[2], weight: $0[3], bias: $0[4])
+    },
+    GradCase(name: "dropout", shapes: [[4, 5]]) { $0[0].dropout(0.3, generator: RandomGenerator(seed: 7)) },
+    GradCase(name: "l1Loss", shapes: [[3, 4], [3, 4]]) { $0[0].l1Loss($0[1]) },
+    GradCase(name: "mseLoss", shapes: [[3, 4], [3, 4]]) { $0[0].mseLoss($0[1]) },
+    GradCase(name: "bceWithLogits", shapes: [[3, 4]], low: -3, high: 3) {
+        $0[0].binaryCrossEntropyWithLogits(Tensor(shape: [3, 4], values: (0..<12).map { Double($0 % 2) }, dtype: .float64), posWeight: 10)
+    },
+    GradCase(name: "hingeLoss", shapes: [[3, 4]], low: -3, high: 3) { $0[0].hingeLoss(sign: -1) },
 ]
 
 @Test(arguments: firstOrderCases)
@@ -71,7 +105,16 @@ let secondOrderCases: [GradCase] = [
     GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
     GradCase(name: "indexSelect", shapes: [[4, 3]]) { $0[0].indexSelect(axis: 0, [3, 0, 0, 2]).square() },
     GradCase(name: "concat", shapes: [[2, 3], [2, 2]]) { Tensor.concat($0, axis: 1).square() },
+    GradCase(name: "attention", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 4], [3, 5]]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3]) },
+    GradCase(name: "conv2d", shapes: [[2, 2, 4, 4], [3, 2, 2, 2], [3]]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2).square() },
+    GradCase(name: "avgPool2d", shapes: [[1, 2, 4, 4]]) { $0[0].avgPool2d(kernel: 2).square() },
+    GradCase(name: "transformer block", shapes: [[2, 3, 4], [12, 4], [4], [4]]) { x in
+        let qkv = x[0].layerNorm(weight: x[2], bias: x[3]).linear(weight: x[1])
+        let q = qkv.sliced(axis: 2, 0, 4), k = qkv.sliced(axis: 2, 4, 8), v = qkv.sliced(axis: 2, 8, 12)
+        return (x[0] + Tensor.attention(q: q, k: k, v: v)).gelu().mean(axes: [1])
+    },
 ]
+
 
 @Test(arguments: secondOrderCases)
 func secondOrderGradient(_ c: GradCase) {

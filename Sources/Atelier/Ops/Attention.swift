@@ -1,0 +1,29 @@
+// Scaled dot-product attention, softmax(Q·Kᵀ·scale + bias)·V. This is the composite form; the fused
+// kernel plugs in behind the same function for float32 first-order work.
+
+extension Tensor {
+    /// Attention over the last two dimensions.
+    /// - Parameters:
+    ///   - q: `[..., Tq, D]`; `k`, `v`: `[..., Tk, D]` with the same leading dimensions.
+    ///   - bias: additive logits broadcastable to `[..., Tq, Tk]` (e.g. `[H, Tq, Tk]` relative-position bias).
+    ///   - scale: logit scale, default `1/√D`.
+    public static func attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor? = nil, scale: Double? = nil) -> Tensor {
+        shapeCheck(q.rank >= 2 && k.shape == v.shape && q.shape.dropLast(2) == k.shape.dropLast(2) && q.shape.last == k.shape.last,
+                   "attention", "q \(q.shape), k \(k.shape), v \(v.shape) do not match ([..., Tq, D], [..., Tk, D])")
+        let s = scale ?? 1 / Double(q.shape.last!).squareRoot()
+        var logits = q.matmul(k, transB: true) * s                            // [..., Tq, Tk]
+        if let bias {
+            shapeCheck(broadcastShape(bias.shape, logits.shape) == logits.shape, "attention",
+                       "bias \(bias.shape) does not broadcast to logits \(logits.shape)")
+            logits = logits + bias
+        }
+        return logits.softmax().matmul(v)                                      // [..., Tq, D]
+    }
+
+    /// Inverted dropout: zeroes elements with probability `p` and scales the rest by 1/(1−p).
+    public func dropout(_ p: Double, generator: RandomGenerator) -> Tensor {
+        shapeCheck(p >= 0 && p < 1, "dropout", "probability \(p) outside [0, 1)")
+        if p == 0 { return self }
+        return self * Tensor.bernoulli(shape, p: 1 - p, dtype: dtype, generator: generator) * (1 / (1 - p))
+    }
+}

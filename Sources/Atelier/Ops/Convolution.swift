@@ -1,0 +1,158 @@
+// Convolution as im2col + one GEMM. im2col and col2im are each other's adjoint (and gradient), so conv's
+// gradients of every order are built from the same three pieces: im2col, col2im, matmul.
+
+/// Geometry of a 2-d sliding window over NCHW images.
+public struct ConvGeometry: Sendable, Equatable {
+    public var kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+    public static func == (a: ConvGeometry, b: ConvGeometry) -> Bool {
+        a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation
+    }
+    public func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
+        ((h + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1,
+         (w + 2 * padding.1 - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1)
+    }
+}
+
+/// [B, C, H, W] → columns [C·KH·KW, B·OH·OW].
+struct Im2colOp: Op {
+    let g: ConvGeometry
+    var name: String { "im2col" }
+    func execute(_ c: KernelContext) {
+        let s = c.inputShapes[0]
+        dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), s) },
+                          { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), s) })
+    }
+    private func run<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, _ cols: UnsafeMutablePointer<T>, _ s: [Int]) {
+        let (b, ch, h, w) = (s[0], s[1], s[2], s[3])
+        let (oh, ow) = g.outputSize(h, w)
+        let l = oh * ow, ld = b * l
+        let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding, (dh, dw) = g.dilation
+        parallelFor(ch * kh * kw) { r in
+            for row in r {
+                let cc = row / (kh * kw), ki = (row / kw) % kh, kj = row % kw
+                for n in 0..<b {
+                    let img = x + (n * ch + cc) * h * w
+                    let out = cols + row * ld + n * l
+                    for oy in 0..<oh {
+                        let iy = oy * sh - ph + ki * dh
+                        let o = out + oy * ow
+                        if iy < 0 || iy >= h { for ox in 0..<ow { o[ox] = 0 }; continue }
+                        let line = img + iy * w
+                        for ox in 0..<ow {
+                            let ix = ox * sw - pw + kj * dw
+                            o[ox] = ix >= 0 && ix < w ? line[ix] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        [Tensor.make(Col2imOp(g: g), [c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
+    }
+}
+
+/// Columns [C·KH·KW, B·OH·OW] → [B, C, H, W], summing every column entry that reads a pixel.
+struct Col2imOp: Op {
+    let g: ConvGeometry
+    var name: String { "col2im" }
+    func execute(_ c: KernelContext) {
+        let s = c.outputShapes[0]
+        dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), s) },
+                          { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), s) })
+    }
+    private func run<T: KernelScalar>(_ cols: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>, _ s: [Int]) {
+        let (b, ch, h, w) = (s[0], s[1], s[2], s[3])
+        let (oh, ow) = g.outputSize(h, w)
+        let l = oh * ow, ld = b * l
+        let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding, (dh, dw) = g.dilation
+        // One task per (image, channel): it owns that plane, so no two tasks write one pixel.
+        parallelFor(b * ch) { r in
+            for t in r {
+                let n = t / ch, cc = t % ch
+                let img = x + t * h * w
+                img.update(repeating: 0, count: h * w)
+                for ki in 0..<kh {
+                    for kj in 0..<kw {
+                        let row = (cc * kh + ki) * kw + kj
+                        let src = cols + row * ld + n * l
+                        for oy in 0..<oh {
+                            let iy = oy * sh - ph + ki * dh
+                            if iy < 0 || iy >= h { continue }
+                            let line = img + iy * w, o = src + oy * ow
+                            for ox in 0..<ow {
+                                let ix = ox * sw - pw + kj * dw
+                                if ix >= 0 && ix < w { line[ix] += o[ox] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        let s = c.inputs[0].shape
+        return [Tensor.make(Im2colOp(g: g), [c.grad], shape: s, dtype: c.grad.dtype)]
+    }
+}
+
+extension Tensor {
+    /// Sliding-window columns of an NCHW image batch: `[C·KH·KW, B·OH·OW]`.
+    public func im2col(_ g: ConvGeometry) -> Tensor {
+        shapeCheck(rank == 4, "im2col", "expects [B, C, H, W], got \(shape)")
+        let (oh, ow) = g.outputSize(shape[2], shape[3])
+        shapeCheck(oh > 0 && ow > 0, "im2col", "window \(g.kernel) with padding \(g.padding) does not fit input \(shape)")
+        return Tensor.make(Im2colOp(g: g), [self], shape: [shape[1] * g.kernel.0 * g.kernel.1, shape[0] * oh * ow], dtype: dtype)
+    }
+
+    /// 2-d convolution (cross-correlation, as PyTorch): input `[B, C, H, W]`, weight `[O, C, KH, KW]`,
+    /// bias `[O]`; output `[B, O, OH, OW]`.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Tensor {
+        shapeCheck(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1], "conv2d",
+                   "input \(shape) and weight \(weight.shape) do not match ([B, C, H, W] and [O, C, KH, KW])")
+        let g = ConvGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: (stride, stride),
+                             padding: (padding, padding), dilation: (dilation, dilation))
+        let (oh, ow) = g.outputSize(shape[2], shape[3])
+        let o = weight.shape[0], b = shape[0]
+        let cols = im2col(g)                                                   // [C·KH·KW, B·L]
+        let y = weight.reshaped([o, -1]).matmul(cols)                          // [O, B·L]
+            .reshaped([o, b, oh, ow]).permuted([1, 0, 2, 3])                   // [B, O, OH, OW]
+        guard let bias else { return y }
+        shapeCheck(bias.shape == [o], "conv2d", "bias \(bias.shape) for \(o) output channels")
+        return y + bias.reshaped([1, o, 1, 1])
+    }
+
+    /// Average pooling with a square window (no padding counted).
+    public func avgPool2d(kernel: Int, stride: Int? = nil) -> Tensor {
+        let s = stride ?? kernel
+        shapeCheck(rank == 4, "avgPool2d", "expects [B, C, H, W], got \(shape)")
+        let (b, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        if s == kernel && h % kernel == 0 && w % kernel == 0 {
+            return reshaped([b, c, h / kernel, kernel, w / kernel, kernel]).mean(axes: [3, 5])
+        }
+        let g = ConvGeometry(kernel: (kernel, kernel), stride: (s, s), padding: (0, 0), dilation: (1, 1))
+        let (oh, ow) = g.outputSize(h, w)
+        return reshaped([b * c, 1, h, w]).im2col(g).mean(axes: [0]).reshaped([b, c, oh, ow])
+    }
+
+    /// Pixel shuffle: `[B, C·r², H, W]` → `[B, C, H·r, W·r]`, out[c, h·r+i, w·r+j] = in[c·r²+i·r+j, h, w].
+    public func pixelShuffle(_ r: Int) -> Tensor {
+        shapeCheck(rank == 4 && shape[1] % (r * r) == 0, "pixelShuffle", "input \(shape) channels not divisible by \(r * r)")
+        let (b, c, h, w) = (shape[0], shape[1] / (r * r), shape[2], shape[3])
+        return reshaped([b, c, r, r, h, w]).permuted([0, 1, 4, 2, 5, 3]).reshaped([b, c, h * r, w * r])
+    }
+
+    /// Inverse of `pixelShuffle`.
+    public func pixelUnshuffle(_ r: Int) -> Tensor {
+        shapeCheck(rank == 4 && shape[2] % r == 0 && shape[3] % r == 0, "pixelUnshuffle", "input \(shape) not divisible by \(r)")
+        let (b, c, h, w) = (shape[0], shape[1], shape[2] / r, shape[3] / r)
+        return reshaped([b, c, h, r, w, r]).permuted([0, 1, 3, 5, 2, 4]).reshaped([b, c * r * r, h, w])
+    }
+
+    /// Reflection padding of the last two dimensions by `p` (PyTorch ReflectionPad2d).
+    public func reflectionPadded2d(_ p: Int) -> Tensor {
+        shapeCheck(rank >= 2 && shape[rank - 1] > p && shape[rank - 2] > p, "reflectionPad2d", "padding \(p) too large for \(shape)")
+        func indices(_ n: Int) -> [Int] { (-p..<(n + p)).map { i in i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i) } }
+        return indexSelect(axis: rank - 2, indices(shape[rank - 2])).indexSelect(axis: rank - 1, indices(shape[rank - 1]))
+    }
+}
