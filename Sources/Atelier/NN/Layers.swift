@@ -1,0 +1,92 @@
+// Basic layers with PyTorch parameter names and default initialisation.
+
+/// y = x·Wᵀ + b, W `[out, in]`.
+public final class Linear: Module, @unchecked Sendable {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32, generator: RandomGenerator) {
+        weight = Parameter(Initializer.pytorchDefault([outFeatures, inFeatures], fanIn: inFeatures, dtype: dtype, generator: generator))
+        self.bias = bias ? Parameter(Initializer.pytorchDefault([outFeatures], fanIn: inFeatures, dtype: dtype, generator: generator)) : nil
+        super.init()
+        register("weight", weight)
+        if let b = self.bias { register("bias", b) }
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        shapeCheck(x.shape.last == weight.shape[1], "linear", "input \(x.shape) for weight \(weight.shape)")
+        return x.linear(weight: weight.tensor, bias: bias?.tensor)
+    }
+}
+
+/// 2-d convolution, weight `[out, in, k, k]`.
+public final class Conv2d: Module, @unchecked Sendable {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let stride: Int, padding: Int
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
+                dtype: DType = .float32, generator: RandomGenerator) {
+        let fanIn = inChannels * kernel * kernel
+        weight = Parameter(Initializer.pytorchDefault([outChannels, inChannels, kernel, kernel], fanIn: fanIn, dtype: dtype, generator: generator))
+        self.bias = bias ? Parameter(Initializer.pytorchDefault([outChannels], fanIn: fanIn, dtype: dtype, generator: generator)) : nil
+        self.stride = stride
+        self.padding = padding
+        super.init()
+        register("weight", weight)
+        if let b = self.bias { register("bias", b) }
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.conv2d(weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding)
+    }
+}
+
+/// Layer normalisation over the last dimension with affine parameters.
+public final class LayerNorm: Module, @unchecked Sendable {
+    public let weight: Parameter, bias: Parameter
+    public let eps: Double
+    public init(_ features: Int, eps: Double = 1e-5, dtype: DType = .float32) {
+        weight = Parameter(Tensor.ones([features], dtype: dtype))
+        bias = Parameter(Tensor.zeros([features], dtype: dtype))
+        self.eps = eps
+        super.init()
+        register("weight", weight)
+        register("bias", bias)
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(weight: weight.tensor, bias: bias.tensor, eps: eps) }
+}
+
+/// Batch normalisation of `[N, C, H, W]` with running statistics (momentum 0.1, as PyTorch).
+public final class BatchNorm2d: Module, @unchecked Sendable {
+    public let weight: Parameter, bias: Parameter
+    public let runningMean: Parameter, runningVar: Parameter
+    public let eps: Double, momentum: Double
+    private var pending: (mean: Tensor, variance: Tensor)?
+    public init(_ channels: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
+        weight = Parameter(Tensor.ones([channels], dtype: dtype))
+        bias = Parameter(Tensor.zeros([channels], dtype: dtype))
+        runningMean = Parameter(Tensor.zeros([channels], dtype: dtype))
+        runningVar = Parameter(Tensor.ones([channels], dtype: dtype))
+        self.eps = eps
+        self.momentum = momentum
+        super.init()
+        register("weight", weight)
+        register("bias", bias)
+        registerBuffer("running_mean", runningMean)
+        registerBuffer("running_var", runningVar)
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if training {
+            let (y, mean, variance) = x.batchNormTraining(weight: weight.tensor, bias: bias.tensor, eps: eps)
+            pending = (mean, variance)
+            return y
+        }
+        return x.batchNormInference(mean: runningMean.tensor, variance: runningVar.tensor, weight: weight.tensor, bias: bias.tensor, eps: eps)
+    }
+    public override func pendingStatistics() -> [Tensor] { pending.map { [$0.mean, $0.variance] } ?? [] }
+    public override func applyStatisticUpdates() {
+        guard let (mean, variance) = pending else { return }
+        pending = nil
+        let m = mean.doubles(), v = variance.doubles()
+        let rm = runningMean.tensor.doubles(), rv = runningVar.tensor.doubles()
+        runningMean.assign(zip(rm, m).map { Float((1 - momentum) * $0 + momentum * $1) })
+        runningVar.assign(zip(rv, v).map { Float((1 - momentum) * $0 + momentum * $1) })
+    }
+}

@@ -1,0 +1,187 @@
+// Attention layers: PyTorch's nn.MultiheadAttention (packed or separate projections) and the transformer
+// layers built on it.
+
+/// Multi-head attention on batch-first inputs `[B, T, E]`.
+public final class MultiheadAttention: Module, @unchecked Sendable {
+    public let embedDim: Int, heads: Int
+    public let dropout: Double
+    public let packed: Bool
+    let inProjWeight: Parameter?, inProjBias: Parameter?
+    let qProj: Linear?, kProj: Linear?, vProj: Linear?
+    public let outProj: Linear
+    let generator: RandomGenerator
+
+    /// - Parameters:
+    ///   - packed: one `in_proj_weight [3E, E]` (PyTorch) or separate `q_proj`, `k_proj`, `v_proj`.
+    public init(embedDim: Int, heads: Int, dropout: Double = 0, packed: Bool = true, dtype: DType = .float32, generator: RandomGenerator) {
+        shapeCheck(embedDim % heads == 0, "MultiheadAttention", "embedding \(embedDim) not divisible by \(heads) heads")
+        self.embedDim = embedDim
+        self.heads = heads
+        self.dropout = dropout
+        self.packed = packed
+        self.generator = generator
+        if packed {
+            inProjWeight = Parameter(Initializer.xavierUniform([3 * embedDim, embedDim], fanIn: embedDim, fanOut: 3 * embedDim, dtype: dtype, generator: generator))
+            inProjBias = Parameter(Tensor.zeros([3 * embedDim], dtype: dtype))
+            qProj = nil; kProj = nil; vProj = nil
+        } else {
+            inProjWeight = nil; inProjBias = nil
+            qProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
+            kProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
+            vProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
+        }
+        outProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
+        super.init()
+        if let w = inProjWeight, let b = inProjBias { register("in_proj_weight", w); register("in_proj_bias", b) }
+        if let q = qProj, let k = kProj, let v = vProj { register("q_proj", q); register("k_proj", k); register("v_proj", v) }
+        register("out_proj", outProj)
+    }
+
+    private func project(_ x: Tensor, _ part: Int) -> Tensor {
+        if let w = inProjWeight, let b = inProjBias {
+            let e = embedDim
+            return x.linear(weight: w.tensor.sliced(axis: 0, part * e, (part + 1) * e), bias: b.tensor.sliced(axis: 0, part * e, (part + 1) * e))
+        }
+        return [qProj!, kProj!, vProj!][part](x)
+    }
+
+    /// `[B, T, E]` → `[B, H, T, Dh]`
+    private func splitHeads(_ x: Tensor) -> Tensor {
+        x.reshaped([x.shape[0], x.shape[1], heads, embedDim / heads]).permuted([0, 2, 1, 3])
+    }
+
+    /// Attends from `query` `[B, Tq, E]` to `key`/`value` `[B, Tk, E]`, with an optional additive bias
+    /// broadcastable to `[B, H, Tq, Tk]`.
+    public func callAsFunction(_ query: Tensor, _ key: Tensor, _ value: Tensor, bias: Tensor? = nil) -> Tensor {
+        shapeCheck(query.rank == 3 && query.shape[2] == embedDim && key.shape == value.shape && key.shape[2] == embedDim,
+                   "MultiheadAttention", "query \(query.shape), key \(key.shape), value \(value.shape) for embedding \(embedDim)")
+        let q = splitHeads(project(query, 0)), k = splitHeads(project(key, 1)), v = splitHeads(project(value, 2))
+        let o: Tensor
+        if training && dropout > 0 {
+            // Dropout on the attention weights needs the probabilities, so this path is composite.
+            let scale = 1 / Double(embedDim / heads).squareRoot()
+            var logits = q.matmul(k, transB: true) * scale
+            if let bias { logits = logits + bias }
+            o = logits.softmax().dropout(dropout, generator: generator).matmul(v)
+        } else {
+            o = Tensor.attention(q: q, k: k, v: v, bias: bias)
+        }
+        let b = query.shape[0], t = query.shape[1]
+        return outProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, embedDim]))
+    }
+}
+
+/// PyTorch `nn.TransformerEncoderLayer` (post-norm, ReLU) on batch-first input.
+public final class TransformerEncoderLayer: Module, @unchecked Sendable {
+    public let selfAttn: MultiheadAttention
+    public let linear1: Linear, linear2: Linear
+    public let norm1: LayerNorm, norm2: LayerNorm
+    let dropout: Double
+    let generator: RandomGenerator
+    public init(dModel: Int, heads: Int, feedForward: Int = 2048, dropout: Double = 0.1, dtype: DType = .float32, generator: RandomGenerator) {
+        selfAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, generator: generator)
+        linear1 = Linear(dModel, feedForward, dtype: dtype, generator: generator)
+        linear2 = Linear(feedForward, dModel, dtype: dtype, generator: generator)
+        norm1 = LayerNorm(dModel, dtype: dtype)
+        norm2 = LayerNorm(dModel, dtype: dtype)
+        self.dropout = dropout
+        self.generator = generator
+        super.init()
+        register("self_attn", selfAttn)
+        register("linear1", linear1)
+        register("linear2", linear2)
+        register("norm1", norm1)
+        register("norm2", norm2)
+    }
+    func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, generator: generator) : x }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let h = norm1(x + drop(selfAttn(x, x, x)))
+        return norm2(h + drop(linear2(drop(linear1(h).relu()))))
+    }
+}
+
+/// PyTorch `nn.TransformerDecoderLayer` (post-norm, ReLU) on batch-first input.
+public final class TransformerDecoderLayer: Module, @unchecked Sendable {
+    public let selfAttn: MultiheadAttention, crossAttn: MultiheadAttention
+    public let linear1: Linear, linear2: Linear
+    public let norm1: LayerNorm, norm2: LayerNorm, norm3: LayerNorm
+    let dropout: Double
+    let generator: RandomGenerator
+    public init(dModel: Int, heads: Int, feedForward: Int = 2048, dropout: Double = 0.1, dtype: DType = .float32, generator: RandomGenerator) {
+        selfAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, generator: generator)
+        crossAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, generator: generator)
+        linear1 = Linear(dModel, feedForward, dtype: dtype, generator: generator)
+        linear2 = Linear(feedForward, dModel, dtype: dtype, generator: generator)
+        norm1 = LayerNorm(dModel, dtype: dtype)
+        norm2 = LayerNorm(dModel, dtype: dtype)
+        norm3 = LayerNorm(dModel, dtype: dtype)
+        self.dropout = dropout
+        self.generator = generator
+        super.init()
+        register("self_attn", selfAttn)
+        register("multihead_attn", crossAttn)
+        register("linear1", linear1)
+        register("linear2", linear2)
+        register("norm1", norm1)
+        register("norm2", norm2)
+        register("norm3", norm3)
+    }
+    func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, generator: generator) : x }
+    public func callAsFunction(_ x: Tensor, memory: Tensor) -> Tensor {
+        let h1 = norm1(x + drop(selfAttn(x, x, x)))
+        let h2 = norm2(h1 + drop(crossAttn(h1, memory, memory)))
+        return norm3(h2 + drop(linear2(drop(linear1(h2).relu()))))
+    }
+}
+
+/// Pre-norm ViT block: x += Attn(LN(x)); x += MLP(LN(x)), with GELU and a packed `qkv` projection.
+/// Parameter names follow timm (`norm1`, `attn.qkv`, `attn.proj`, `norm2`, `mlp.fc1`, `mlp.fc2`).
+public final class ViTBlock: Module, @unchecked Sendable {
+    public final class SelfAttention: Module, @unchecked Sendable {
+        public let qkv: Linear, proj: Linear
+        public let heads: Int
+        init(dim: Int, heads: Int, qkvBias: Bool, dtype: DType, generator: RandomGenerator) {
+            qkv = Linear(dim, 3 * dim, bias: qkvBias, dtype: dtype, generator: generator)
+            proj = Linear(dim, dim, dtype: dtype, generator: generator)
+            self.heads = heads
+            super.init()
+            register("qkv", qkv)
+            register("proj", proj)
+        }
+        /// `x` `[B, N, C]`, optional logit bias broadcastable to `[B, H, N, N]`.
+        public func callAsFunction(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
+            let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
+            let parts = qkv(x).reshaped([b, n, 3, heads, c / heads]).permuted([2, 0, 3, 1, 4])  // [3, B, H, N, Dh]
+            let o = Tensor.attention(q: parts.select(axis: 0, 0), k: parts.select(axis: 0, 1), v: parts.select(axis: 0, 2), bias: bias)
+            return proj(o.permuted([0, 2, 1, 3]).reshaped([b, n, c]))
+        }
+    }
+    public final class MLP: Module, @unchecked Sendable {
+        public let fc1: Linear, fc2: Linear
+        init(dim: Int, hidden: Int, dtype: DType, generator: RandomGenerator) {
+            fc1 = Linear(dim, hidden, dtype: dtype, generator: generator)
+            fc2 = Linear(hidden, dim, dtype: dtype, generator: generator)
+            super.init()
+            register("fc1", fc1)
+            register("fc2", fc2)
+        }
+        public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(x).gelu()) }
+    }
+    public let norm1: LayerNorm, attn: SelfAttention, norm2: LayerNorm, mlp: MLP
+    public init(dim: Int, heads: Int, mlpRatio: Int = 4, qkvBias: Bool = false, dtype: DType = .float32, generator: RandomGenerator) {
+        shapeCheck(dim % heads == 0, "ViTBlock", "dimension \(dim) not divisible by \(heads) heads")
+        norm1 = LayerNorm(dim, dtype: dtype)
+        attn = SelfAttention(dim: dim, heads: heads, qkvBias: qkvBias, dtype: dtype, generator: generator)
+        norm2 = LayerNorm(dim, dtype: dtype)
+        mlp = MLP(dim: dim, hidden: dim * mlpRatio, dtype: dtype, generator: generator)
+        super.init()
+        register("norm1", norm1)
+        register("attn", attn)
+        register("norm2", norm2)
+        register("mlp", mlp)
+    }
+    public func callAsFunction(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
+        let h = x + attn(norm1(x), bias: bias)
+        return h + mlp(norm2(h))
+    }
+}
