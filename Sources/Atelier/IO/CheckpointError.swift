@@ -61,7 +61,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
         case .invalidShape(let path, let key, let shape):
             return "invalid shape \(shape) for '\(key)' in \(path)"
         case .offsetsOutOfRange(let path, let key, let offsets, let dataSize):
-            return "data_offsets \(offsets) for '\(key)' in \(path) are out of range (data section is \(dataSize) bytes)"
+            return "data_offsets \(offsets) for '\(key)' in \(path) are out of range (data section is \(dataSize) bytes; truncated file?)"
         case .overlappingData(let path, let key, let otherKey):
             return "data of '\(key)' overlaps data of '\(otherKey)' in \(path)"
         case .sizeMismatch(let path, let key, let dtype, let shape, let byteCount):
