@@ -24,7 +24,7 @@ enum AtomicFile {
         let failure: String? = data.withUnsafeBytes { raw -> String? in
             var offset = 0
             while offset < raw.count {
-                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let written = systemWrite(fd, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return "write failed: \(errnoDescription())"
@@ -64,6 +64,15 @@ enum AtomicFile {
         }
         throw AtomicWriteFailure(reason: "cannot create a unique temporary file in \(directory)")
     }
+}
+
+/// write(2); named apart because `write` inside `AtomicFile.write` would resolve to the method.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, buffer, count)
+    #else
+    return Darwin.write(fd, buffer, count)
+    #endif
 }
 
 func errnoDescription() -> String {
