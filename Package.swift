@@ -61,7 +61,9 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "AtelierTests",
-            dependencies: ["Atelier", "CKernels"]
+            dependencies: ["Atelier", "CKernels"],
+            // Reference files made by other implementations (and the scripts that made them).
+            resources: [.copy("Fixtures")]
         ),
     ]
 )
