@@ -32,6 +32,10 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case reservedKey(path: String, key: String)
     /// Writing the file failed.
     case writeFailed(path: String, reason: String)
+    /// The file holds tensors the model does not have (it was saved from another configuration).
+    case unexpectedKeys(path: String, keys: [String])
+    /// A metadata entry is missing or not what it should be.
+    case badMetadata(path: String, key: String, reason: String)
 
     /// The file the error is about.
     public var path: String {
@@ -40,7 +44,8 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
              .invalidHeader(let path, _), .unknownDType(let path, _, _), .invalidShape(let path, _, _),
              .offsetsOutOfRange(let path, _, _, _), .overlappingData(let path, _, _),
              .sizeMismatch(let path, _, _, _, _), .missingKey(let path, _), .shapeMismatch(let path, _, _, _),
-             .dtypeMismatch(let path, _, _, _), .reservedKey(let path, _), .writeFailed(let path, _):
+             .dtypeMismatch(let path, _, _, _), .reservedKey(let path, _), .writeFailed(let path, _),
+             .unexpectedKeys(let path, _), .badMetadata(let path, _, _):
             return path
         }
     }
@@ -78,6 +83,11 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
             return "'\(key)' is reserved and cannot name a tensor in \(path)"
         case .writeFailed(let path, let reason):
             return "cannot write checkpoint \(path): \(reason)"
+        case .unexpectedKeys(let path, let keys):
+            let shown = keys.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+            return "\(path) has \(keys.count) tensor(s) this model does not have (\(shown)\(keys.count > 3 ? ", …" : "")): saved from another configuration?"
+        case .badMetadata(let path, let key, let reason):
+            return "metadata '\(key)' in \(path): \(reason)"
         }
     }
 }
