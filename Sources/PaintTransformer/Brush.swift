@@ -99,7 +99,7 @@ public struct Brush: Sendable, Equatable {
                 streak += 0.55 * valueNoise(across * 40, along * 2.5, seed: streakSeed)
                 streak += 0.30 * valueNoise(across * 95, along * 4, seed: streakSeed &+ 1)
                 streak += 0.15 * valueNoise(across * 190, along * 6, seed: streakSeed &+ 2)
-                let intensity = min(max(0.905 + 0.16 * (streak - 0.5), 0.78), 0.98)
+                let intensity = min(max(0.905 + 0.22 * (streak - 0.5), 0.78), 0.98)
                 // An inside pixel never reaches 0, so `warped > 0` keeps its meaning.
                 pixels[row * size + col] = Float(max(intensity * edge, 1e-3))
             }
