@@ -29,6 +29,21 @@ public struct PredictedStroke: Sendable, Equatable, Codable {
         self.theta = theta
         self.decision = decision
     }
+
+    /// Joins the network's two heads into strokes.
+    /// - Parameters:
+    ///   - shapes: `linear_param` output, [count, 5] (x, y, w, h, θ per stroke).
+    ///   - logits: `linear_decider` output, [count].
+    public static func strokes(shapes: [Float], logits: [Float]) -> [PredictedStroke] {
+        precondition(
+            shapes.count == 5 * logits.count,
+            "[PredictedStroke.strokes] shapes [\(shapes.count)] must be 5 × logits [\(logits.count)]")
+        return logits.indices.map { i in
+            PredictedStroke(
+                x: shapes[5 * i], y: shapes[5 * i + 1], w: shapes[5 * i + 2], h: shapes[5 * i + 3],
+                theta: shapes[5 * i + 4], decision: logits[i])
+        }
+    }
 }
 
 /// Predicts strokes for a batch of patches.
@@ -156,12 +171,8 @@ public struct Painter: Sendable {
 
         // Target and canvas, both [3, S, S]; the image sits centred on black.
         var target = [Float](repeating: 0, count: 3 * side * side)
-        for c in 0..<3 {
-            for y in 0..<image.height {
-                let src = (c * image.height + y) * image.width, dst = (c * side + y + padTop) * side + padLeft
-                target[dst..<(dst + image.width)] = image.pixels[src..<(src + image.width)]
-            }
-        }
+        copyRows(from: image.pixels, width: image.width, at: 0, to: &target, width: side, at: padTop * side + padLeft,
+                 rows: 3, image.height)
         var canvas = [Float](repeating: 0, count: 3 * side * side)
         var strokes: [PaintedStroke] = []
         var frameNumber = 0
@@ -170,12 +181,8 @@ public struct Painter: Sendable {
 
         func crop() -> RGBImage {
             var out = RGBImage(width: image.width, height: image.height)
-            for c in 0..<3 {
-                for y in 0..<image.height {
-                    let src = (c * side + y + padTop) * side + padLeft, dst = (c * image.height + y) * image.width
-                    out.pixels[dst..<(dst + image.width)] = canvas[src..<(src + image.width)]
-                }
-            }
+            copyRows(from: canvas, width: side, at: padTop * side + padLeft, to: &out.pixels, width: image.width, at: 0,
+                     rows: 3, image.height)
             return out
         }
 
@@ -330,6 +337,27 @@ private final class ScratchPool: @unchecked Sendable {
 private func defaultThreadCount() -> Int {
     if let text = ProcessInfo.processInfo.environment["ATELIER_THREADS"], let n = Int(text), n > 0 { return n }
     return ProcessInfo.processInfo.activeProcessorCount
+}
+
+/// Copies a `[planes, rows, ·]` block of `min(width)`-long rows between two planar images of different widths,
+/// with `srcOrigin`/`dstOrigin` the offset of the block's first pixel inside plane 0.
+private func copyRows(
+    from source: [Float], width sourceWidth: Int, at sourceOrigin: Int, to destination: inout [Float],
+    width destinationWidth: Int, at destinationOrigin: Int, rows planes: Int, _ rows: Int
+) {
+    let count = min(sourceWidth, destinationWidth)
+    let sourcePlane = source.count / planes, destinationPlane = destination.count / planes
+    source.withUnsafeBufferPointer { src in
+        destination.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<planes {
+                for y in 0..<rows {
+                    let from = src.baseAddress! + c * sourcePlane + sourceOrigin + y * sourceWidth
+                    let to = dst.baseAddress! + c * destinationPlane + destinationOrigin + y * destinationWidth
+                    to.update(from: from, count: count)
+                }
+            }
+        }
+    }
 }
 
 /// Cuts `perSide²` patches of 32×32 layer pixels out of a full-resolution [3, S, S] plane set, reading every

@@ -138,3 +138,9 @@ private func gradientImage(width: Int, height: Int) -> RGBImage {
     let rects = painting.record.svg(shape: .rectangle)
     #expect(rects.components(separatedBy: "<rect").count - 1 == painting.record.strokes.count + 1)
 }
+
+@Test func predictedStrokesJoinTheTwoHeads() {
+    let strokes = PredictedStroke.strokes(shapes: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], logits: [-1, 2])
+    #expect(strokes == [PredictedStroke(x: 1, y: 2, w: 3, h: 4, theta: 5, decision: -1),
+                        PredictedStroke(x: 6, y: 7, w: 8, h: 9, theta: 10, decision: 2)])
+}
