@@ -33,6 +33,7 @@ public enum BrushGrain: Sendable, Equatable {
 /// A grayscale brush texture: 0 is "no paint", larger values are paint intensity (multiplied by the stroke
 /// colour). The renderers stretch the whole `width × height` box onto a stroke's w × h.
 public struct Brush: Sendable, Equatable {
+    /// Texture size in pixels.
     public let width: Int
     public let height: Int
     /// Intensities in [0, 1], shape [height, width], row-major.
@@ -115,6 +116,7 @@ public struct BrushSet: Sendable, Equatable {
     /// Used for all other strokes (`h ≤ w`).
     public var horizontal: Brush
 
+    /// Pairs two brushes; they may differ in size.
     public init(vertical: Brush, horizontal: Brush) {
         self.vertical = vertical
         self.horizontal = horizontal

@@ -14,13 +14,16 @@ import Foundation
 /// One stroke as the network predicts it for a 32×32 patch: 5 shape parameters (patch-normalised, reference
 /// §1) and the decision logit (drawn iff > 0). The colour is not predicted; the painter samples it.
 public struct PredictedStroke: Sendable, Equatable, Codable {
+    /// Shape in patch-normalised units (raw head outputs, no activation).
     public var x: Float
     public var y: Float
     public var w: Float
     public var h: Float
     public var theta: Float
+    /// Decision logit: the stroke is drawn iff it is > 0.
     public var decision: Float
 
+    /// Creates a prediction from its five shape values and decision logit.
     public init(x: Float, y: Float, w: Float, h: Float, theta: Float, decision: Float) {
         self.x = x
         self.y = y
@@ -69,9 +72,11 @@ public enum PainterError: Error, Equatable, CustomStringConvertible {
 
 /// Where the painter is, reported through the optional progress closure.
 public struct PaintProgress: Sendable, Equatable {
+    /// What the painter is about to do (or has done, for `finished`).
     public enum Phase: Sendable, Equatable { case predicting, rendering, finished }
     /// 0-based pass: layers 0…L−1, then the shifted pass (index L).
     public var pass: Int
+    /// Layers plus the shifted pass.
     public var passCount: Int
     public var phase: Phase
     /// Patches in this pass.
@@ -82,9 +87,11 @@ public struct PaintProgress: Sendable, Equatable {
 
 /// A snapshot of the painting in progress, cropped to the output size.
 public struct PaintingFrame: Sendable {
+    /// The canvas, H×W like the input.
     public var image: RGBImage
     /// 0-based frame number.
     public var sequence: Int
+    /// Pass the frame belongs to (see `PaintProgress.pass`).
     public var pass: Int
     /// Window group just finished (nil for per-layer frames).
     public var group: Int?
@@ -113,7 +120,9 @@ public struct Painting: Sendable {
 public struct Painter: Sendable {
     /// Side of a network patch, fixed by the architecture.
     public static let patchSize = 32
+    /// Renders the strokes (holds the brushes).
     public var rasterizer: StrokeRasterizer
+    /// Strokes the predictor returns per patch (8 in the reference).
     public var strokesPerPatch: Int
     /// Cap on the number of coarse-to-fine layers (nil: K+1 layers, the finest at full resolution). Fewer layers
     /// give fewer, larger strokes; the shifted pass then runs at the last painted layer.
@@ -125,6 +134,7 @@ public struct Painter: Sendable {
     /// Rendering threads (nil: `ATELIER_THREADS` or all cores). The result does not depend on it.
     public var threads: Int?
 
+    /// Creates a painter; see the properties for the options.
     public init(
         brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, maxLayers: Int? = nil, shiftedPass: Bool = true,
         predictorBatchSize: Int? = nil, threads: Int? = nil

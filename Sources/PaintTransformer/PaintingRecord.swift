@@ -13,6 +13,7 @@ public struct PaintedStroke: Sendable, Equatable, Codable {
     public var height: Float
     /// Clockwise rotation on screen, degrees (θ·180).
     public var angle: Float
+    /// Colour sampled from the target, before the brush intensity multiplies it.
     public var red: Float
     public var green: Float
     public var blue: Float
@@ -22,6 +23,7 @@ public struct PaintedStroke: Sendable, Equatable, Codable {
     public var shifted: Bool
     /// Interleaved window group 0…3: (even, even), (odd, odd), (odd, even), (even, odd) as (row, column) parity.
     public var group: Int
+    /// Patch grid position within the pass (the shifted grid has one more row and column).
     public var patchRow: Int
     public var patchColumn: Int
     /// Query index 0…7 of the stroke within its patch (drawing order inside a window).
@@ -32,13 +34,14 @@ public struct PaintedStroke: Sendable, Equatable, Codable {
 
 /// Every stroke of one painting, in drawing order.
 public struct PaintingRecord: Sendable, Equatable, Codable {
-    /// Output image size.
+    /// Output image size in pixels.
     public var width: Int
     public var height: Int
     /// Number of coarse-to-fine layers painted (excluding the shifted pass).
     public var layers: Int
     public var strokes: [PaintedStroke]
 
+    /// Creates a record (normally made by `Painter`).
     public init(width: Int, height: Int, layers: Int, strokes: [PaintedStroke]) {
         self.width = width
         self.height = height

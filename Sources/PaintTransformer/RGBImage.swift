@@ -3,6 +3,7 @@
 
 /// An RGB image with channels stored as three planes.
 public struct RGBImage: Sendable, Equatable {
+    /// Size in pixels.
     public let width: Int
     public let height: Int
     /// Values (normally in [0, 1]), shape [3, height, width]: all red, then all green, then all blue.

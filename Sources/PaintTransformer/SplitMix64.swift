@@ -7,8 +7,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
     /// The whole generator state; store it to resume the same stream.
     public var state: UInt64
 
+    /// Starts the stream at `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

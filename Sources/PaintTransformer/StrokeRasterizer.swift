@@ -5,8 +5,10 @@
 
 /// Draws strokes into a planar RGB canvas exactly as the reference's inference code does.
 public struct StrokeRasterizer: Sendable {
+    /// Vertical brush for h > w, horizontal otherwise.
     public var brushes: BrushSet
 
+    /// Creates a rasterizer with the given brushes (default: the procedural oil-paint pair).
     public init(brushes: BrushSet = .oilPaint()) {
         self.brushes = brushes
     }

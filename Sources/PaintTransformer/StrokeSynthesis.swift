@@ -6,6 +6,7 @@
 
 /// One synthetic training batch. B patches, N strokes per patch, P = 32.
 public struct StrokeBatch: Sendable, Equatable {
+    /// B, N and P.
     public var batchSize: Int
     public var strokesPerPatch: Int
     public var patchSize: Int
@@ -23,12 +24,15 @@ public struct StrokeBatch: Sendable, Equatable {
 
 /// Draws random strokes and renders synthetic (canvas, target) pairs.
 public struct StrokeSynthesizer: Sendable {
+    /// Renders backgrounds and foreground strokes.
     public var renderer: TrainingStrokeRenderer
+    /// N (8) and P (32).
     public var strokesPerPatch: Int
     public var patchSize: Int
     /// A stroke covering at least this fraction of an earlier valid stroke's alpha is invalid.
     public var overlapLimit: Float
 
+    /// Creates a synthesizer with the reference's defaults.
     public init(
         brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, patchSize: Int = 32, overlapLimit: Float = 0.75
     ) {

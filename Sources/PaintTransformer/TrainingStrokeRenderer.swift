@@ -6,6 +6,7 @@
 
 /// One rendered stroke on a whole canvas, before compositing.
 public struct StrokeLayer: Sendable, Equatable {
+    /// Canvas size in pixels.
     public let width: Int
     public let height: Int
     /// Dilated colour, [3, height, width].
@@ -16,11 +17,13 @@ public struct StrokeLayer: Sendable, Equatable {
 
 /// Renders strokes the way the reference's training code does.
 public struct TrainingStrokeRenderer: Sendable {
+    /// Vertical brush for h > w, horizontal otherwise.
     public let brushes: BrushSet
     /// `brush > 0` as 0/1, per brush, [H, W].
     private let verticalMask: [Float]
     private let horizontalMask: [Float]
 
+    /// Creates a renderer and precomputes the thresholded brush masks.
     public init(brushes: BrushSet = .oilPaint()) {
         self.brushes = brushes
         verticalMask = brushes.vertical.pixels.map { $0 > 0 ? 1 : 0 }
