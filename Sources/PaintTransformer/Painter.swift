@@ -11,52 +11,6 @@ import Foundation
 // Deviation from Huage001: the shifted pass also keeps only strokes with logit > 0 (Huage001 casts raw logits to
 // bool there, drawing every stroke; the Paddle code thresholds, as here).
 
-/// One stroke as the network predicts it for a 32×32 patch: 5 shape parameters (patch-normalised, reference
-/// §1) and the decision logit (drawn iff > 0). The colour is not predicted; the painter samples it.
-public struct PredictedStroke: Sendable, Equatable, Codable {
-    /// Shape in patch-normalised units (raw head outputs, no activation).
-    public var x: Float
-    public var y: Float
-    public var w: Float
-    public var h: Float
-    public var theta: Float
-    /// Decision logit: the stroke is drawn iff it is > 0.
-    public var decision: Float
-
-    /// Creates a prediction from its five shape values and decision logit.
-    public init(x: Float, y: Float, w: Float, h: Float, theta: Float, decision: Float) {
-        self.x = x
-        self.y = y
-        self.w = w
-        self.h = h
-        self.theta = theta
-        self.decision = decision
-    }
-
-    /// Joins the network's two heads into strokes.
-    /// - Parameters:
-    ///   - shapes: `linear_param` output, [count, 5] (x, y, w, h, θ per stroke).
-    ///   - logits: `linear_decider` output, [count].
-    public static func strokes(shapes: [Float], logits: [Float]) -> [PredictedStroke] {
-        precondition(
-            shapes.count == 5 * logits.count,
-            "[PredictedStroke.strokes] shapes [\(shapes.count)] must be 5 × logits [\(logits.count)]")
-        return logits.indices.map { i in
-            PredictedStroke(
-                x: shapes[5 * i], y: shapes[5 * i + 1], w: shapes[5 * i + 2], h: shapes[5 * i + 3],
-                theta: shapes[5 * i + 4], decision: logits[i])
-        }
-    }
-}
-
-/// Predicts strokes for a batch of patches.
-/// - Parameters:
-///   - targets: image patches, [count, 3, 32, 32].
-///   - canvases: current-canvas patches, [count, 3, 32, 32].
-///   - count: number of patches.
-/// - Returns: `count × strokesPerPatch` strokes, patch-major.
-public typealias StrokePredictor = (_ targets: [Float], _ canvases: [Float], _ count: Int) throws -> [PredictedStroke]
-
 /// Why painting failed.
 public enum PainterError: Error, Equatable, CustomStringConvertible {
     case emptyImage(width: Int, height: Int)
@@ -68,45 +22,6 @@ public enum PainterError: Error, Equatable, CustomStringConvertible {
         case let .predictorCount(e, g): "[Painter] predictor returned \(g) strokes, expected \(e) (patches × strokes per patch)"
         }
     }
-}
-
-/// Where the painter is, reported through the optional progress closure.
-public struct PaintProgress: Sendable, Equatable {
-    /// What the painter is about to do (or has done, for `finished`).
-    public enum Phase: Sendable, Equatable { case predicting, rendering, finished }
-    /// 0-based pass: layers 0…L−1, then the shifted pass (index L).
-    public var pass: Int
-    /// Layers plus the shifted pass.
-    public var passCount: Int
-    public var phase: Phase
-    /// Patches in this pass.
-    public var patches: Int
-    /// Strokes drawn so far in the whole painting.
-    public var strokesDrawn: Int
-}
-
-/// A snapshot of the painting in progress, cropped to the output size.
-public struct PaintingFrame: Sendable {
-    /// The canvas, H×W like the input.
-    public var image: RGBImage
-    /// 0-based frame number.
-    public var sequence: Int
-    /// Pass the frame belongs to (see `PaintProgress.pass`).
-    public var pass: Int
-    /// Window group just finished (nil for per-layer frames).
-    public var group: Int?
-    /// Stroke query index just finished in every window of the group (per-stroke frames only).
-    public var strokeIndex: Int?
-}
-
-/// How often the frame closure is called.
-public enum FrameGranularity: Sendable, Equatable {
-    /// After every pass (layers + the shifted pass).
-    case perPass
-    /// After each window group of each pass (up to 4 per pass).
-    case perGroup
-    /// After each stroke index of each group (up to 32 per pass): the reference's serial animation frames.
-    case perStrokeIndex
 }
 
 /// The finished painting and how it was made.
