@@ -18,6 +18,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Atelier", targets: ["Atelier"]),
+        .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
     ],
     dependencies: [
@@ -50,6 +51,13 @@ let package = Package(
             swiftSettings: optimizedSwift
         ),
 
+        // MARK: - Models
+        .target(
+            name: "PaintTransformer",
+            dependencies: ["Atelier"],
+            swiftSettings: optimizedSwift
+        ),
+
         // MARK: - Benchmarks
         .executableTarget(
             name: "bench-attention",
@@ -64,6 +72,11 @@ let package = Package(
             dependencies: ["Atelier", "CKernels"],
             // Reference files made by other implementations (and the scripts that made them).
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "PaintTransformerTests",
+            dependencies: ["PaintTransformer"],
+            swiftSettings: optimizedSwift
         ),
     ]
 )
