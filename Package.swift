@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Atelier", targets: ["Atelier"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
+        .executable(name: "bench-ops", targets: ["bench-ops"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,6 +64,13 @@ let package = Package(
             name: "bench-attention",
             dependencies: ["Atelier", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-attention",
+            swiftSettings: optimizedSwift
+        ),
+
+        .executableTarget(
+            name: "bench-ops",
+            dependencies: ["Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-ops",
             swiftSettings: optimizedSwift
         ),
 
