@@ -44,8 +44,8 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
         for (int64_t k0 = 0; k0 < tk; k0 += CK_BK) {
             const int64_t nk = tk - k0 < CK_BK ? tk - k0 : CK_BK;
             const int64_t nkv = (nk + CK_VLEN - 1) / CK_VLEN;
-            pack_transposed(kt, kh + k0 * d, nk, nkv * CK_VLEN, d);
-            pack_transposed(vt, vh + k0 * d, nk, nkv * CK_VLEN, d);
+            pack_transposed(kt, CK_BK, kh + k0 * d, nk, nkv * CK_VLEN, d);
+            pack_transposed(vt, CK_BK, vh + k0 * d, nk, nkv * CK_VLEN, d);
             pack_rows(kp, kh + k0 * d, nk, nk, d, dp);
             memset(dka, 0, (size_t)(nk * dp) * sizeof(float));
             memset(dva, 0, (size_t)(nk * dp) * sizeof(float));

@@ -14,7 +14,12 @@ typedef int32_t vi __attribute__((vector_size(CK_VLEN * 4)));
 // memcpy compiles to one unaligned vector move: callers never need aligned addresses.
 CK_INLINE vf vf_load(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 CK_INLINE void vf_store(float *p, vf v) { memcpy(p, &v, sizeof v); }
-CK_INLINE vf vf_splat(float x) { return (vf){} + x; }
+// A lane loop, not `(vf){} + x`: that form computes 0 + x (not an identity for −0) before broadcasting.
+CK_INLINE vf vf_splat(float x) {
+    vf v;
+    for (int i = 0; i < CK_VLEN; i++) v[i] = x;
+    return v;
+}
 
 /// Loads n < CK_VLEN floats; the other lanes get `fill` (tails of rows that are not a multiple of CK_VLEN).
 CK_INLINE vf vf_load_partial(const float *p, int64_t n, float fill) {
