@@ -97,7 +97,7 @@ void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const fl
                     const float mnew = fmaxf(m[i], vf_hmax(vmax));
                     // A row whose logits are all −inf so far (fully masked) uses 0 as reference: p = 0, no NaN.
                     const float ref = mnew == -INFINITY ? 0.0f : mnew;
-                    const float alpha = expf(m[i] - ref); // one libm call per row and block, not per element
+                    const float alpha = vf_exp(vf_splat(m[i] - ref))[0]; // inline: a libm call would also cost a vzeroupper
                     vf sum = vf_splat(0.0f);
                     for (int64_t j = 0; j < nkv * CK_VLEN; j += CK_VLEN) {
                         vf p = vf_exp(vf_load(srow + j) - ref);
