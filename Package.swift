@@ -62,7 +62,7 @@ let package = Package(
         // MARK: - Benchmarks
         .executableTarget(
             name: "bench-attention",
-            dependencies: ["Atelier", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-attention",
             swiftSettings: optimizedSwift
         ),
