@@ -2,7 +2,7 @@
 import Testing
 import CKernels
 
-struct ConvGeometry: CustomTestStringConvertible, Sendable {
+struct KernelConvGeometry: CustomTestStringConvertible, Sendable {
     var c: Int, h: Int, w: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int, dh: Int, dw: Int
     var oh: Int { Int(ck_conv_output_size(Int64(h), Int64(kh), Int64(sh), Int64(ph), Int64(dh))) }
     var ow: Int { Int(ck_conv_output_size(Int64(w), Int64(kw), Int64(sw), Int64(pw), Int64(dw))) }
@@ -13,7 +13,7 @@ struct ConvGeometry: CustomTestStringConvertible, Sendable {
 
 extension CKernelsTests {
     @Suite struct Im2col {
-        static let geometries: [ConvGeometry] = [
+        static let geometries: [KernelConvGeometry] = [
             .init(c: 1, h: 1, w: 1, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1),
             .init(c: 3, h: 7, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1),
             .init(c: 2, h: 9, w: 11, kh: 3, kw: 2, sh: 2, sw: 3, ph: 2, pw: 1, dh: 2, dw: 1),
@@ -23,7 +23,7 @@ extension CKernelsTests {
         ]
 
         /// The definition: column entry (c, ky, kx; oy, ox) = image[c, oy·sh − ph + ky·dh, ox·sw − pw + kx·dw], 0 outside.
-        static func directIm2col(_ g: ConvGeometry, _ x: [Double], ld: Int, offset: Int, into cols: inout [Double]) {
+        static func directIm2col(_ g: KernelConvGeometry, _ x: [Double], ld: Int, offset: Int, into cols: inout [Double]) {
             for c in 0..<g.c { for ky in 0..<g.kh { for kx in 0..<g.kw { for oy in 0..<g.oh { for ox in 0..<g.ow {
                 let y = oy * g.sh - g.ph + ky * g.dh, xx = ox * g.sw - g.pw + kx * g.dw
                 let inside = y >= 0 && y < g.h && xx >= 0 && xx < g.w
@@ -33,7 +33,7 @@ extension CKernelsTests {
 
         /// Two images side by side in one column matrix (ld = 2·OH·OW), as the batched conv lays them out.
         @Test(arguments: geometries)
-        func im2colMatchesDefinition(g: ConvGeometry) {
+        func im2colMatchesDefinition(g: KernelConvGeometry) {
             var rng = TestRandom(seed: 5)
             let images = (0..<2).map { _ in rng.floats(g.c * g.h * g.w) }
             let n = g.oh * g.ow, ld = 2 * n
@@ -59,7 +59,7 @@ extension CKernelsTests {
         /// relative to Σ|terms|; f32 is accumulated here in Double, so only col2im's float additions (≤ KH·KW terms
         /// per pixel) differ: ~1e-6 relative. Tolerances 1e-12 and 1e-5 of Σ|terms|.
         @Test(arguments: geometries)
-        func col2imIsAdjoint(g: ConvGeometry) {
+        func col2imIsAdjoint(g: KernelConvGeometry) {
             var rng = TestRandom(seed: 11)
             let ld = g.oh * g.ow + 3 // a leading dimension wider than one image, to exercise `ld`
             let x32 = rng.floats(g.c * g.h * g.w), y32 = rng.floats(g.rows * ld)
