@@ -17,9 +17,10 @@ public enum Profiler {
     /// A table of op names by total time, largest first.
     public static func report(top: Int = 25) -> String {
         let all = totals.values.reduce(0) { $0 + $1.seconds }
-        var lines = [String(format: "%-28s %10s %8s %7s", "op", "ms", "calls", "share")]
+        func pad(_ s: String) -> String { s.count >= 28 ? s : s + String(repeating: " ", count: 28 - s.count) }
+        var lines = [pad("op") + "         ms    calls   share"]
         for (name, t) in totals.sorted(by: { $0.value.seconds > $1.value.seconds }).prefix(top) {
-            lines.append(String(format: "%-28s %10.1f %8d %6.1f%%", name, t.seconds * 1000, t.calls, 100 * t.seconds / max(all, 1e-12)))
+            lines.append(pad(name) + String(format: " %10.1f %8d %6.1f%%", t.seconds * 1000, t.calls, 100 * t.seconds / max(all, 1e-12)))
         }
         return lines.joined(separator: "\n")
     }
