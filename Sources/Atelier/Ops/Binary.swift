@@ -36,6 +36,17 @@ func broadcastMap<T: KernelScalar>(_ a: UnsafePointer<T>, _ aShape: [Int], _ b: 
             parallelFor(n, grain: 32768) { r in let f = box.value; for i in r { y[i] = f(a[i], b[i]) } }
             return
         }
+        // A scalar operand (constants such as `x * 0.5`): hoisted, so the loop vectorises.
+        if bShape.reduce(1, *) == 1 && aShape.reduce(1, *) == n {
+            let vb = b[0]
+            parallelFor(n, grain: 32768) { r in let f = box.value; for i in r { y[i] = f(a[i], vb) } }
+            return
+        }
+        if aShape.reduce(1, *) == 1 && bShape.reduce(1, *) == n {
+            let va = a[0]
+            parallelFor(n, grain: 32768) { r in let f = box.value; for i in r { y[i] = f(va, b[i]) } }
+            return
+        }
         let (dims, st) = coalesce(shape: outShape, strideSets: [broadcastStrides(aShape, to: outShape), broadcastStrides(bShape, to: outShape)])
         let rank = dims.count, inner = dims[rank - 1]
         let sa = st[0], sb = st[1]
