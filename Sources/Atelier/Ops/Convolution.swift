@@ -18,34 +18,40 @@ public struct ConvGeometry: Sendable, Equatable {
     }
 }
 
+/// Runs im2col (`toColumns`) or col2im over every image of a [B, C, H, W] batch, one image per task: each
+/// task owns its image's column range and its image's pixels, so no two tasks write one element.
+private func imageColumns(_ g: ConvGeometry, imageShape s: [Int], image: Buffer, columns: Buffer, dtype: DType, toColumns: Bool) {
+    let (b, ch, h, w) = (s[0], s[1], s[2], s[3])
+    let (oh, ow) = g.outputSize(h, w)
+    let l = oh * ow, ld = Int64(b * l), plane = ch * h * w
+    let a = g.args
+    let (c64, h64, w64) = (Int64(ch), Int64(h), Int64(w))
+    parallelFor(b) { r in
+        for n in r {
+            switch (dtype, toColumns) {
+            case (.float32, true):
+                ck_im2col_f32(columns.pointer(as: Float.self) + n * l, ld, image.pointer(as: Float.self) + n * plane,
+                              c64, h64, w64, a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
+            case (.float32, false):
+                ck_col2im_f32(image.pointer(as: Float.self) + n * plane, columns.pointer(as: Float.self) + n * l, ld,
+                              c64, h64, w64, a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
+            case (.float64, true):
+                ck_im2col_f64(columns.pointer(as: Double.self) + n * l, ld, image.pointer(as: Double.self) + n * plane,
+                              c64, h64, w64, a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
+            case (.float64, false):
+                ck_col2im_f64(image.pointer(as: Double.self) + n * plane, columns.pointer(as: Double.self) + n * l, ld,
+                              c64, h64, w64, a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
+            }
+        }
+    }
+}
+
 /// [B, C, H, W] → columns [C·KH·KW, B·OH·OW].
 struct Im2colOp: Op {
     let g: ConvGeometry
     var name: String { "im2col" }
     func execute(_ c: KernelContext) {
-        let s = c.inputShapes[0]
-        dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), s) },
-                          { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), s) })
-    }
-    /// One image per task; each writes its own column range of the shared [C·KH·KW, B·L] matrix.
-    private func run<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, _ cols: UnsafeMutablePointer<T>, _ s: [Int]) {
-        let (b, ch, h, w) = (s[0], s[1], s[2], s[3])
-        let (oh, ow) = g.outputSize(h, w)
-        let l = oh * ow, ld = Int64(b * l)
-        let a = g.args
-        parallelFor(b) { r in
-            for n in r {
-                if T.self == Float.self {
-                    ck_im2col_f32(UnsafeMutableRawPointer(cols + n * l).assumingMemoryBound(to: Float.self), ld,
-                                  UnsafeRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Float.self),
-                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
-                } else {
-                    ck_im2col_f64(UnsafeMutableRawPointer(cols + n * l).assumingMemoryBound(to: Double.self), ld,
-                                  UnsafeRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Double.self),
-                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
-                }
-            }
-        }
+        imageColumns(g, imageShape: c.inputShapes[0], image: c.inputs[0], columns: c.outputs[0], dtype: c.dtype, toColumns: true)
     }
     func gradient(_ c: GradientContext) -> [Tensor?] {
         [Tensor.make(Col2imOp(g: g), [c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
@@ -57,33 +63,10 @@ struct Col2imOp: Op {
     let g: ConvGeometry
     var name: String { "col2im" }
     func execute(_ c: KernelContext) {
-        let s = c.outputShapes[0]
-        dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), s) },
-                          { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), s) })
-    }
-    /// One image per task: it owns that image's pixels, so no two tasks write one element.
-    private func run<T: KernelScalar>(_ cols: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>, _ s: [Int]) {
-        let (b, ch, h, w) = (s[0], s[1], s[2], s[3])
-        let (oh, ow) = g.outputSize(h, w)
-        let l = oh * ow, ld = Int64(b * l)
-        let a = g.args
-        parallelFor(b) { r in
-            for n in r {
-                if T.self == Float.self {
-                    ck_col2im_f32(UnsafeMutableRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Float.self),
-                                  UnsafeRawPointer(cols + n * l).assumingMemoryBound(to: Float.self), ld,
-                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
-                } else {
-                    ck_col2im_f64(UnsafeMutableRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Double.self),
-                                  UnsafeRawPointer(cols + n * l).assumingMemoryBound(to: Double.self), ld,
-                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
-                }
-            }
-        }
+        imageColumns(g, imageShape: c.outputShapes[0], image: c.outputs[0], columns: c.inputs[0], dtype: c.dtype, toColumns: false)
     }
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        let s = c.inputs[0].shape
-        return [Tensor.make(Im2colOp(g: g), [c.grad], shape: s, dtype: c.grad.dtype)]
+        [Tensor.make(Im2colOp(g: g), [c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
     }
 }
 
