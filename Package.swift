@@ -19,6 +19,11 @@ let package = Package(
     products: [
         .library(name: "Atelier", targets: ["Atelier"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
+        .library(name: "TransGAN", targets: ["TransGAN"]),
+        .executable(name: "train-transgan", targets: ["train-transgan"]),
+        .executable(name: "transgan-sample", targets: ["transgan-sample"]),
+        .executable(name: "transgan-eval", targets: ["transgan-eval"]),
+        .executable(name: "bench-train", targets: ["bench-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,7 +55,38 @@ let package = Package(
             swiftSettings: optimizedSwift
         ),
 
+        // MARK: - Models
+        .target(
+            name: "TransGAN",
+            dependencies: ["Atelier"],
+            swiftSettings: optimizedSwift
+        ),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "train-transgan",
+            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+        .executableTarget(
+            name: "transgan-sample",
+            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+        .executableTarget(
+            name: "transgan-eval",
+            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+
         // MARK: - Benchmarks
+        // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
+        .executableTarget(
+            name: "bench-train",
+            dependencies: ["TransGAN", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-train",
+            swiftSettings: optimizedSwift
+        ),
         .executableTarget(
             name: "bench-attention",
             dependencies: ["Atelier", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -62,6 +98,10 @@ let package = Package(
         .testTarget(
             name: "AtelierTests",
             dependencies: ["Atelier", "CKernels"]
+        ),
+        .testTarget(
+            name: "TransGANTests",
+            dependencies: ["TransGAN", "Atelier"]
         ),
     ]
 )
