@@ -18,6 +18,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Atelier", targets: ["Atelier"]),
+        .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
         .library(name: "TransGAN", targets: ["TransGAN"]),
         .executable(name: "train-transgan", targets: ["train-transgan"]),
@@ -56,6 +57,11 @@ let package = Package(
         ),
 
         // MARK: - Models
+        .target(
+            name: "PaintTransformer",
+            dependencies: ["Atelier"],
+            swiftSettings: optimizedSwift
+        ),
         .target(
             name: "TransGAN",
             dependencies: ["Atelier"],
@@ -97,11 +103,19 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "AtelierTests",
-            dependencies: ["Atelier", "CKernels"]
+            dependencies: ["Atelier", "CKernels"],
+            // Reference files made by other implementations (and the scripts that made them).
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "PaintTransformerTests",
+            dependencies: ["PaintTransformer"],
+            swiftSettings: optimizedSwift
         ),
         .testTarget(
             name: "TransGANTests",
-            dependencies: ["TransGAN", "Atelier"]
+            dependencies: ["TransGAN", "Atelier"],
+            swiftSettings: optimizedSwift
         ),
     ]
 )

@@ -7,7 +7,7 @@ open class Optimizer: @unchecked Sendable {
     /// Learning rate used by the next `step` (schedules set it).
     public var learningRate: Double
     /// Number of completed steps.
-    public internal(set) var stepCount = 0
+    public var stepCount = 0
 
     public init(parameters: [(String, Parameter)], learningRate: Double) {
         self.parameters = parameters

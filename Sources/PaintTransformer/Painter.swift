@@ -1,0 +1,336 @@
+import Foundation
+
+// The coarse-to-fine painting procedure (reference §5, Huage001 inference.py), with the stroke predictor as a
+// closure so the network plugs in later.
+//
+// Padded square canvas S = 32·2^K. Layer l sees the image and the canvas nearest-downsampled to 32·2^l, cut into
+// 4^l patches of 32²; each patch yields 8 strokes whose shapes are mapped into a render window twice the patch
+// (centred on it) and drawn at full resolution, the windows in four interleaved non-overlapping groups. A final
+// pass repeats the last layer on a grid shifted by half a patch to hide seams.
+//
+// Deviation from Huage001: the shifted pass also keeps only strokes with logit > 0 (Huage001 casts raw logits to
+// bool there, drawing every stroke; the Paddle code thresholds, as here).
+
+/// Why painting failed.
+public enum PainterError: Error, Equatable, CustomStringConvertible {
+    case emptyImage(width: Int, height: Int)
+    case predictorCount(expected: Int, got: Int)
+
+    public var description: String {
+        switch self {
+        case let .emptyImage(w, h): "[Painter] image is empty (\(w)×\(h))"
+        case let .predictorCount(e, g): "[Painter] predictor returned \(g) strokes, expected \(e) (patches × strokes per patch)"
+        }
+    }
+}
+
+/// The finished painting and how it was made.
+public struct Painting: Sendable {
+    /// Same size as the input, planar [3, H, W].
+    public var image: RGBImage
+    public var record: PaintingRecord
+}
+
+/// Paints a photo coarse to fine with strokes from a predictor.
+public struct Painter: Sendable {
+    /// Side of a network patch, fixed by the architecture.
+    public static let patchSize = 32
+    /// Renders the strokes (holds the brushes).
+    public var rasterizer: StrokeRasterizer
+    /// Strokes the predictor returns per patch (8 in the reference).
+    public var strokesPerPatch: Int
+    /// Cap on the number of coarse-to-fine layers (nil: K+1 layers, the finest at full resolution). Fewer layers
+    /// give fewer, larger strokes; the shifted pass then runs at the last painted layer.
+    public var maxLayers: Int?
+    /// Whether to run the final half-patch-shifted pass.
+    public var shiftedPass: Bool
+    /// Largest number of patches per predictor call (nil: a whole pass at once).
+    public var predictorBatchSize: Int?
+    /// Rendering threads (nil: `ATELIER_THREADS` or all cores). The result does not depend on it.
+    public var threads: Int?
+
+    /// Creates a painter; see the properties for the options.
+    public init(
+        brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, maxLayers: Int? = nil, shiftedPass: Bool = true,
+        predictorBatchSize: Int? = nil, threads: Int? = nil
+    ) {
+        precondition(strokesPerPatch > 0, "[Painter] strokesPerPatch must be positive")
+        precondition(maxLayers.map { $0 > 0 } ?? true, "[Painter] maxLayers must be at least 1")
+        precondition(predictorBatchSize.map { $0 > 0 } ?? true, "[Painter] predictorBatchSize must be positive")
+        rasterizer = StrokeRasterizer(brushes: brushes)
+        self.strokesPerPatch = strokesPerPatch
+        self.maxLayers = maxLayers
+        self.shiftedPass = shiftedPass
+        self.predictorBatchSize = predictorBatchSize
+        self.threads = threads
+    }
+
+    /// K: the number of 2× refinements needed for 32·2^K to cover the image's longer side.
+    public static func refinementCount(width: Int, height: Int) -> Int {
+        var k = 0
+        while patchSize << k < max(width, height) { k += 1 }
+        return k
+    }
+
+    /// Paints `image`.
+    /// - Parameters:
+    ///   - image: the photo, planar [3, H, W] in [0, 1]; any size and aspect ratio.
+    ///   - predictor: the stroke network (or a stand-in).
+    ///   - frames: granularity of `onFrame` calls.
+    ///   - progress: called when each pass starts predicting and rendering, and at the end.
+    ///   - onFrame: receives snapshots of the canvas, cropped to H×W.
+    /// - Returns: the painted image (H×W) and the record of every drawn stroke.
+    public func paint(
+        _ image: RGBImage, predictor: StrokePredictor, frames: FrameGranularity = .perGroup,
+        progress: ((PaintProgress) -> Void)? = nil, onFrame: ((PaintingFrame) -> Void)? = nil
+    ) throws -> Painting {
+        guard image.width > 0, image.height > 0 else {
+            throw PainterError.emptyImage(width: image.width, height: image.height)
+        }
+        let p = Painter.patchSize
+        let k = Painter.refinementCount(width: image.width, height: image.height)
+        let side = p << k  // S
+        let layers = min(k + 1, maxLayers ?? (k + 1))
+        let passCount = layers + (shiftedPass ? 1 : 0)
+        let padTop = (side - image.height) / 2, padLeft = (side - image.width) / 2
+
+        // Target and canvas, both [3, S, S]; the image sits centred on black.
+        var target = [Float](repeating: 0, count: 3 * side * side)
+        copyRows(from: image.pixels, width: image.width, at: 0, to: &target, width: side, at: padTop * side + padLeft,
+                 rows: 3, image.height)
+        var canvas = [Float](repeating: 0, count: 3 * side * side)
+        var strokes: [PaintedStroke] = []
+        var frameNumber = 0
+        let workerCount = max(1, threads ?? defaultThreadCount())
+        let scratches = ScratchPool((0..<workerCount).map { _ in RasterScratch() })
+
+        func crop() -> RGBImage {
+            var out = RGBImage(width: image.width, height: image.height)
+            copyRows(from: canvas, width: side, at: padTop * side + padLeft, to: &out.pixels, width: image.width, at: 0,
+                     rows: 3, image.height)
+            return out
+        }
+
+        for pass in 0..<passCount {
+            let shifted = pass == layers
+            let layer = shifted ? layers - 1 : pass
+            let perSide = (1 << layer) + (shifted ? 1 : 0)  // patches per side
+            let step = 1 << (k - layer)  // full-resolution pixels per layer pixel
+            let patchPixels = p * step  // one patch at full resolution: P = S / 2^layer
+            let origin = shifted ? -p / 2 : 0  // layer-pixel offset of patch (0, 0)
+            let count = perSide * perSide
+            progress?(PaintProgress(pass: pass, passCount: passCount, phase: .predicting, patches: count,
+                                    strokesDrawn: strokes.count))
+
+            // Patches [count, 3, 32, 32] of the nearest-downsampled target and canvas (zero outside).
+            var targetPatches = [Float](repeating: 0, count: count * 3 * p * p)
+            var canvasPatches = [Float](repeating: 0, count: count * 3 * p * p)
+            gatherPatches(from: target, side: side, perSide: perSide, step: step, origin: origin, into: &targetPatches)
+            gatherPatches(from: canvas, side: side, perSide: perSide, step: step, origin: origin, into: &canvasPatches)
+
+            let predicted = try predict(targetPatches, canvasPatches, count: count, predictor: predictor)
+
+            // Shape → 2× render window, colour sampled from the target patch at the predicted (x, y).
+            progress?(PaintProgress(pass: pass, passCount: passCount, phase: .rendering, patches: count,
+                                    strokesDrawn: strokes.count))
+            var windowStrokes = [Stroke?](repeating: nil, count: count * strokesPerPatch)
+            targetPatches.withUnsafeBufferPointer { patches in
+                for b in 0..<count {
+                    for s in 0..<strokesPerPatch {
+                        let q = predicted[b * strokesPerPatch + s]
+                        guard q.decision > 0 else { continue }
+                        let color = sampleColor(patches.baseAddress! + b * 3 * p * p, size: p, x: q.x, y: q.y)
+                        windowStrokes[b * strokesPerPatch + s] = Stroke(
+                            x: q.x / 2 + 0.25, y: q.y / 2 + 0.25, w: q.w / 2, h: q.h / 2, theta: q.theta, color: color)
+                    }
+                }
+            }
+
+            // Window of patch (row, col): the patch grown by half a patch on every side, in canvas pixels.
+            let windowOffset = (shifted ? -patchPixels / 2 : 0) - patchPixels / 2
+            func window(_ row: Int, _ col: Int) -> PixelWindow {
+                PixelWindow(left: col * patchPixels + windowOffset, top: row * patchPixels + windowOffset,
+                            width: 2 * patchPixels, height: 2 * patchPixels)
+            }
+
+            for (group, parity) in [(0, 0), (1, 1), (1, 0), (0, 1)].enumerated() {
+                let members = stride(from: parity.0, to: perSide, by: 2).flatMap { row in
+                    stride(from: parity.1, to: perSide, by: 2).map { col in (row, col) }
+                }
+                guard !members.isEmpty else { continue }
+                for s in 0..<strokesPerPatch {
+                    var jobs: [(PixelWindow, Stroke)] = []
+                    for (row, col) in members {
+                        guard let stroke = windowStrokes[(row * perSide + col) * strokesPerPatch + s] else { continue }
+                        let win = window(row, col)
+                        jobs.append((win, stroke))
+                        strokes.append(PaintedStroke(
+                            centerX: Float(win.left - padLeft) + stroke.x * Float(win.width),
+                            centerY: Float(win.top - padTop) + stroke.y * Float(win.height),
+                            width: stroke.w * Float(win.width), height: stroke.h * Float(win.height),
+                            angle: stroke.theta * 180, red: stroke.color.x, green: stroke.color.y,
+                            blue: stroke.color.z, layer: layer, shifted: shifted, group: group, patchRow: row,
+                            patchColumn: col, index: s, verticalBrush: stroke.h > stroke.w))
+                    }
+                    draw(jobs, on: &canvas, side: side, scratches: scratches)
+                    if frames == .perStrokeIndex, let onFrame {
+                        onFrame(PaintingFrame(image: crop(), sequence: frameNumber, pass: pass, group: group,
+                                              strokeIndex: s))
+                        frameNumber += 1
+                    }
+                }
+                if frames == .perGroup, let onFrame {
+                    onFrame(PaintingFrame(image: crop(), sequence: frameNumber, pass: pass, group: group, strokeIndex: nil))
+                    frameNumber += 1
+                }
+            }
+            if frames == .perPass, let onFrame {
+                onFrame(PaintingFrame(image: crop(), sequence: frameNumber, pass: pass, group: nil, strokeIndex: nil))
+                frameNumber += 1
+            }
+        }
+        progress?(PaintProgress(pass: passCount, passCount: passCount, phase: .finished, patches: 0,
+                                strokesDrawn: strokes.count))
+        let record = PaintingRecord(width: image.width, height: image.height, layers: layers, strokes: strokes)
+        return Painting(image: crop(), record: record)
+    }
+
+    /// Calls the predictor in chunks and checks the number of strokes it returns.
+    private func predict(
+        _ targets: [Float], _ canvases: [Float], count: Int, predictor: StrokePredictor
+    ) throws -> [PredictedStroke] {
+        let chunk = predictorBatchSize ?? count
+        let patchValues = 3 * Painter.patchSize * Painter.patchSize
+        if chunk >= count {
+            let out = try predictor(targets, canvases, count)
+            guard out.count == count * strokesPerPatch else {
+                throw PainterError.predictorCount(expected: count * strokesPerPatch, got: out.count)
+            }
+            return out
+        }
+        var all: [PredictedStroke] = []
+        all.reserveCapacity(count * strokesPerPatch)
+        for start in stride(from: 0, to: count, by: chunk) {
+            let n = min(chunk, count - start)
+            let range = (start * patchValues)..<((start + n) * patchValues)
+            let out = try predictor(Array(targets[range]), Array(canvases[range]), n)
+            guard out.count == n * strokesPerPatch else {
+                throw PainterError.predictorCount(expected: n * strokesPerPatch, got: out.count)
+            }
+            all += out
+        }
+        return all
+    }
+
+    /// Draws one stroke into each of several disjoint windows, in parallel.
+    private func draw(_ jobs: [(PixelWindow, Stroke)], on canvas: inout [Float], side: Int, scratches: ScratchPool) {
+        guard !jobs.isEmpty else { return }
+        let rasterizer = self.rasterizer
+        canvas.withUnsafeMutableBufferPointer { buffer in
+            let target = DisjointWindows(base: buffer.baseAddress!)
+            let workers = min(scratches.items.count, jobs.count)
+            if workers == 1 {
+                for (win, stroke) in jobs {
+                    rasterizer.draw(stroke, in: win, canvas: target.base, width: side, height: side,
+                                    scratch: scratches.items[0])
+                }
+                return
+            }
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                for j in stride(from: worker, to: jobs.count, by: workers) {
+                    rasterizer.draw(jobs[j].1, in: jobs[j].0, canvas: target.base, width: side, height: side,
+                                    scratch: scratches.items[worker])
+                }
+            }
+        }
+    }
+}
+
+/// Canvas pointer shared by rendering workers. Rule: concurrent workers draw into disjoint windows only (the
+/// windows of one group never overlap), so no pixel is written by two threads.
+private struct DisjointWindows: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+}
+
+/// One scratch buffer per worker. Rule: worker i touches only `items[i]`.
+private final class ScratchPool: @unchecked Sendable {
+    let items: [RasterScratch]
+    init(_ items: [RasterScratch]) { self.items = items }
+}
+
+/// `ATELIER_THREADS` if set to a positive integer, else all cores.
+private func defaultThreadCount() -> Int {
+    if let text = ProcessInfo.processInfo.environment["ATELIER_THREADS"], let n = Int(text), n > 0 { return n }
+    return ProcessInfo.processInfo.activeProcessorCount
+}
+
+/// Copies a `[planes, rows, ·]` block of `min(width)`-long rows between two planar images of different widths,
+/// with `srcOrigin`/`dstOrigin` the offset of the block's first pixel inside plane 0.
+private func copyRows(
+    from source: [Float], width sourceWidth: Int, at sourceOrigin: Int, to destination: inout [Float],
+    width destinationWidth: Int, at destinationOrigin: Int, rows planes: Int, _ rows: Int
+) {
+    let count = min(sourceWidth, destinationWidth)
+    let sourcePlane = source.count / planes, destinationPlane = destination.count / planes
+    source.withUnsafeBufferPointer { src in
+        destination.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<planes {
+                for y in 0..<rows {
+                    let from = src.baseAddress! + c * sourcePlane + sourceOrigin + y * sourceWidth
+                    let to = dst.baseAddress! + c * destinationPlane + destinationOrigin + y * destinationWidth
+                    to.update(from: from, count: count)
+                }
+            }
+        }
+    }
+}
+
+/// Cuts `perSide²` patches of 32×32 layer pixels out of a full-resolution [3, S, S] plane set, reading every
+/// `step`-th pixel (PyTorch nearest downsampling by an integer factor) and zeros outside.
+/// - Parameters:
+///   - origin: layer-pixel coordinate of patch (0, 0)'s top-left corner (−16 for the shifted grid).
+///   - patches: output [perSide², 3, 32, 32].
+private func gatherPatches(
+    from full: [Float], side: Int, perSide: Int, step: Int, origin: Int, into patches: inout [Float]
+) {
+    let p = Painter.patchSize
+    let layerSide = side / step
+    full.withUnsafeBufferPointer { src in
+        patches.withUnsafeMutableBufferPointer { dst in
+            for row in 0..<perSide {
+                for col in 0..<perSide {
+                    let b = row * perSide + col
+                    for c in 0..<3 {
+                        for y in 0..<p {
+                            let ly = origin + row * p + y
+                            guard ly >= 0, ly < layerSide else { continue }
+                            let line = (c * side + ly * step) * side
+                            let out = ((b * 3 + c) * p + y) * p
+                            for x in 0..<p {
+                                let lx = origin + col * p + x
+                                if lx >= 0, lx < layerSide { dst[out + x] = src[line + lx * step] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Bilinear colour of a [3, size, size] patch at normalised (x, y): grid_sample with align_corners=False and
+/// zero padding, so a point outside the patch fades to black.
+private func sampleColor(_ patch: UnsafePointer<Float>, size: Int, x: Float, y: Float) -> SIMD3<Float> {
+    let px = x * Float(size) - 0.5, py = y * Float(size) - 0.5
+    guard px.isFinite, py.isFinite, px > -1, py > -1, px < Float(size), py < Float(size) else { return .zero }
+    let x0 = Int(px.rounded(.down)), y0 = Int(py.rounded(.down))
+    let fx = px - Float(x0), fy = py - Float(y0)
+    var color = SIMD3<Float>.zero
+    for (yy, wy) in [(y0, 1 - fy), (y0 + 1, fy)] where yy >= 0 && yy < size {
+        for (xx, wx) in [(x0, 1 - fx), (x0 + 1, fx)] where xx >= 0 && xx < size {
+            let o = yy * size + xx
+            color += wx * wy * SIMD3(patch[o], patch[size * size + o], patch[2 * size * size + o])
+        }
+    }
+    return color
+}

@@ -1,0 +1,51 @@
+// Shared helpers for the IO tests: scratch directories, fixture lookup and running Python.
+import Foundation
+import Testing
+
+/// Groups the IO suites so that `swift test --filter IOTests` runs exactly them.
+@Suite("IO") enum IOTests {}
+
+/// A fresh directory under the system temporary directory; removed by `remove()`.
+struct ScratchDirectory {
+    let url: URL
+
+    init(_ label: String = #function) throws {
+        let name = "atelier-io-\(label.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(name, isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+enum Fixtures {
+    /// A file from Tests/AtelierTests/Fixtures, bundled with `.copy("Fixtures")`.
+    static func url(_ name: String) -> URL {
+        Bundle.module.resourceURL!.appendingPathComponent("Fixtures").appendingPathComponent(name)
+    }
+}
+
+enum Python {
+    /// Runs `python3 -c script args...`; returns (exit status, stdout, stderr).
+    static func run(_ script: String, _ arguments: [String] = []) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting so a large output cannot fill the pipe and deadlock.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Whether `python3` can import `safetensors` and `numpy` (CI installs them with pip).
+    static let hasSafeTensors: Bool = {
+        (try? run("import safetensors, numpy"))?.status == 0
+    }()
+}

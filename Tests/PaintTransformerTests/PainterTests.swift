@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import PaintTransformer
+
+/// One centred stroke per patch (query 0, decision +1); the other queries are dropped.
+private func centredStrokePredictor(_ targets: [Float], _ canvases: [Float], _ count: Int) -> [PredictedStroke] {
+    #expect(targets.count == count * 3 * 32 * 32 && canvases.count == targets.count)
+    return (0..<(count * 8)).map { i in
+        PredictedStroke(x: 0.5, y: 0.5, w: 0.6, h: 0.4, theta: 0.1, decision: i % 8 == 0 ? 1 : -1)
+    }
+}
+
+private func gradientImage(width: Int, height: Int) -> RGBImage {
+    var image = RGBImage(width: width, height: height)
+    for y in 0..<height {
+        for x in 0..<width {
+            image[0, y, x] = Float(x) / Float(width)
+            image[1, y, x] = Float(y) / Float(height)
+            image[2, y, x] = 0.5
+        }
+    }
+    return image
+}
+
+@Test func refinementCountFollowsReference() {
+    #expect(Painter.refinementCount(width: 1, height: 1) == 0)
+    #expect(Painter.refinementCount(width: 32, height: 20) == 0)
+    #expect(Painter.refinementCount(width: 33, height: 20) == 1)
+    #expect(Painter.refinementCount(width: 712, height: 474) == 5)  // chicago.jpg → S = 1024
+    #expect(Painter.refinementCount(width: 100, height: 512) == 4)
+}
+
+@Test func strokesPerPassEqualPatchCounts() throws {
+    let image = gradientImage(width: 75, height: 41)  // K = 2, S = 128
+    let painting = try Painter(brushes: .oilPaint(size: 64)).paint(image, predictor: centredStrokePredictor)
+    #expect(painting.image.width == 75 && painting.image.height == 41)
+    #expect(painting.record.layers == 3)
+    #expect(painting.record.strokesPerPass == [1, 4, 16, 25])
+    #expect(painting.image.pixels.contains { $0 > 0 })
+    // Strokes sit at patch centres (layers) or patch corners (shifted pass), in output pixels: S = 128,
+    // padding (128 − 75)/2 = 26 left, (128 − 41)/2 = 43 top.
+    let first = painting.record.strokes[0]
+    #expect(first.centerX == 64 - 26 && first.centerY == 64 - 43 && first.width == 0.6 * 128 / 2 * 2)
+    for s in painting.record.strokes where s.layer == 2 && !s.shifted {
+        #expect(s.centerX == Float(s.patchColumn * 32 + 16 - 26) && s.centerY == Float(s.patchRow * 32 + 16 - 43))
+        #expect(abs(s.width - 0.6 * 32) < 1e-4 && abs(s.height - 0.4 * 32) < 1e-4 && abs(s.angle - 18) < 1e-4)
+    }
+    for s in painting.record.strokes where s.shifted {
+        #expect(s.centerX == Float(s.patchColumn * 32 - 26) && s.centerY == Float(s.patchRow * 32 - 43))
+    }
+    // Groups are painted in the order (even, even), (odd, odd), (odd, even), (even, odd).
+    let layer1 = painting.record.strokes.filter { $0.layer == 1 }
+    #expect(layer1.map { [$0.patchRow, $0.patchColumn] } == [[0, 0], [1, 1], [1, 0], [0, 1]])
+    #expect(layer1.map(\.group) == [0, 1, 2, 3])
+}
+
+@Test func squareAndTinyImagesKeepTheirSize() throws {
+    let painter = Painter(brushes: .oilPaint(size: 32))
+    for (w, h) in [(1, 1), (32, 32), (33, 7), (17, 64)] {
+        let painting = try painter.paint(gradientImage(width: w, height: h), predictor: centredStrokePredictor)
+        #expect(painting.image.width == w && painting.image.height == h)
+        let k = Painter.refinementCount(width: w, height: h)
+        let expected = (0...k).map { 1 << (2 * $0) } + [((1 << k) + 1) * ((1 << k) + 1)]
+        #expect(painting.record.strokesPerPass == expected)
+    }
+}
+
+@Test func negativeDecisionsLeaveTheCanvasBlack() throws {
+    let painting = try Painter(brushes: .oilPaint(size: 32)).paint(gradientImage(width: 50, height: 70)) { _, _, n in
+        [PredictedStroke](repeating: PredictedStroke(x: 0.5, y: 0.5, w: 0.5, h: 0.5, theta: 0, decision: -0.1), count: n * 8)
+    }
+    #expect(painting.image.pixels.allSatisfy { $0 == 0 })
+    #expect(painting.record.strokes.isEmpty)
+}
+
+@Test func coloursAreSampledFromTheTargetPatch() throws {
+    // A flat image: every stroke whose sample point lies inside the image takes its colour.
+    var image = RGBImage(width: 64, height: 64)
+    for i in 0..<(64 * 64) { image.pixels[i] = 0.2; image.pixels[4096 + i] = 0.6; image.pixels[8192 + i] = 0.9 }
+    let painting = try Painter(brushes: .oilPaint(size: 64), shiftedPass: false).paint(image, predictor: centredStrokePredictor)
+    for s in painting.record.strokes {
+        #expect(abs(s.red - 0.2) < 1e-6 && abs(s.green - 0.6) < 1e-6 && abs(s.blue - 0.9) < 1e-6)
+    }
+    // Covered pixels show colour × brush intensity.
+    let centre = (painting.image[0, 32, 32], painting.image[1, 32, 32], painting.image[2, 32, 32])
+    #expect(centre.0 > 0.2 * 0.75 && centre.0 <= 0.2 && centre.2 > 0.9 * 0.75 && centre.2 <= 0.9)
+}
+
+@Test func framesProgressAndThreadsAreConsistent() throws {
+    let image = gradientImage(width: 70, height: 90)  // K = 2
+    var perStroke: [PaintingFrame] = []
+    var phases: [PaintProgress.Phase] = []
+    let painter = Painter(brushes: .oilPaint(size: 64), threads: 2)
+    let a = try painter.paint(
+        image, predictor: centredStrokePredictor, frames: .perStrokeIndex,
+        progress: { phases.append($0.phase) }, onFrame: { perStroke.append($0) })
+    #expect(perStroke.count == 8 + 32 + 32 + 32)  // the reference's serial frame count for K = 2
+    #expect(perStroke.last?.image == a.image)
+    #expect(perStroke.enumerated().allSatisfy { $0.offset == $0.element.sequence })
+    #expect(phases.count == 4 * 2 + 1 && phases.last == .finished)
+
+    var perGroup = 0, perPass = 0
+    _ = try painter.paint(image, predictor: centredStrokePredictor, frames: .perGroup, onFrame: { _ in perGroup += 1 })
+    _ = try painter.paint(image, predictor: centredStrokePredictor, frames: .perPass, onFrame: { _ in perPass += 1 })
+    #expect(perGroup == 1 + 4 + 4 + 4 && perPass == 4)
+
+    let single = try Painter(brushes: .oilPaint(size: 64), predictorBatchSize: 3, threads: 1)
+        .paint(image, predictor: centredStrokePredictor)
+    #expect(single.image == a.image && single.record == a.record)
+}
+
+@Test func predictorMustReturnEightStrokesPerPatch() {
+    #expect(throws: PainterError.predictorCount(expected: 8, got: 7)) {
+        try Painter(brushes: .oilPaint(size: 16)).paint(gradientImage(width: 8, height: 8)) { _, _, n in
+            [PredictedStroke](repeating: PredictedStroke(x: 0, y: 0, w: 0, h: 0, theta: 0, decision: 0), count: n * 8 - 1)
+        }
+    }
+    #expect(throws: PainterError.emptyImage(width: 0, height: 5)) {
+        try Painter().paint(RGBImage(width: 0, height: 5), predictor: centredStrokePredictor)
+    }
+}
+
+@Test func layerCapLimitsThePasses() throws {
+    let painting = try Painter(brushes: .oilPaint(size: 32), maxLayers: 2)
+        .paint(gradientImage(width: 100, height: 100), predictor: centredStrokePredictor)  // K = 2
+    #expect(painting.record.strokesPerPass == [1, 4, 9])
+    #expect(painting.image.width == 100)
+}
+
+@Test func recordExportsJSONAndSVG() throws {
+    let painting = try Painter(brushes: .oilPaint(size: 32)).paint(gradientImage(width: 40, height: 30), predictor: centredStrokePredictor)
+    let json = try painting.record.jsonData()
+    #expect(try PaintingRecord.decode(json: json) == painting.record)
+    let svg = painting.record.svg()
+    #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+    #expect(svg.components(separatedBy: "<ellipse").count - 1 == painting.record.strokes.count)
+    #expect(svg.contains("viewBox=\"0 0 40 30\""))
+    let rects = painting.record.svg(shape: .rectangle)
+    #expect(rects.components(separatedBy: "<rect").count - 1 == painting.record.strokes.count + 1)
+}
+
+@Test func predictedStrokesJoinTheTwoHeads() {
+    let strokes = PredictedStroke.strokes(shapes: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], logits: [-1, 2])
+    #expect(strokes == [PredictedStroke(x: 1, y: 2, w: 3, h: 4, theta: 5, decision: -1),
+                        PredictedStroke(x: 6, y: 7, w: 8, h: 9, theta: 10, decision: 2)])
+}
