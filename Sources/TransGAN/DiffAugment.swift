@@ -52,7 +52,7 @@ public struct DiffAugment: Sendable, Equatable {
 
     /// out[b, c, i, j] = x[b, c, i + dy_b, j + dx_b], 0 outside; dy, dx ∈ [−⌊ratio·S + ½⌋, +⌊…⌋].
     public static func translate(_ x: Tensor, ratio: Double, generator: RandomGenerator) -> Tensor {
-        let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let sy = Int(Double(h) * ratio + 0.5), sx = Int(Double(w) * ratio + 0.5)
         let shifts = (0..<b).map { _ in (generator.nextInt(in: -sy..<(sy + 1)), generator.nextInt(in: -sx..<(sx + 1))) }
         return translate(x, shifts: shifts)
