@@ -13,6 +13,8 @@ struct TrainTransGAN: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train-transgan", abstract: "Train TransGAN (WGAN-GP or hinge) on a CPU.")
 
     @Option(help: "Model configuration: xl, s, m, l, s-lite, tiny, micro, grid64.") var config = "tiny"
+    @Option(help: "Override: generator grid-attention window side.") var gWindow: Int?
+    @Option(help: "Override: grid side from which generator stages use window attention (e.g. 32 to window the 32×32 stage).") var gridFrom: Int?
     @Option(help: "fashion-mnist | cifar10:PATH | folder:PATH | synthetic") var data = "fashion-mnist"
     @Option(help: "Directory of the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).") var dataDir: String?
     @Option(help: "Total D steps (the run stops when it reaches this step).") var steps = 1000
@@ -47,7 +49,9 @@ struct TrainTransGAN: ParsableCommand {
     func train() throws {
         if let threads { Threading.setCount(threads) }
         let source = try DataSource(parsing: data, dataDir: dataDir)
-        let cfg = try TransGANConfiguration.named(config).with(channels: source.channels)
+        var cfg = try TransGANConfiguration.named(config).with(channels: source.channels)
+        if let gWindow { cfg.gWindow = gWindow }
+        if let gridFrom { cfg.gridAttentionFrom = gridFrom }
         try cfg.validate()
         var options = TrainingOptions()
         guard let l = GANLoss(rawValue: loss) else { throw TrainingError.badOption("unknown loss '\(loss)' (use wgangp-eps or hinge)") }
