@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "transgan-sample", targets: ["transgan-sample"]),
         .executable(name: "transgan-eval", targets: ["transgan-eval"]),
         .executable(name: "bench-train", targets: ["bench-train"]),
+        .executable(name: "bench-ops", targets: ["bench-ops"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -95,8 +96,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-attention",
-            dependencies: ["Atelier", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-attention",
+            swiftSettings: optimizedSwift
+        ),
+
+        .executableTarget(
+            name: "bench-ops",
+            dependencies: ["Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-ops",
             swiftSettings: optimizedSwift
         ),
 

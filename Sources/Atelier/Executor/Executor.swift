@@ -119,7 +119,9 @@ public func plan(_ targets: [Tensor]) -> ExecutionPlan {
 }
 
 /// Evaluates `targets` (and only what they need), storing their values in their nodes.
-public func evaluate(_ targets: [Tensor]) {
+/// - Returns: the plan that ran (its peak and total intermediate bytes).
+@discardableResult
+public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
     let s = schedule(targets)
     ExecutorStatistics.lastPeakBytes = s.peak
     ExecutorStatistics.lastTotalBytes = s.total
@@ -162,4 +164,5 @@ public func evaluate(_ targets: [Tensor]) {
             if s.lastUse[k] == nil && !s.pinned.contains(k) { buffers[k] = nil }
         }
     }
+    return ExecutionPlan(nodes: s.order, peakBytes: s.peak, totalBytes: s.total)
 }
