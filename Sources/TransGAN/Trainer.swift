@@ -253,6 +253,17 @@ public final class Trainer: @unchecked Sendable {
         return file
     }
 
+    /// Only the generators (EMA and raw) and the configuration: what sampling and evaluation need.
+    public func generatorSnapshot() -> SafeTensorsFile {
+        var file = SafeTensorsFile()
+        file.store(generator, prefix: "gen.")
+        file.store(emaGenerator, prefix: "gen_ema.")
+        file.metadata["step"] = String(step)
+        file.metadata["config"] = Self.json(config)
+        file.metadata["format"] = "atelier-transgan-generators-1"
+        return file
+    }
+
     /// Writes `checkpoint()` atomically.
     public func saveCheckpoint(to url: URL) throws {
         try checkpoint().write(to: url)

@@ -31,6 +31,7 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "Output directory.") var out = "runs/transgan"
     @Option(help: "Write a sample grid every N steps (0: never).") var sampleEvery = 200
+    @Option(help: "Save the EMA generator alone (gen_ema_STEP.safetensors, for Fréchet curves) every N steps (0: never).") var snapshotEvery = 0
     @Option(help: "Write a checkpoint every N steps (0: only at the end).") var checkpointEvery = 500
     @Option(help: "Print the Fréchet distance every N steps (0: never; Fashion-MNIST only).") var evalEvery = 0
     @Option(help: "Samples used for each Fréchet distance.") var evalSamples = 1000
@@ -142,6 +143,9 @@ struct TrainTransGAN: ParsableCommand {
             }
             if sampleEvery > 0 && trainer.step % sampleEvery == 0 { try writeGrid() }
             if checkpointEvery > 0 && trainer.step % checkpointEvery == 0 { try save("periodic") }
+            if snapshotEvery > 0 && trainer.step % snapshotEvery == 0 {
+                try trainer.generatorSnapshot().write(to: outURL.appendingPathComponent(String(format: "gen_ema_%06d.safetensors", trainer.step)))
+            }
             if let ev = evaluator, evalEvery > 0, trainer.step % evalEvery == 0 {
                 let fd = try ev.distance(of: trainer, samples: evalSamples, seed: seed &+ 1234)
                 log(String(format: "step %d  Fréchet distance %.3f  (real vs real %.3f)", trainer.step, fd, ev.realVsReal))
