@@ -90,7 +90,7 @@ let package = Package(
         // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
         .executableTarget(
             name: "bench-train",
-            dependencies: ["TransGAN", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-train",
             swiftSettings: optimizedSwift
         ),

@@ -170,11 +170,12 @@ public final class Trainer: @unchecked Sendable {
 
     /// GP = mean_b (‖∇_x̂ D(x̂)‖₂ − 1)², x̂ = α·x_r + (1 − α)·x_f, α ~ U[0, 1) per sample; D(x̂) draws its own
     /// augmentation and noise. The returned tensor is differentiable w.r.t. D's parameters (double backward).
-    public func gradientPenalty(real: Tensor, fake: Tensor) -> Tensor {
+    public func gradientPenalty(real: Tensor, fake: Tensor, generator draws: RandomGenerator? = nil) -> Tensor {
+        let draws = draws ?? rng
         let b = real.shape[0]
-        let alpha = Tensor.uniform([b, 1, 1, 1], dtype: dtype, generator: rng)
+        let alpha = Tensor.uniform([b, 1, 1, 1], dtype: dtype, generator: draws)
         let xhat = alpha * real + (1 - alpha) * fake                                       // [B, C, S, S]
-        let score = discriminator(xhat, generator: rng)                                     // [B, 1]
+        let score = discriminator(xhat, generator: draws)                                   // [B, 1]
         let g = gradients(of: score.sum(), wrt: [xhat], higherOrder: true)[0]               // [B, C, S, S]
         let norm = g.square().sum(axes: [1, 2, 3]).sqrt()                                   // [B]
         return (norm - 1).square().mean()
