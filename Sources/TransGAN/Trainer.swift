@@ -34,6 +34,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var clipNorm: Double = 5
     /// Gradient-penalty weight λ.
     public var gpWeight: Double = 10
+    /// Lazy gradient penalty: compute GP only on D steps where step % gpEvery == 0, weighted λ·gpEvery
+    /// (StyleGAN2-style lazy regularisation; 1 = every step, the official recipe).
+    public var gpEvery: Int = 1
     /// Drift weight ε on (E[D(x_r)])².
     public var driftWeight: Double = 1e-3
     /// EMA half-life in thousands of images (500 official).
@@ -159,9 +162,10 @@ public final class Trainer: @unchecked Sendable {
         let dReal = outReal.mean(), dFake = outFake.mean()
         switch options.loss {
         case .wganGPEps:
+            let base = dFake - dReal + dReal.square() * options.driftWeight
+            guard options.gpEvery <= 1 || step % options.gpEvery == 0 else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
             let gp = gradientPenalty(real: real, fake: fake)
-            let loss = dFake - dReal + gp * options.gpWeight + dReal.square() * options.driftWeight
-            return (loss, gp, dReal, dFake)
+            return (base + gp * (options.gpWeight * Double(Swift.max(options.gpEvery, 1))), gp, dReal, dFake)
         case .hinge:
             let loss = (1 - outReal).relu().mean() + (1 + outFake).relu().mean()
             return (loss, Tensor.zeros([], dtype: dtype), dReal, dFake)

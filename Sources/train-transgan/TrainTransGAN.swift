@@ -23,6 +23,7 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "D steps per G step.") var nCritic = 4
     @Option(help: "wgangp-eps | hinge") var loss = "wgangp-eps"
     @Option(help: "Learning rate of both networks.") var lr = 1e-4
+    @Option(help: "Compute the gradient penalty every N D steps with weight 10·N (1: every step, official).") var gpEvery = 1
     @Option(help: "EMA half-life in thousands of images.") var emaKimg = 500.0
     @Option(help: "EMA warm-up ratio (0: fixed --ema-beta).") var emaWarmup = 0.1
     @Option(help: "Fixed EMA beta when --ema-warmup is 0.") var emaBeta = 0.9999
@@ -60,6 +61,7 @@ struct TrainTransGAN: ParsableCommand {
         options.batch = batch
         options.gBatch = gBatch ?? 2 * batch
         options.nCritic = nCritic
+        options.gpEvery = gpEvery
         options.gLearningRate = lr
         options.dLearningRate = lr
         options.emaKimg = emaKimg
