@@ -35,6 +35,9 @@ struct TransGANSample: ParsableCommand {
         guard grid != nil || count > 0 || animation != nil else {
             throw TrainingError.badOption("nothing to do: pass --grid FILE, --count N --out-dir DIR, or --animation FILE")
         }
+        for path in [grid, animation].compactMap({ $0 }) {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
         let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint))
         let (config, gen, ema) = try Trainer.loadGenerators(from: file)
         let g = raw ? gen : ema
