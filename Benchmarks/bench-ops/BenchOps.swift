@@ -17,6 +17,7 @@ struct BenchOps: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        BLASEnvironment.selectFastKernels()
         if let threads { Threading.setCount(threads) }
         let gen = RandomGenerator(seed: 1)
         let weights = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width, width], fanIn: width, generator: gen)) }

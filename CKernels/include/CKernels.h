@@ -66,4 +66,9 @@ void ck_col2im_f64(double *image, const double *cols, int64_t ld, int64_t channe
                    int64_t width, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w,
                    int64_t pad_h, int64_t pad_w, int64_t dilation_h, int64_t dilation_w);
 
+/// Exact-erf GELU, 0.5·x·(1 + erf(x/√2)), elementwise (absolute error < 2e-7·(1+|x|) against libm's erf).
+void ck_gelu_forward_f32(float *out, const float *in, int64_t n);
+/// dx = g·(Φ(x) + x·φ(x)), the first-order GELU backward.
+void ck_gelu_backward_f32(float *dx, const float *x, const float *g, int64_t n);
+
 #endif

@@ -1,5 +1,6 @@
 // Runs the needed part of the graph once, in topological order, handing each intermediate buffer back
 // to the pool after its last reader and reusing an input's buffer in place where an op allows it.
+import Dispatch
 
 /// What an evaluation will do: its node order and the bytes it keeps alive at worst.
 public struct ExecutionPlan {
@@ -145,10 +146,17 @@ public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
                 buffers[k] = b
                 outputs.append(b)
             }
-            op.execute(KernelContext(
+            let context = KernelContext(
                 inputs: inputs, inputShapes: node.inputs.map(\.shape),
                 outputs: outputs, outputShapes: node.outputs.map(\.shape),
-                dtype: node.outputs[0].dtype))
+                dtype: node.outputs[0].dtype)
+            if Profiler.enabled {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                op.execute(context)
+                Profiler.record(op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            } else {
+                op.execute(context)
+            }
             for o in 0..<node.outputs.count where s.pinned.contains(key(Tensor(node: node, index: o))) {
                 node.values[o] = outputs[o]
             }

@@ -1,5 +1,6 @@
 // Single-pass first-order backward kernels for the hottest elementwise rules. Gradient rules use them when
 // no higher-order gradient is requested; otherwise they build the composite (differentiable) expressions.
+import CKernels
 
 enum FusedBackwardKind: String, Sendable {
     /// dx = g · (Φ(x) + x·φ(x))
@@ -15,6 +16,11 @@ struct FusedElementwiseBackwardOp: Op {
     var inPlaceCandidates: [Int] { [1] }
     func execute(_ c: KernelContext) {
         let n = c.outputShapes[0].reduce(1, *)
+        if kind == .gelu && c.dtype == .float32 {
+            let x = c.inputs[0].pointer(as: Float.self), g = c.inputs[1].pointer(as: Float.self), y = c.outputs[0].pointer(as: Float.self)
+            parallelFor(n, grain: 16384) { r in ck_gelu_backward_f32(y + r.lowerBound, x + r.lowerBound, g + r.lowerBound, Int64(r.count)) }
+            return
+        }
         dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.inputs[1].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), n) },
                           { run(c.inputs[0].pointer(as: Double.self), c.inputs[1].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), n) })
     }

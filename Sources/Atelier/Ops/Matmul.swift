@@ -55,7 +55,8 @@ struct MatmulOp: Op {
     /// Many small GEMMs run one per task with single-threaded BLAS; few large ones use BLAS's threads.
     private func batched(_ batch: Int, m: Int, n: Int, k: Int, _ gemm: (Int) -> Void) {
         let threads = Threading.count
-        if batch >= threads && m * n * k < 1 << 21 && threads > 1 {
+        // Many products (attention heads × batch) parallelise better across products than inside each one.
+        if threads > 1 && batch >= threads && (batch >= 4 * threads || m * n * k <= 1 << 22) {
             openblas_set_num_threads(1)
             parallelFor(batch) { r in for i in r { gemm(i) } }
             openblas_set_num_threads(Int32(threads))

@@ -83,3 +83,11 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
     #expect(broadcastShape([2, 3], [4]) == nil)
     #expect(broadcastShape([2, 1, 3], [4, 1]) == [2, 4, 3])
 }
+
+@Test func whereKeepsInfinitiesOutOfTheResult() {
+    let mask = Tensor(shape: [3], values: [1, 0, 1])
+    let y = Tensor.where(mask, Tensor(shape: [3], values: [1, 2, 3]), Tensor(scalar: -.infinity))
+    #expect(y.doubles() == [1, -.infinity, 3])
+    let finite = y.softmax().doubles().allSatisfy { $0.isFinite }
+    #expect(finite)
+}

@@ -17,6 +17,8 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "relu", shapes: [[3, 4]]) { $0[0].relu() },
     GradCase(name: "gelu", shapes: [[3, 4]], low: -3, high: 3) { $0[0].gelu() },
     GradCase(name: "square", shapes: [[3, 4]]) { $0[0].square() },
+    GradCase(name: "geluPrime", shapes: [[3, 4]], low: -3, high: 3) { $0[0].unary(.geluPrime) },
+    GradCase(name: "geluSecond", shapes: [[3, 4]], low: -3, high: 3) { $0[0].unary(.geluSecond) },
     GradCase(name: "erf", shapes: [[3, 4]]) { $0[0].erf() },
     GradCase(name: "add broadcast", shapes: [[2, 3, 4], [3, 1]]) { $0[0] + $0[1] },
     GradCase(name: "sub broadcast", shapes: [[2, 3, 4], [4]]) { $0[0] - $0[1] },
