@@ -24,6 +24,7 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
         if let threads { Threading.setCount(threads) }
         let timings: [Double]
         var details: [String: String] = [:]

@@ -42,6 +42,7 @@ struct TrainTransGAN: ParsableCommand {
     @Flag(help: "Print the configuration and parameter counts, then exit.") var info = false
 
     func run() throws {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
         do { try train() } catch let e as ExitCode { throw e } catch {
             FileHandle.standardError.write(Data("train-transgan: error: \(error)\n".utf8))
             throw ExitCode.failure

@@ -20,6 +20,7 @@ struct TransGANEval: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int?
 
     func run() throws {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
         do { try evaluateAll() } catch let e as ExitCode { throw e } catch {
             FileHandle.standardError.write(Data("transgan-eval: error: \(error)\n".utf8))
             throw ExitCode.failure

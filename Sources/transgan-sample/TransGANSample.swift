@@ -24,6 +24,7 @@ struct TransGANSample: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int?
 
     func run() throws {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
         do { try sample() } catch let e as ExitCode { throw e } catch {
             FileHandle.standardError.write(Data("transgan-sample: error: \(error)\n".utf8))
             throw ExitCode.failure
