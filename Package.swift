@@ -20,6 +20,11 @@ let package = Package(
         .library(name: "Atelier", targets: ["Atelier"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
+        .library(name: "TransGAN", targets: ["TransGAN"]),
+        .executable(name: "train-transgan", targets: ["train-transgan"]),
+        .executable(name: "transgan-sample", targets: ["transgan-sample"]),
+        .executable(name: "transgan-eval", targets: ["transgan-eval"]),
+        .executable(name: "bench-train", targets: ["bench-train"]),
         .executable(name: "bench-ops", targets: ["bench-ops"]),
     ],
     dependencies: [
@@ -58,8 +63,37 @@ let package = Package(
             dependencies: ["Atelier"],
             swiftSettings: optimizedSwift
         ),
+        .target(
+            name: "TransGAN",
+            dependencies: ["Atelier"],
+            swiftSettings: optimizedSwift
+        ),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "train-transgan",
+            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+        .executableTarget(
+            name: "transgan-sample",
+            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+        .executableTarget(
+            name: "transgan-eval",
+            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
 
         // MARK: - Benchmarks
+        // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
+        .executableTarget(
+            name: "bench-train",
+            dependencies: ["TransGAN", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-train",
+            swiftSettings: optimizedSwift
+        ),
         .executableTarget(
             name: "bench-attention",
             dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -84,6 +118,11 @@ let package = Package(
         .testTarget(
             name: "PaintTransformerTests",
             dependencies: ["PaintTransformer"],
+            swiftSettings: optimizedSwift
+        ),
+        .testTarget(
+            name: "TransGANTests",
+            dependencies: ["TransGAN", "Atelier"],
             swiftSettings: optimizedSwift
         ),
     ]

@@ -1,0 +1,90 @@
+// bench-train: one full training iteration of a model, median wall time and process peak RSS.
+// `--model transgan`: a D step with the WGAN-GP gradient penalty (double backward) plus a G step, on
+// synthetic data (n_critic 1 so every iteration holds both). Other models add a case to `Model`.
+import ArgumentParser
+import Atelier
+import COpenBLAS
+import Foundation
+import TransGAN
+
+@main
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-train", abstract: "Time one training iteration.")
+
+    enum Model: String, ExpressibleByArgument, CaseIterable { case transgan }
+
+    @Option(help: "Model to time: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).") var model: Model = .transgan
+    @Option(help: "Model configuration (transgan: s, tiny, micro, …).") var config = "tiny"
+    @Option(help: "Batch size (D batch; the G batch is the same).") var batch = 32
+    @Option(help: "Image channels.") var channels = 3
+    @Option(help: "Loss (transgan: wgangp-eps or hinge).") var loss = "wgangp-eps"
+    @Option(help: "Timed iterations.") var iterations = 5
+    @Option(help: "Untimed warm-up iterations.") var warmup = 1
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
+        if let threads { Threading.setCount(threads) }
+        let timings: [Double]
+        var details: [String: String] = [:]
+        switch model {
+        case .transgan:
+            (timings, details) = try benchTransGAN()
+        }
+        let sorted = timings.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let rss = peakRSSMegabytes()
+        let core = String(cString: openblas_get_corename())
+        if json {
+            var fields = [
+                "\"model\": \"\(model.rawValue)\"", "\"config\": \"\(config)\"", "\"batch\": \(batch)", "\"threads\": \(Threading.count)",
+                "\"blas_core\": \"\(core)\"", "\"iterations\": \(timings.count)",
+                String(format: "\"median_ms\": %.1f", median), String(format: "\"min_ms\": %.1f", sorted.first ?? 0),
+                String(format: "\"peak_rss_mb\": %.1f", rss),
+            ]
+            for (k, v) in details.sorted(by: { $0.key < $1.key }) { fields.append("\"\(k)\": \(v)") }
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core)")
+            for (k, v) in details.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+            print(String(format: "one iteration: median %.1f ms (min %.1f ms, %d runs); peak RSS %.1f MB", median, sorted.first ?? 0, timings.count, rss))
+        }
+    }
+
+    func benchTransGAN() throws -> ([Double], [String: String]) {
+        var cfg = try TransGANConfiguration.named(config)
+        cfg.channels = channels
+        var options = TrainingOptions()
+        options.batch = batch
+        options.gBatch = batch
+        options.nCritic = 1
+        guard let l = GANLoss(rawValue: loss) else { throw ValidationError("unknown loss \(loss)") }
+        options.loss = l
+        let data = DataSource.synthetic(count: 256, channels: channels, size: cfg.imageSize, seed: 1)
+        let trainer = try Trainer(config: cfg, options: options, data: data)
+        // Validate before timing: the iteration must produce finite losses.
+        for _ in 0..<warmup {
+            let s = try trainer.trainStep()
+            guard s.dLoss.isFinite, s.gLoss?.isFinite == true else { throw ValidationError("non-finite loss in warm-up") }
+        }
+        var times: [Double] = []
+        for _ in 0..<iterations {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try trainer.trainStep()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        return (times, ["g_params": String(trainer.generator.parameterCount), "d_params": String(trainer.discriminator.parameterCount),
+                        "loss": "\"\(loss)\""])
+    }
+}
+
+/// VmHWM of /proc/self/status in MB (0 where unavailable).
+func peakRSSMegabytes() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? 0
+        return kb / 1024
+    }
+    return 0
+}

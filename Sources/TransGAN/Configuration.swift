@@ -1,0 +1,164 @@
+// TransGAN model configurations: the official CIFAR-10 model (`xl`), the paper's size family (`s`, `m`, `l`),
+// CPU-sized ladders (`tiny`, `micro`) and a 64×64 configuration with grid self-attention (`grid64`).
+// Facts: reference/transgan.md §1, §2, §4, §6. Validation throws `ConfigurationError` naming the problem.
+
+/// Everything that fixes the shapes of a TransGAN generator and discriminator.
+public struct TransGANConfiguration: Sendable, Equatable, Codable {
+    /// Name used on the command line and stored in checkpoints.
+    public var name: String
+    /// Image channels (3 for RGB, 1 for grayscale).
+    public var channels: Int
+    /// Side of the square image G produces and D reads.
+    public var imageSize: Int
+
+    // MARK: Generator
+    /// z dimension.
+    public var latentDim: Int
+    /// Token grid side of stage 1 (8 for 32×32 output).
+    public var bottomWidth: Int
+    /// Stage-1 embedding dimension; later stages use ÷4 and ÷16.
+    public var gfDim: Int
+    /// Blocks per stage (three stages).
+    public var gDepths: [Int]
+    /// Attention heads in every generator block.
+    public var gHeads: Int
+    /// Window of grid self-attention for stages whose grid side is ≥ `gridAttentionFrom`; other stages attend
+    /// globally (window = grid side).
+    public var gWindow: Int
+    /// Grid side from which G stages use window (grid) attention instead of global attention.
+    public var gridAttentionFrom: Int
+    /// MLP hidden width ÷ block width.
+    public var mlpRatio: Int
+
+    // MARK: Discriminator
+    /// Embedding dimension of the 8×8 (second) scale; the first scale uses ¾ of it.
+    public var dfDim: Int
+    /// Patch side of the first patch embedding (the second uses 2×).
+    public var patchSize: Int
+    /// Blocks per scale (blocks_1 and blocks_2); one final block follows the class token.
+    public var dDepth: Int
+    /// Attention heads in every discriminator block (hard-coded to 4 in the official code).
+    public var dHeads: Int
+
+    public init(name: String, channels: Int = 3, imageSize: Int = 32, latentDim: Int, bottomWidth: Int = 8, gfDim: Int,
+                gDepths: [Int], gHeads: Int = 4, gWindow: Int = 16, gridAttentionFrom: Int = 64, mlpRatio: Int = 4,
+                dfDim: Int, patchSize: Int = 2, dDepth: Int, dHeads: Int = 4) {
+        self.name = name
+        self.channels = channels
+        self.imageSize = imageSize
+        self.latentDim = latentDim
+        self.bottomWidth = bottomWidth
+        self.gfDim = gfDim
+        self.gDepths = gDepths
+        self.gHeads = gHeads
+        self.gWindow = gWindow
+        self.gridAttentionFrom = gridAttentionFrom
+        self.mlpRatio = mlpRatio
+        self.dfDim = dfDim
+        self.patchSize = patchSize
+        self.dDepth = dDepth
+        self.dHeads = dHeads
+    }
+
+    // MARK: Named configurations
+
+    /// The official CIFAR-10 model (TransGAN-XL): G 83,312,495 and D 10,210,400 parameters.
+    public static let xl = TransGANConfiguration(name: "xl", latentDim: 256, gfDim: 1024, gDepths: [5, 4, 2], dfDim: 384, dDepth: 3)
+    /// TransGAN-S (stage-1 dim 384, depths 5,2,2) with the current recipe's discriminator.
+    public static let s = TransGANConfiguration(name: "s", latentDim: 256, gfDim: 384, gDepths: [5, 2, 2], dfDim: 384, dDepth: 3)
+    /// TransGAN-M (512; 5,2,2).
+    public static let m = TransGANConfiguration(name: "m", latentDim: 256, gfDim: 512, gDepths: [5, 2, 2], dfDim: 384, dDepth: 3)
+    /// TransGAN-L (768; 5,2,2).
+    public static let l = TransGANConfiguration(name: "l", latentDim: 256, gfDim: 768, gDepths: [5, 2, 2], dfDim: 384, dDepth: 3)
+    /// CPU ladder "S-lite" (reference §6).
+    public static let sLite = TransGANConfiguration(name: "s-lite", latentDim: 128, gfDim: 384, gDepths: [3, 2, 2], dfDim: 192, dDepth: 2)
+    /// CPU ladder "tiny": G 128, 256, [2,2,1] (head dims 64/16/4); D 128, patch 2, depth 2.
+    public static let tiny = TransGANConfiguration(name: "tiny", latentDim: 128, gfDim: 256, gDepths: [2, 2, 1], dfDim: 128, dDepth: 2)
+    /// Unit-test size: G 64, 128, [1,1,1]; D 64, patch 2, depth 1.
+    public static let micro = TransGANConfiguration(name: "micro", latentDim: 64, gfDim: 128, gDepths: [1, 1, 1], dfDim: 64, dDepth: 1)
+    /// A 64×64 generator (bottom 16 → 16, 32, 64) whose 64×64 stage uses 16×16 grid self-attention; D reads
+    /// 4×4 and 8×8 patches so its token grids are 16×16 and 8×8.
+    public static let grid64 = TransGANConfiguration(name: "grid64", imageSize: 64, latentDim: 64, bottomWidth: 16, gfDim: 128,
+                                                     gDepths: [1, 1, 1], gWindow: 16, dfDim: 64, patchSize: 4, dDepth: 1)
+
+    public static let named: [TransGANConfiguration] = [.xl, .s, .m, .l, .sLite, .tiny, .micro, .grid64]
+
+    /// Looks up a named configuration.
+    public static func named(_ name: String) throws(ConfigurationError) -> TransGANConfiguration {
+        guard let c = named.first(where: { $0.name == name }) else {
+            throw .unknownName(name, known: named.map(\.name))
+        }
+        return c
+    }
+
+    /// The same configuration for `channels`-channel images.
+    public func with(channels: Int) -> TransGANConfiguration {
+        var c = self
+        c.channels = channels
+        return c
+    }
+
+    // MARK: Derived shapes
+
+    /// Embedding dimension of each generator stage (C, C/4, C/16).
+    public var stageDims: [Int] { [gfDim, gfDim / 4, gfDim / 16] }
+    /// Token grid side of each generator stage.
+    public var stageSides: [Int] { [bottomWidth, bottomWidth * 2, bottomWidth * 4] }
+    /// Attention window of each generator stage: the grid side, or `gWindow` at grid attention stages.
+    public var stageWindows: [Int] { stageSides.map { $0 >= gridAttentionFrom ? Swift.min(gWindow, $0) : $0 } }
+    /// Discriminator widths: first scale (¾·df) and the patch-4 branch (¼·df); they concatenate to df.
+    public var dDims: (first: Int, second: Int) { (dfDim / 4 * 3, dfDim / 4) }
+    /// Token grid sides of the two discriminator scales.
+    public var dSides: (first: Int, second: Int) { (imageSize / patchSize, imageSize / (2 * patchSize)) }
+
+    /// Checks that every shape rule holds; throws the first violation.
+    public func validate() throws(ConfigurationError) {
+        func need(_ ok: Bool, _ message: @autoclosure () -> String) throws(ConfigurationError) {
+            if !ok { throw .invalid(config: name, message()) }
+        }
+        try need(channels == 1 || channels == 3, "image channels must be 1 or 3, got \(channels)")
+        try need(latentDim > 0, "latent dimension must be positive, got \(latentDim)")
+        try need(gDepths.count == 3 && gDepths.allSatisfy { $0 >= 0 }, "generator needs three non-negative stage depths, got \(gDepths)")
+        try need(bottomWidth > 0 && imageSize == 4 * bottomWidth,
+                 "image size \(imageSize) must be 4 × bottom width \(bottomWidth) (two ×2 upsamplings)")
+        try need(gHeads > 0 && dHeads > 0, "head counts must be positive")
+        try need(gfDim > 0 && gfDim % (16 * gHeads) == 0,
+                 "generator dim \(gfDim) must be divisible by 16 × heads (\(16 * gHeads)) so every stage splits into \(gHeads) heads")
+        for (side, window) in zip(stageSides, stageWindows) {
+            try need(window > 0 && side % window == 0, "attention window \(window) does not divide the \(side)×\(side) token grid")
+        }
+        try need(mlpRatio > 0, "MLP ratio must be positive")
+        try need(dfDim > 0 && dfDim % 4 == 0, "discriminator dim \(dfDim) must be divisible by 4 (¾ and ¼ branches)")
+        try need(dDims.first % dHeads == 0 && dfDim % dHeads == 0,
+                 "discriminator dims \(dDims.first) and \(dfDim) must be divisible by \(dHeads) heads")
+        try need(patchSize > 0 && imageSize % (2 * patchSize) == 0,
+                 "image size \(imageSize) must be divisible by 2 × patch size \(patchSize)")
+        try need(dSides.first % 2 == 0, "discriminator first grid \(dSides.first) must be even for the 2×2 average-pool merge")
+        try need(dDepth >= 0, "discriminator depth must be non-negative")
+    }
+
+    /// A human-readable summary (for `--info`).
+    public var summary: String {
+        """
+        configuration: \(name)
+          image: \(channels)×\(imageSize)×\(imageSize)
+          generator: latent \(latentDim), bottom \(bottomWidth), dims \(stageDims), depths \(gDepths), heads \(gHeads), \
+        windows \(stageWindows), MLP ×\(mlpRatio)
+          discriminator: dim \(dfDim) (\(dDims.first)+\(dDims.second)), patch \(patchSize) and \(2 * patchSize), \
+        grids \(dSides.first)×\(dSides.first) and \(dSides.second)×\(dSides.second), depth \(dDepth)+\(dDepth)+1, heads \(dHeads)
+        """
+    }
+}
+
+/// A configuration that cannot be built.
+public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownName(String, known: [String])
+    case invalid(config: String, String)
+
+    public var description: String {
+        switch self {
+        case let .unknownName(n, known): return "unknown configuration '\(n)' (known: \(known.joined(separator: ", ")))"
+        case let .invalid(config, message): return "configuration '\(config)' is impossible: \(message)"
+        }
+    }
+}

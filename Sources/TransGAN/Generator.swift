@@ -1,0 +1,91 @@
+// The TransGAN generator (official `ViT_custom_rp`): z → Linear → bottom×bottom tokens (+ pos_embed_1) →
+// stage blocks → pixel-shuffle ×2 (C÷4, + pos_embed_2) → blocks → pixel-shuffle ×2 (C÷4, + pos_embed_3) →
+// blocks → 1×1 conv to image channels. No tanh: outputs are unbounded, data lives in [−1, 1].
+// Init (reference §1): Linear/LayerNorm PyTorch defaults, pos-embeds and bias tables trunc-normal .02,
+// the output conv weight xavier-uniform (bias default).
+import Atelier
+
+/// `StageBlock`: a stage's blocks registered under `block`.
+public final class StageBlock: Module, @unchecked Sendable {
+    public let block: ModuleList<TransGANBlock>
+    public init(_ blocks: [TransGANBlock]) {
+        block = ModuleList(blocks)
+        super.init()
+        register("block", block)
+    }
+    public func callAsFunction(_ x: Tensor, generator: RandomGenerator? = nil) -> Tensor {
+        block.items.reduce(x) { $1($0, generator: generator) }
+    }
+}
+
+/// A one-entry `nn.Sequential` (`deconv.0`, `last_block.0`).
+public final class Sequential1<M: Module>: Module, @unchecked Sendable {
+    public let item: M
+    public init(_ m: M) {
+        item = m
+        super.init()
+        register("0", m)
+    }
+}
+
+public final class Generator: Module, @unchecked Sendable {
+    public let config: TransGANConfiguration
+    public let l1: Linear
+    public let posEmbeds: [Parameter]
+    public let blocks: StageBlock
+    public let upsampleBlocks: ModuleList<StageBlock>
+    public let deconv: Sequential1<Conv2d>
+
+    /// Builds the generator. Throws if the configuration is impossible.
+    public init(_ config: TransGANConfiguration, dtype: DType = .float32, generator g: RandomGenerator) throws(ConfigurationError) {
+        try config.validate()
+        self.config = config
+        let dims = config.stageDims, sides = config.stageSides, windows = config.stageWindows
+        l1 = Linear(config.latentDim, sides[0] * sides[0] * dims[0], dtype: dtype, generator: g)
+        posEmbeds = (0..<3).map { Parameter(Initializer.truncatedNormal([1, sides[$0] * sides[$0], dims[$0]], std: 0.02, dtype: dtype, generator: g)) }
+        func stage(_ s: Int) -> StageBlock {
+            StageBlock((0..<config.gDepths[s]).map { _ in
+                TransGANBlock(dim: dims[s], heads: config.gHeads, side: sides[s], window: windows[s], mlpRatio: config.mlpRatio,
+                              noise: false, init: .generator, dtype: dtype, generator: g)
+            })
+        }
+        blocks = stage(0)
+        upsampleBlocks = ModuleList([stage(1), stage(2)])
+        let conv = Conv2d(dims[2], config.channels, kernel: 1, dtype: dtype, generator: g)
+        conv.weight.assignTensor(Initializer.xavierUniform([config.channels, dims[2], 1, 1], fanIn: dims[2], fanOut: config.channels,
+                                                           dtype: dtype, generator: g))
+        deconv = Sequential1(conv)
+        super.init()
+        register("l1", l1)
+        for (i, p) in posEmbeds.enumerated() { register("pos_embed_\(i + 1)", p) }
+        register("blocks", blocks)
+        register("upsample_blocks", upsampleBlocks)
+        register("deconv", deconv)
+    }
+
+    /// z `[B, latent]` → images `[B, channels, S, S]` (unbounded; data is in [−1, 1]).
+    public func callAsFunction(_ z: Tensor) -> Tensor {
+        let b = z.shape[0]
+        let dims = config.stageDims, sides = config.stageSides
+        var x = l1(z).reshaped([b, sides[0] * sides[0], dims[0]]) + posEmbeds[0].tensor    // [B, N₁, C]
+        x = blocks(x)
+        for s in 1..<3 {
+            x = pixelUpsample(x, side: sides[s - 1]) + posEmbeds[s].tensor              // [B, 4N, C/4]
+            x = upsampleBlocks[s - 1](x)
+        }
+        // 1×1 conv on tokens: [B, N₃, C₃] · Wᵀ → [B, N₃, ch] → [B, ch, S, S]
+        let w = deconv.item.weight.tensor.reshaped([config.channels, dims[2]])
+        let side = sides[2]
+        return x.linear(weight: w, bias: deconv.item.bias?.tensor).permuted([0, 2, 1]).reshaped([b, config.channels, side, side])
+    }
+}
+
+/// `[B, H·W, C]` → `[B, 4·H·W, C/4]` by PixelShuffle(2) on the `[B, C, H, W]` view:
+/// out[c, 2h+i, 2w+j] = in[4c+2i+j, h, w]; tokens stay row-major.
+public func pixelUpsample(_ x: Tensor, side: Int) -> Tensor {
+    let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
+    precondition(n == side * side, "[pixelUpsample] \(n) tokens for a \(side)×\(side) grid")
+    return x.permuted([0, 2, 1]).reshaped([b, c, side, side])               // [B, C, H, W]
+        .pixelShuffle(2)                                                    // [B, C/4, 2H, 2W]
+        .reshaped([b, c / 4, 4 * n]).permuted([0, 2, 1])                    // [B, 4N, C/4]
+}

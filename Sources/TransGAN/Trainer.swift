@@ -1,0 +1,313 @@
+// The TransGAN training loop (reference §3) as a library type so tests and executables share it:
+// D steps with WGAN-GP-eps (gradient penalty through D and its DiffAugment, second-order autodiff) or hinge,
+// a G step every n_critic D steps, global-norm clipping, Adam β = (0, 0.99), an EMA generator with the
+// StyleGAN2-ADA warm-up, checkpoints holding everything a bit-identical resume needs.
+//
+// Deliberate difference from the official loop: D's gradients are computed fresh for each D step from the D
+// loss only. The official code leaks −∇θ_D E[D(G(z'))] from each G step into the next D update (D's grads are
+// zeroed only after D steps); we do not replicate that leak.
+import Foundation
+import Atelier
+
+/// The adversarial loss.
+public enum GANLoss: String, Sendable, Codable, CaseIterable {
+    /// L_D = −E[D(x_r)] + E[D(G(z))] + λ·GP + ε·(E[D(x_r)])², L_G = −E[D(G(z))].
+    case wganGPEps = "wgangp-eps"
+    /// L_D = E[relu(1 − D(x_r))] + E[relu(1 + D(G(z)))], L_G = −E[D(G(z))].
+    case hinge
+}
+
+/// Everything about training that is not the model's shape.
+public struct TrainingOptions: Sendable, Equatable, Codable {
+    public var loss: GANLoss = .wganGPEps
+    /// D batch (real and fake).
+    public var batch: Int = 64
+    /// G batch for the G step.
+    public var gBatch: Int = 128
+    /// D steps per G step; a G step runs when step % nCritic == 0.
+    public var nCritic: Int = 4
+    public var gLearningRate: Double = 1e-4
+    public var dLearningRate: Double = 1e-4
+    public var beta1: Double = 0
+    public var beta2: Double = 0.99
+    /// Global L2 clip on each network's gradients.
+    public var clipNorm: Double = 5
+    /// Gradient-penalty weight λ.
+    public var gpWeight: Double = 10
+    /// Lazy gradient penalty: compute GP only on D steps where step % gpEvery == 0, weighted λ·gpEvery
+    /// (StyleGAN2-style lazy regularisation; 1 = every step, the official recipe).
+    public var gpEvery: Int = 1
+    /// Drift weight ε on (E[D(x_r)])².
+    public var driftWeight: Double = 1e-3
+    /// EMA half-life in thousands of images (500 official).
+    public var emaKimg: Double = 500
+    /// EMA warm-up: the half-life is at most `emaWarmup` × images seen so far (0.1 official; 0 = fixed `emaBeta`).
+    public var emaWarmup: Double = 0.1
+    /// Fixed EMA β when `emaWarmup` is 0.
+    public var emaBeta: Double = 0.9999
+    /// DiffAugment policy.
+    public var augment: String = "translation,cutout,color"
+    /// Random horizontal flips of real images.
+    public var flip: Bool = true
+    public var seed: UInt64 = 12345
+
+    public init() {}
+
+    /// β of the EMA update after D step `step`: 0.5^(B / max(min(kimg·1000, warmup·B·step), 1e-8)).
+    public func emaBeta(atStep step: Int) -> Double {
+        guard emaWarmup != 0 else { return emaBeta }
+        let b = Double(batch)
+        var nimg = emaKimg * 1000
+        nimg = Swift.min(nimg, Double(step) * b * emaWarmup)
+        return Foundation.pow(0.5, b / Swift.max(nimg, 1e-8))
+    }
+}
+
+/// Scalars from one D step (and the G step that followed it, if any).
+public struct StepStatistics: Sendable, Equatable {
+    public var step: Int
+    public var dLoss: Double
+    public var gLoss: Double?
+    public var gradientPenalty: Double
+    public var dReal: Double
+    public var dFake: Double
+    public var dGradNorm: Double
+    public var gGradNorm: Double?
+    public var emaBeta: Double?
+}
+
+public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
+    case nonFinite(step: Int, what: String)
+    case incompatibleCheckpoint(path: String, reason: String)
+    case badOption(String)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(step, what): return "non-finite \(what) at step \(step); stopped without applying it"
+        case let .incompatibleCheckpoint(path, reason): return "checkpoint \(path) does not fit this run: \(reason)"
+        case let .badOption(m): return m
+        }
+    }
+}
+
+public final class Trainer: @unchecked Sendable {
+    public let config: TransGANConfiguration
+    public let options: TrainingOptions
+    public let dtype: DType
+    public let generator: Generator
+    public let discriminator: Discriminator
+    public let emaGenerator: Generator
+    public let gOptimizer: Adam
+    public let dOptimizer: Adam
+    /// Source of every training-time draw (batches, flips, z, augmentation, noise, α).
+    public private(set) var rng: RandomGenerator
+    /// Completed D steps.
+    public private(set) var step = 0
+    public let data: ImageDataset
+
+    public init(config: TransGANConfiguration, options: TrainingOptions, data: ImageDataset, dtype: DType = .float32) throws {
+        try config.validate()
+        guard data.channels == config.channels, data.height == config.imageSize, data.width == config.imageSize else {
+            throw TrainingError.badOption("data is \(data.channels)×\(data.height)×\(data.width) but configuration '\(config.name)' expects "
+                                          + "\(config.channels)×\(config.imageSize)×\(config.imageSize)")
+        }
+        guard options.batch > 0, options.gBatch > 0, options.nCritic > 0 else {
+            throw TrainingError.badOption("batch sizes and n-critic must be positive")
+        }
+        guard data.count > 0 else { throw TrainingError.badOption("the dataset is empty") }
+        self.config = config
+        self.options = options
+        self.dtype = dtype
+        self.data = data
+        let initRNG = RandomGenerator(seed: options.seed)
+        generator = try Generator(config, dtype: dtype, generator: initRNG)
+        discriminator = try Discriminator(config, augmentation: try DiffAugment(policy: options.augment), dtype: dtype, generator: initRNG)
+        emaGenerator = try Generator(config, dtype: dtype, generator: initRNG)
+        emaGenerator.copyState(from: generator)
+        gOptimizer = Adam(parameters: generator.namedParameters(), learningRate: options.gLearningRate,
+                          betas: (options.beta1, options.beta2), eps: 1e-8)
+        dOptimizer = Adam(parameters: discriminator.namedParameters(), learningRate: options.dLearningRate,
+                          betas: (options.beta1, options.beta2), eps: 1e-8)
+        rng = RandomGenerator(seed: options.seed &+ 1)
+    }
+
+    // MARK: - Data
+
+    /// A real batch `[B, C, S, S]` drawn uniformly with replacement, randomly flipped.
+    func realBatch(_ n: Int) -> Tensor {
+        let size = data.imageSize, s = data.width
+        var pixels = [Float](repeating: 0, count: n * size)
+        for i in 0..<n {
+            let idx = rng.nextInt(in: 0..<data.count)
+            let flip = options.flip && rng.nextUniform() < 0.5
+            data.pixels.withUnsafeBufferPointer { src in
+                let base = idx * size
+                for r in 0..<(size / s) {             // rows over channels × height
+                    for c in 0..<s {
+                        pixels[i * size + r * s + c] = src[base + r * s + (flip ? s - 1 - c : c)]
+                    }
+                }
+            }
+        }
+        let t = Tensor(shape: [n, data.channels, s, s], floats: pixels)
+        return t.cast(to: dtype)
+    }
+
+    // MARK: - Losses (graph builders)
+
+    /// D loss and its parts (batch means of the raw scores) for a real batch and a detached fake batch.
+    public func discriminatorLoss(real: Tensor, fake: Tensor) -> (loss: Tensor, gp: Tensor, dReal: Tensor, dFake: Tensor) {
+        let outReal = discriminator(real, generator: rng)                                   // [B, 1]
+        let outFake = discriminator(fake, generator: rng)                                   // [B, 1]
+        let dReal = outReal.mean(), dFake = outFake.mean()
+        switch options.loss {
+        case .wganGPEps:
+            let base = dFake - dReal + dReal.square() * options.driftWeight
+            guard options.gpEvery <= 1 || step % options.gpEvery == 0 else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
+            let gp = gradientPenalty(real: real, fake: fake)
+            return (base + gp * (options.gpWeight * Double(Swift.max(options.gpEvery, 1))), gp, dReal, dFake)
+        case .hinge:
+            let loss = (1 - outReal).relu().mean() + (1 + outFake).relu().mean()
+            return (loss, Tensor.zeros([], dtype: dtype), dReal, dFake)
+        }
+    }
+
+    /// GP = mean_b (‖∇_x̂ D(x̂)‖₂ − 1)², x̂ = α·x_r + (1 − α)·x_f, α ~ U[0, 1) per sample; D(x̂) draws its own
+    /// augmentation and noise. The returned tensor is differentiable w.r.t. D's parameters (double backward).
+    public func gradientPenalty(real: Tensor, fake: Tensor, generator draws: RandomGenerator? = nil) -> Tensor {
+        let draws = draws ?? rng
+        let b = real.shape[0]
+        let alpha = Tensor.uniform([b, 1, 1, 1], dtype: dtype, generator: draws)
+        let xhat = alpha * real + (1 - alpha) * fake                                       // [B, C, S, S]
+        let score = discriminator(xhat, generator: draws)                                   // [B, 1]
+        let g = gradients(of: score.sum(), wrt: [xhat], higherOrder: true)[0]               // [B, C, S, S]
+        let norm = g.square().sum(axes: [1, 2, 3]).sqrt()                                   // [B]
+        return (norm - 1).square().mean()
+    }
+
+    /// L_G = −E[D(G(z))] for both losses.
+    public func generatorLoss(batch n: Int) -> Tensor {
+        let z = Tensor.normal([n, config.latentDim], dtype: dtype, generator: rng)
+        return -discriminator(generator(z), generator: rng).mean()
+    }
+
+    // MARK: - One iteration
+
+    /// One D step and, when `step % nCritic == 0`, one G step and EMA update. Losses are checked before any
+    /// parameter changes; a non-finite value throws `TrainingError.nonFinite` and leaves the state untouched.
+    @discardableResult
+    public func trainStep() throws -> StepStatistics {
+        let dParams = discriminator.parameters().map(\.tensor)
+        let real = realBatch(options.batch)
+        let z = Tensor.normal([options.batch, config.latentDim], dtype: dtype, generator: rng)
+        let fake = generator(z).detached()
+        let (loss, gp, dReal, dFake) = discriminatorLoss(real: real, fake: fake)
+        let dGrads = gradients(of: loss, wrt: dParams)
+        evaluate([loss, gp, dReal, dFake] + dGrads)
+        let dLoss = loss.item()
+        guard dLoss.isFinite else { throw TrainingError.nonFinite(step: step, what: "D loss (\(dLoss))") }
+        let (dNorm, dFactor) = clipFactor(gradients: dGrads, maxNorm: options.clipNorm)
+        guard dNorm.isFinite else { throw TrainingError.nonFinite(step: step, what: "D gradient norm") }
+        dOptimizer.step(gradients: dGrads, gradientScale: dFactor)
+        var stats = StepStatistics(step: step, dLoss: dLoss, gLoss: nil, gradientPenalty: gp.item(), dReal: dReal.item(),
+                                   dFake: dFake.item(), dGradNorm: dNorm, gGradNorm: nil, emaBeta: nil)
+
+        if step % options.nCritic == 0 {
+            let gParams = generator.parameters().map(\.tensor)
+            let gLoss = generatorLoss(batch: options.gBatch)
+            let gGrads = gradients(of: gLoss, wrt: gParams)
+            evaluate([gLoss] + gGrads)
+            let gl = gLoss.item()
+            guard gl.isFinite else { throw TrainingError.nonFinite(step: step, what: "G loss (\(gl))") }
+            let (gNorm, gFactor) = clipFactor(gradients: gGrads, maxNorm: options.clipNorm)
+            guard gNorm.isFinite else { throw TrainingError.nonFinite(step: step, what: "G gradient norm") }
+            gOptimizer.step(gradients: gGrads, gradientScale: gFactor)
+            let beta = options.emaBeta(atStep: step)
+            updateMovingAverage(target: emaGenerator, source: generator, beta: beta)
+            stats.gLoss = gl
+            stats.gGradNorm = gNorm
+            stats.emaBeta = beta
+        }
+        step += 1
+        return stats
+    }
+
+    // MARK: - Sampling
+
+    /// Images `[N, C, S, S]` from the EMA generator (or the raw one) for the given latents `[N, latent]`.
+    public func sample(z: Tensor, ema: Bool = true) -> Tensor {
+        (ema ? emaGenerator : generator)(z.cast(to: dtype))
+    }
+
+    // MARK: - Checkpoints
+
+    /// Keys: `gen.*`, `dis.*`, `gen_ema.*` (state_dict names), `opt_gen.exp_avg.*` … (Adam state), metadata
+    /// `step`, `rng.seed`/`rng.offset`, `config` (JSON) and `options` (JSON).
+    public func checkpoint() -> SafeTensorsFile {
+        var file = SafeTensorsFile()
+        file.store(generator, prefix: "gen.")
+        file.store(discriminator, prefix: "dis.")
+        file.store(emaGenerator, prefix: "gen_ema.")
+        file.store(gOptimizer, prefix: "opt_gen.")
+        file.store(dOptimizer, prefix: "opt_dis.")
+        file.store(rng, name: "rng")
+        file.metadata["step"] = String(step)
+        file.metadata["config"] = Self.json(config)
+        file.metadata["options"] = Self.json(options)
+        file.metadata["format"] = "atelier-transgan-1"
+        return file
+    }
+
+    /// Only the generators (EMA and raw) and the configuration: what sampling and evaluation need.
+    public func generatorSnapshot() -> SafeTensorsFile {
+        var file = SafeTensorsFile()
+        file.store(generator, prefix: "gen.")
+        file.store(emaGenerator, prefix: "gen_ema.")
+        file.metadata["step"] = String(step)
+        file.metadata["config"] = Self.json(config)
+        file.metadata["format"] = "atelier-transgan-generators-1"
+        return file
+    }
+
+    /// Writes `checkpoint()` atomically.
+    public func saveCheckpoint(to url: URL) throws {
+        try checkpoint().write(to: url)
+    }
+
+    /// Restores a checkpoint written by `checkpoint()`; the configuration must match exactly.
+    public func restore(from file: SafeTensorsFile) throws {
+        guard let c = file.metadata["config"], let saved = try? JSONDecoder().decode(TransGANConfiguration.self, from: Data(c.utf8)) else {
+            throw TrainingError.incompatibleCheckpoint(path: file.source, reason: "no TransGAN configuration in its metadata")
+        }
+        guard saved == config else {
+            throw TrainingError.incompatibleCheckpoint(path: file.source, reason: "it was trained with configuration '\(saved.name)' "
+                                                       + "(\(saved.channels)×\(saved.imageSize)², gf \(saved.gfDim), df \(saved.dfDim)), "
+                                                       + "this run uses '\(config.name)' (\(config.channels)×\(config.imageSize)², gf \(config.gfDim), df \(config.dfDim))")
+        }
+        try file.restore(generator, prefix: "gen.")
+        try file.restore(discriminator, prefix: "dis.")
+        try file.restore(emaGenerator, prefix: "gen_ema.")
+        try file.restore(gOptimizer, prefix: "opt_gen.")
+        try file.restore(dOptimizer, prefix: "opt_dis.")
+        rng = try file.restoreGenerator(name: "rng")
+        step = try file.metadataInt("step")
+    }
+
+    /// Loads only the generators (EMA and raw) of a checkpoint into fresh models, for sampling.
+    public static func loadGenerators(from file: SafeTensorsFile) throws -> (config: TransGANConfiguration, generator: Generator, ema: Generator) {
+        guard let c = file.metadata["config"], let config = try? JSONDecoder().decode(TransGANConfiguration.self, from: Data(c.utf8)) else {
+            throw TrainingError.incompatibleCheckpoint(path: file.source, reason: "no TransGAN configuration in its metadata")
+        }
+        let g = RandomGenerator(seed: 0)
+        let gen = try Generator(config, generator: g), ema = try Generator(config, generator: g)
+        try file.restore(gen, prefix: "gen.", strict: false)
+        try file.restore(ema, prefix: "gen_ema.", strict: false)
+        return (config, gen, ema)
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? e.encode(value)) ?? Data(), as: UTF8.self)
+    }
+}

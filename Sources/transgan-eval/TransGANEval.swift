@@ -1,0 +1,49 @@
+// transgan-eval: Fréchet distance of a TransGAN checkpoint's samples in the feature space of a small CNN the
+// project trains on Fashion-MNIST (cached), printed beside the real-vs-real (train vs test) distance.
+// Several checkpoints give a curve (one line each).
+import ArgumentParser
+import Atelier
+import Foundation
+import TransGAN
+
+@main
+struct TransGANEval: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "transgan-eval", abstract: "Fréchet distance of TransGAN samples (Fashion-MNIST).")
+
+    @Option(name: .customLong("checkpoint"), help: "Checkpoint(s) or generator snapshot(s); repeat for a curve.") var checkpoints: [String] = []
+    @Argument(help: "More checkpoints.") var more: [String] = []
+    @Option(help: "Generated samples per distance.") var samples = 2000
+    @Option(help: "Cache directory for the classifier and real statistics.") var cache = "runs/transgan-eval-cache"
+    @Option(help: "Fashion-MNIST directory.") var dataDir: String?
+    @Option(help: "Latent seed.") var seed: UInt64 = 1234
+    @Flag(help: "Use the raw generator instead of the EMA weights.") var raw = false
+    @Option(help: "Worker threads.") var threads: Int?
+
+    func run() throws {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
+        do { try evaluateAll() } catch let e as ExitCode { throw e } catch {
+            FileHandle.standardError.write(Data("transgan-eval: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    func evaluateAll() throws {
+        if let threads { Threading.setCount(threads) }
+        let paths = checkpoints + more
+        let ev = try FrechetEvaluator.prepared(cacheDirectory: URL(fileURLWithPath: cache), channels: 1, imageSize: 32,
+                                               dataDirectory: dataDir.map { URL(fileURLWithPath: $0) },
+                                               log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+        print(String(format: "classifier test accuracy %.4f; real vs real (train vs test) Fréchet distance %.4f", ev.testAccuracy, ev.realVsReal))
+        if paths.isEmpty { return }
+        print("checkpoint,step,frechet,real_vs_real")
+        for path in paths {
+            let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: path))
+            let (config, gen, ema) = try Trainer.loadGenerators(from: file)
+            guard config.channels == 1 && config.imageSize == 32 else {
+                throw TrainingError.badOption("\(path): model makes \(config.channels)×\(config.imageSize)² images; the evaluator needs 1×32²")
+            }
+            let fd = try ev.distance(of: raw ? gen : ema, samples: samples, seed: seed)
+            print(String(format: "%@,%@,%.4f,%.4f", path, file.metadata["step"] ?? "?", fd, ev.realVsReal))
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// transgan-sample: images from a TransGAN checkpoint (EMA weights by default): a grid PNG, individual PNGs
+// (--count N --out-dir D) and a latent-interpolation animation (GIF or APNG by extension).
+import ArgumentParser
+import Atelier
+import Foundation
+import TransGAN
+
+@main
+struct TransGANSample: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "transgan-sample", abstract: "Sample images from a TransGAN checkpoint.")
+
+    @Option(help: "Checkpoint (training checkpoint or generator snapshot).") var checkpoint: String
+    @Option(help: "Grid PNG to write.") var grid: String?
+    @Option(help: "Images in the grid.") var gridCount = 64
+    @Option(help: "Grid columns.") var columns = 8
+    @Option(help: "Nearest-neighbour upscaling of each image.") var scale = 2
+    @Option(help: "Write this many individual PNGs to --out-dir.") var count = 0
+    @Option(help: "Directory for individual PNGs.") var outDir: String?
+    @Option(help: "Latent-interpolation animation (.gif or .png for APNG).") var animation: String?
+    @Option(help: "Key latents in the animation (it loops back to the first).") var keyframes = 4
+    @Option(help: "Frames between key latents.") var framesPerKey = 12
+    @Option(help: "Random seed for the latents.") var seed: UInt64 = 0
+    @Flag(help: "Use the raw generator instead of the EMA weights.") var raw = false
+    @Option(help: "Worker threads.") var threads: Int?
+
+    func run() throws {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
+        do { try sample() } catch let e as ExitCode { throw e } catch {
+            FileHandle.standardError.write(Data("transgan-sample: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    func sample() throws {
+        if let threads { Threading.setCount(threads) }
+        guard grid != nil || count > 0 || animation != nil else {
+            throw TrainingError.badOption("nothing to do: pass --grid FILE, --count N --out-dir DIR, or --animation FILE")
+        }
+        for path in [grid, animation].compactMap({ $0 }) {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
+        let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint))
+        let (config, gen, ema) = try Trainer.loadGenerators(from: file)
+        let g = raw ? gen : ema
+        let rng = RandomGenerator(seed: seed)
+        func generate(_ z: Tensor) -> Tensor {
+            // In chunks, to bound memory.
+            var parts: [Tensor] = []
+            for start in stride(from: 0, to: z.shape[0], by: 64) {
+                parts.append(g(z.sliced(axis: 0, start, min(start + 64, z.shape[0]))).materialized())
+            }
+            return Tensor.concat(parts, axis: 0)
+        }
+        if let grid {
+            let z = Tensor.normal([gridCount, config.latentDim], generator: rng)
+            try sampleGrid(generate(z), columns: columns, scale: scale).writePNG(to: URL(fileURLWithPath: grid))
+            print("wrote \(grid)")
+        }
+        if count > 0 {
+            guard let outDir else { throw TrainingError.badOption("--count needs --out-dir") }
+            let dir = URL(fileURLWithPath: outDir)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let images = rasterImages(generate(Tensor.normal([count, config.latentDim], generator: rng)))
+            for (i, image) in images.enumerated() {
+                try image.writePNG(to: dir.appendingPathComponent(String(format: "sample_%05d.png", i)))
+            }
+            print("wrote \(count) images to \(outDir)")
+        }
+        if let animation {
+            guard keyframes >= 2, framesPerKey >= 1 else { throw TrainingError.badOption("--keyframes must be ≥ 2 and --frames-per-key ≥ 1") }
+            let keys = Tensor.normal([keyframes, config.latentDim], generator: rng).doubles()
+            let d = config.latentDim
+            var zs: [Double] = []
+            for k in 0..<keyframes {
+                let a = Array(keys[(k * d)..<((k + 1) * d)]), b = Array(keys[(((k + 1) % keyframes) * d)..<(((k + 1) % keyframes + 1) * d)])
+                for f in 0..<framesPerKey {
+                    // Spherical interpolation keeps the latent norm typical of N(0, I).
+                    zs += slerp(a, b, Double(f) / Double(framesPerKey))
+                }
+            }
+            let n = keyframes * framesPerKey
+            let frames = rasterImages(generate(Tensor(shape: [n, d], values: zs))).map {
+                $0.resized(width: $0.width * 4, height: $0.height * 4, filter: .nearest)
+            }
+            let anim = Animation(frames: frames, frameDuration: 0.08)
+            let url = URL(fileURLWithPath: animation)
+            if url.pathExtension.lowercased() == "png" || url.pathExtension.lowercased() == "apng" { try anim.writeAPNG(to: url) }
+            else { try anim.writeGIF(to: url) }
+            print("wrote \(animation) (\(n) frames)")
+        }
+    }
+}
+
+func slerp(_ a: [Double], _ b: [Double], _ t: Double) -> [Double] {
+    let na = a.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    var cosine = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } / max(na * nb, 1e-12)
+    cosine = min(1, max(-1, cosine))
+    let omega = acos(cosine)
+    if omega < 1e-6 { return zip(a, b).map { $0 + t * ($1 - $0) } }
+    let s = sin(omega)
+    let wa = sin((1 - t) * omega) / s, wb = sin(t * omega) / s
+    return zip(a, b).map { wa * $0 + wb * $1 }
+}
