@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaintTransformerTests",
-            dependencies: ["PaintTransformer"],
+            dependencies: ["PaintTransformer", "Atelier"],
             swiftSettings: optimizedSwift
         ),
     ]
