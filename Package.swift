@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "Atelier", targets: ["Atelier"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
+        .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
+        .executable(name: "paint", targets: ["paint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +57,20 @@ let package = Package(
         .target(
             name: "PaintTransformer",
             dependencies: ["Atelier"],
+            // The shipped model (F16 safetensors) and its note; read through Bundle.module.
+            resources: [.copy("Resources")],
+            swiftSettings: optimizedSwift
+        ),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "train-paint-transformer",
+            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+        .executableTarget(
+            name: "paint",
+            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
 

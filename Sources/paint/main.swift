@@ -1,0 +1,1 @@
+print("paint: not yet")
