@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Atelier", targets: ["Atelier"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
+        .executable(name: "bench-ops", targets: ["bench-ops"]),
         .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
         .executable(name: "paint", targets: ["paint"]),
     ],
@@ -77,8 +78,15 @@ let package = Package(
         // MARK: - Benchmarks
         .executableTarget(
             name: "bench-attention",
-            dependencies: ["Atelier", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-attention",
+            swiftSettings: optimizedSwift
+        ),
+
+        .executableTarget(
+            name: "bench-ops",
+            dependencies: ["Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-ops",
             swiftSettings: optimizedSwift
         ),
 

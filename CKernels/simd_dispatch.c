@@ -1,9 +1,31 @@
 // Runtime choice of the vector path, so one binary runs on CPUs with and without AVX-512.
+// The active level is process-wide (an atomic, so concurrent readers are race-free); tests lower it
+// to exercise each path.
+#include <stdatomic.h>
 #include "CKernels.h"
+#include "simd/levels.h"
 
-int ck_simd_level(void) {
+static int best_level(void) {
+#if defined(__x86_64__) && defined(__clang__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) return 2;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
     return 0;
 }
+
+static _Atomic int active = -1; // −1: not chosen yet, use the best
+
+int ck_simd_level_supported(void) { return best_level(); }
+
+void ck_set_simd_level(int level) {
+    int best = best_level();
+    atomic_store_explicit(&active, level < 0 || level > best ? best : level, memory_order_relaxed);
+}
+
+int ck_active_simd_level(void) {
+    int level = atomic_load_explicit(&active, memory_order_relaxed);
+    return level >= 0 ? level : best_level();
+}
+
+int ck_simd_level(void) { return ck_active_simd_level(); }

@@ -1,10 +1,69 @@
 // CKernels: single-threaded C kernels that work on a slice; Swift decides the parallelism.
-// Names: ck_<object>_<action>_<dtype>; sizes int64_t; outputs first.
+// Names: ck_<object>_<action>_<dtype>; sizes int64_t; outputs first. Tensors are contiguous row-major;
+// shapes are given outermost first.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stdint.h>
 
+// MARK: - SIMD level
+
 /// Which vector path the kernels use: 0 portable, 1 AVX2+FMA, 2 AVX-512 (the best the CPU has by default).
 int ck_simd_level(void);
+/// The best level this CPU supports.
+int ck_simd_level_supported(void);
+/// Forces a level for the whole process (tests): clamped to what the CPU supports; a negative level restores
+/// the best. Results of the levels agree to rounding, not bitwise.
+void ck_set_simd_level(int level);
+
+// MARK: - Fused attention
+
+/// O = softmax(Q·Kᵀ·scale + bias)·V for slices bh ∈ [bh_begin, bh_end) of BH = batch·heads.
+/// q, out [BH, Tq, D]; k, v [BH, Tk, D]; bias [H, Tq, Tk] or NULL (slice bh uses head bh % heads);
+/// lse [BH, Tq] = ln Σ_j e^(logit_ij) of the scaled + biased logits (saved for the backward pass).
+/// Tiled with an online softmax: memory is O(D) per call, never Tq × Tk. Rows of other slices are untouched.
+void ck_attention_forward_f32(float *out, float *lse, const float *q, const float *k, const float *v,
+                              const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d, float scale,
+                              int64_t bh_begin, int64_t bh_end);
+
+/// Gradients of ck_attention_forward_f32 for the slice, given out, lse and dout [BH, Tq, D].
+/// dq [BH, Tq, D], dk, dv [BH, Tk, D] are overwritten for the slice; dbias [H, Tq, Tk] (or NULL) is
+/// ACCUMULATED (+=): give concurrently running slices separate zeroed partials and reduce them in a fixed order.
+void ck_attention_backward_f32(float *dq, float *dk, float *dv, float *dbias, const float *q, const float *k,
+                               const float *v, const float *bias, const float *out, const float *dout,
+                               const float *lse, int64_t heads, int64_t tq, int64_t tk, int64_t d, float scale,
+                               int64_t bh_begin, int64_t bh_end);
+
+/// Bytes of scratch one call of the forward (backward = 0) or backward (backward = 1) kernel allocates.
+int64_t ck_attention_scratch_bytes_f32(int64_t tq, int64_t tk, int64_t d, int backward);
+
+// MARK: - Softmax and exp
+
+/// out[r, :] = softmax(in[r, :]) over cols, max-subtracted; rows of all −inf give 0. in and out [rows, cols].
+void ck_softmax_rows_f32(float *out, const float *in, int64_t rows, int64_t cols);
+/// out[i] = e^in[i], within ~2 ulp (no libm call per element). May alias.
+void ck_exp_f32(float *out, const float *in, int64_t n);
+
+// MARK: - im2col / col2im (NCHW)
+
+/// (size + 2·pad − dilation·(kernel − 1) − 1) / stride + 1, or 0 if the kernel does not fit.
+int64_t ck_conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation);
+
+/// cols [C·KH·KW rows, ld columns]: writes columns [0, OH·OW) of every row from image [C, H, W]
+/// (row c·KH·KW + ky·KW + kx, column oy·OW + ox; zero outside the image). For a batch, offset cols by
+/// b·OH·OW and pass ld = B·OH·OW, then one GEMM covers all images.
+void ck_im2col_f32(float *cols, int64_t ld, const float *image, int64_t channels, int64_t height, int64_t width,
+                   int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                   int64_t pad_w, int64_t dilation_h, int64_t dilation_w);
+/// Adjoint of ck_im2col_f32: image [C, H, W] is overwritten with, per pixel, the sum of all column entries
+/// that im2col would read from it.
+void ck_col2im_f32(float *image, const float *cols, int64_t ld, int64_t channels, int64_t height, int64_t width,
+                   int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                   int64_t pad_w, int64_t dilation_h, int64_t dilation_w);
+void ck_im2col_f64(double *cols, int64_t ld, const double *image, int64_t channels, int64_t height, int64_t width,
+                   int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                   int64_t pad_w, int64_t dilation_h, int64_t dilation_w);
+void ck_col2im_f64(double *image, const double *cols, int64_t ld, int64_t channels, int64_t height,
+                   int64_t width, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w,
+                   int64_t pad_h, int64_t pad_w, int64_t dilation_h, int64_t dilation_w);
 
 #endif

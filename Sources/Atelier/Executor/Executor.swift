@@ -1,5 +1,6 @@
 // Runs the needed part of the graph once, in topological order, handing each intermediate buffer back
 // to the pool after its last reader and reusing an input's buffer in place where an op allows it.
+import Dispatch
 
 /// What an evaluation will do: its node order and the bytes it keeps alive at worst.
 public struct ExecutionPlan {
@@ -119,7 +120,9 @@ public func plan(_ targets: [Tensor]) -> ExecutionPlan {
 }
 
 /// Evaluates `targets` (and only what they need), storing their values in their nodes.
-public func evaluate(_ targets: [Tensor]) {
+/// - Returns: the plan that ran (its peak and total intermediate bytes).
+@discardableResult
+public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
     let s = schedule(targets)
     ExecutorStatistics.lastPeakBytes = s.peak
     ExecutorStatistics.lastTotalBytes = s.total
@@ -143,10 +146,17 @@ public func evaluate(_ targets: [Tensor]) {
                 buffers[k] = b
                 outputs.append(b)
             }
-            op.execute(KernelContext(
+            let context = KernelContext(
                 inputs: inputs, inputShapes: node.inputs.map(\.shape),
                 outputs: outputs, outputShapes: node.outputs.map(\.shape),
-                dtype: node.outputs[0].dtype))
+                dtype: node.outputs[0].dtype)
+            if Profiler.enabled {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                op.execute(context)
+                Profiler.record(op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            } else {
+                op.execute(context)
+            }
             for o in 0..<node.outputs.count where s.pinned.contains(key(Tensor(node: node, index: o))) {
                 node.values[o] = outputs[o]
             }
@@ -162,4 +172,5 @@ public func evaluate(_ targets: [Tensor]) {
             if s.lastUse[k] == nil && !s.pinned.contains(k) { buffers[k] = nil }
         }
     }
+    return ExecutionPlan(nodes: s.order, peakBytes: s.peak, totalBytes: s.total)
 }

@@ -11,14 +11,23 @@ extension Tensor {
         shapeCheck(q.rank >= 2 && k.shape == v.shape && q.shape.dropLast(2) == k.shape.dropLast(2) && q.shape.last == k.shape.last,
                    "attention", "q \(q.shape), k \(k.shape), v \(v.shape) do not match ([..., Tq, D], [..., Tk, D])")
         let s = scale ?? 1 / Double(q.shape.last!).squareRoot()
-        var logits = q.matmul(k, transB: true) * s                            // [..., Tq, Tk]
+        let logitShape = Array(q.shape.dropLast()) + [k.shape[k.rank - 2]]
         if let bias {
-            shapeCheck(broadcastShape(bias.shape, logits.shape) == logits.shape, "attention",
-                       "bias \(bias.shape) does not broadcast to logits \(logits.shape)")
-            logits = logits + bias
+            shapeCheck(broadcastShape(bias.shape, logitShape) == logitShape && bias.dtype == q.dtype, "attention",
+                       "bias \(bias.shape) does not broadcast to logits \(logitShape)")
         }
-        return logits.softmax().matmul(v)                                      // [..., Tq, D]
+        if let heads = fusedAttentionHeads(q: q, bias: bias) {
+            let bh = q.shape.dropLast(2).reduce(1, *)
+            let outs = Tensor.make(FusedAttentionOp(heads: heads, scale: s, hasBias: bias != nil),
+                                   [q, k, v] + (bias.map { [$0] } ?? []),
+                                   outputs: [q.spec, TensorSpec(shape: [bh, q.shape[q.rank - 2]], dtype: q.dtype)])
+            return outs[0]
+        }
+        return compositeAttention(q: q, k: k, v: v, bias: bias, scale: s)
     }
+
+    /// Routes float32 attention through the fused kernels (default on); off forces the composite path.
+    nonisolated(unsafe) public static var fusedAttentionEnabled = true
 
     /// Inverted dropout: zeroes elements with probability `p` and scales the rest by 1/(1−p).
     public func dropout(_ p: Double, generator: RandomGenerator) -> Tensor {

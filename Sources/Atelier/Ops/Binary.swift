@@ -141,11 +141,36 @@ extension Tensor {
     public func greater(_ v: Double) -> Tensor { binary(.greater, constant(v)) }
     public func less(_ v: Double) -> Tensor { binary(.less, constant(v)) }
 
-    /// `condition ? a : b` elementwise (condition is 1/0), broadcasting all three.
+    /// `condition ? a : b` elementwise (condition non-zero picks `a`), broadcasting all three. Unlike
+    /// arithmetic blends it keeps infinities in the unselected branch out of the result.
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        b + condition * (a - b)
+        guard let ab = broadcastShape(a.shape, b.shape), let out = broadcastShape(condition.shape, ab) else {
+            fatalError("[where] shapes do not broadcast: \(condition.shape), \(a.shape), \(b.shape)")
+        }
+        shapeCheck(a.dtype == b.dtype && condition.dtype == a.dtype, "where", "dtypes differ: \(condition.dtype), \(a.dtype), \(b.dtype)")
+        return Tensor.make(WhereOp(), [condition.expanded(to: out), a.expanded(to: out), b.expanded(to: out)], shape: out, dtype: a.dtype)
     }
 
     /// Clamps to `[lo, hi]`.
     public func clamped(_ lo: Double, _ hi: Double) -> Tensor { maximum(lo).minimum(hi) }
+}
+
+/// Elementwise select over three same-shaped inputs (condition, a, b).
+struct WhereOp: Op {
+    var name: String { "where" }
+    var inPlaceCandidates: [Int] { [1, 2] }
+    func execute(_ c: KernelContext) {
+        let n = c.outputShapes[0].reduce(1, *)
+        dispatch(c.dtype, { run(Float.self, c, n) }, { run(Double.self, c, n) })
+    }
+    private func run<T: KernelScalar>(_: T.Type, _ c: KernelContext, _ n: Int) {
+        let m = c.inputs[0].pointer(as: T.self), a = c.inputs[1].pointer(as: T.self), b = c.inputs[2].pointer(as: T.self)
+        let y = c.outputs[0].pointer(as: T.self)
+        parallelFor(n, grain: 32768) { r in for i in r { y[i] = m[i] != 0 ? a[i] : b[i] } }
+    }
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        let (m, g) = (c.inputs[0], c.grad)
+        let zero = Tensor.zeros(like: g)
+        return [nil, Tensor.where(m, g, zero), Tensor.where(m, zero, g)]
+    }
 }

@@ -1,11 +1,16 @@
 // Convolution as im2col + one GEMM. im2col and col2im are each other's adjoint (and gradient), so conv's
 // gradients of every order are built from the same three pieces: im2col, col2im, matmul.
+import CKernels
 
 /// Geometry of a 2-d sliding window over NCHW images.
 public struct ConvGeometry: Sendable, Equatable {
     public var kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
     public static func == (a: ConvGeometry, b: ConvGeometry) -> Bool {
         a.kernel == b.kernel && a.stride == b.stride && a.padding == b.padding && a.dilation == b.dilation
+    }
+    /// Kernel, stride, padding and dilation as the C kernels take them.
+    var args: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) {
+        (Int64(kernel.0), Int64(kernel.1), Int64(stride.0), Int64(stride.1), Int64(padding.0), Int64(padding.1), Int64(dilation.0), Int64(dilation.1))
     }
     public func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
         ((h + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1,
@@ -22,27 +27,22 @@ struct Im2colOp: Op {
         dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), s) },
                           { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), s) })
     }
+    /// One image per task; each writes its own column range of the shared [C·KH·KW, B·L] matrix.
     private func run<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, _ cols: UnsafeMutablePointer<T>, _ s: [Int]) {
         let (b, ch, h, w) = (s[0], s[1], s[2], s[3])
         let (oh, ow) = g.outputSize(h, w)
-        let l = oh * ow, ld = b * l
-        let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding, (dh, dw) = g.dilation
-        parallelFor(ch * kh * kw) { r in
-            for row in r {
-                let cc = row / (kh * kw), ki = (row / kw) % kh, kj = row % kw
-                for n in 0..<b {
-                    let img = x + (n * ch + cc) * h * w
-                    let out = cols + row * ld + n * l
-                    for oy in 0..<oh {
-                        let iy = oy * sh - ph + ki * dh
-                        let o = out + oy * ow
-                        if iy < 0 || iy >= h { for ox in 0..<ow { o[ox] = 0 }; continue }
-                        let line = img + iy * w
-                        for ox in 0..<ow {
-                            let ix = ox * sw - pw + kj * dw
-                            o[ox] = ix >= 0 && ix < w ? line[ix] : 0
-                        }
-                    }
+        let l = oh * ow, ld = Int64(b * l)
+        let a = g.args
+        parallelFor(b) { r in
+            for n in r {
+                if T.self == Float.self {
+                    ck_im2col_f32(UnsafeMutableRawPointer(cols + n * l).assumingMemoryBound(to: Float.self), ld,
+                                  UnsafeRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Float.self),
+                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
+                } else {
+                    ck_im2col_f64(UnsafeMutableRawPointer(cols + n * l).assumingMemoryBound(to: Double.self), ld,
+                                  UnsafeRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Double.self),
+                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
                 }
             }
         }
@@ -61,31 +61,22 @@ struct Col2imOp: Op {
         dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), s) },
                           { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), s) })
     }
+    /// One image per task: it owns that image's pixels, so no two tasks write one element.
     private func run<T: KernelScalar>(_ cols: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>, _ s: [Int]) {
         let (b, ch, h, w) = (s[0], s[1], s[2], s[3])
         let (oh, ow) = g.outputSize(h, w)
-        let l = oh * ow, ld = b * l
-        let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding, (dh, dw) = g.dilation
-        // One task per (image, channel): it owns that plane, so no two tasks write one pixel.
-        parallelFor(b * ch) { r in
-            for t in r {
-                let n = t / ch, cc = t % ch
-                let img = x + t * h * w
-                img.update(repeating: 0, count: h * w)
-                for ki in 0..<kh {
-                    for kj in 0..<kw {
-                        let row = (cc * kh + ki) * kw + kj
-                        let src = cols + row * ld + n * l
-                        for oy in 0..<oh {
-                            let iy = oy * sh - ph + ki * dh
-                            if iy < 0 || iy >= h { continue }
-                            let line = img + iy * w, o = src + oy * ow
-                            for ox in 0..<ow {
-                                let ix = ox * sw - pw + kj * dw
-                                if ix >= 0 && ix < w { line[ix] += o[ox] }
-                            }
-                        }
-                    }
+        let l = oh * ow, ld = Int64(b * l)
+        let a = g.args
+        parallelFor(b) { r in
+            for n in r {
+                if T.self == Float.self {
+                    ck_col2im_f32(UnsafeMutableRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Float.self),
+                                  UnsafeRawPointer(cols + n * l).assumingMemoryBound(to: Float.self), ld,
+                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
+                } else {
+                    ck_col2im_f64(UnsafeMutableRawPointer(x + n * ch * h * w).assumingMemoryBound(to: Double.self),
+                                  UnsafeRawPointer(cols + n * l).assumingMemoryBound(to: Double.self), ld,
+                                  Int64(ch), Int64(h), Int64(w), a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
                 }
             }
         }

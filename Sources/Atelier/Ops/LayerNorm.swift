@@ -32,7 +32,11 @@ struct LayerNormOp: Op {
         var dx: Tensor? = nil
         if let g = c.cotangents[0] {
             // dx = r·(g − mean(g) − x̂·mean(g∘x̂))
-            dx = rstd * (g - g.mean(axes: [-1], keepDims: true) - xhat * (g * xhat).mean(axes: [-1], keepDims: true))
+            if c.higherOrder {
+                dx = rstd * (g - g.mean(axes: [-1], keepDims: true) - xhat * (g * xhat).mean(axes: [-1], keepDims: true))
+            } else {
+                dx = Tensor.make(LayerNormBackwardOp(), [g, xhat, rstd], shape: xhat.shape, dtype: xhat.dtype)
+            }
         }
         if let gr = c.cotangents[1] {
             // ∂r/∂x = −r²·x̂/N

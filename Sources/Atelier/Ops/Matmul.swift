@@ -4,6 +4,8 @@ import COpenBLAS
 
 struct MatmulOp: Op {
     let transA: Bool, transB: Bool
+    /// A third input `[N]` added to every row of the result (GEMM with β = 1 over rows prefilled with it).
+    var hasBias = false
     var name: String { "matmul" }
 
     func execute(_ c: KernelContext) {
@@ -19,28 +21,33 @@ struct MatmulOp: Op {
         let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
         let strideA = aBatched ? m * k : 0, strideB = bBatched ? k * n : 0, strideC = m * n
         if m == 0 || n == 0 { return }
+        let beta: Double = hasBias ? 1 : 0
+        if hasBias {
+            dispatch(c.dtype, { prefillRows(c.outputs[0].pointer(as: Float.self), c.inputs[2].pointer(as: Float.self), rows: batch * m, n: n) },
+                              { prefillRows(c.outputs[0].pointer(as: Double.self), c.inputs[2].pointer(as: Double.self), rows: batch * m, n: n) })
+        }
         switch c.dtype {
         case .float32:
             let pa = c.inputs[0].pointer(as: Float.self), pb = c.inputs[1].pointer(as: Float.self), pc = c.outputs[0].pointer(as: Float.self)
-            if k == 0 { fill(pc, batch * m * n, 0); return }
+            if k == 0 { if !hasBias { fill(pc, batch * m * n, 0) }; return }
             if fold {
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), 0, pc, Int32(n))
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), Float(beta), pc, Int32(n))
                 return
             }
             batched(batch, m: m, n: n, k: k) { i in
                 cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa + i * strideA, Int32(lda),
-                            pb + i * strideB, Int32(ldb), 0, pc + i * strideC, Int32(n))
+                            pb + i * strideB, Int32(ldb), Float(beta), pc + i * strideC, Int32(n))
             }
         case .float64:
             let pa = c.inputs[0].pointer(as: Double.self), pb = c.inputs[1].pointer(as: Double.self), pc = c.outputs[0].pointer(as: Double.self)
-            if k == 0 { fill(pc, batch * m * n, 0); return }
+            if k == 0 { if !hasBias { fill(pc, batch * m * n, 0) }; return }
             if fold {
-                cblas_dgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), 0, pc, Int32(n))
+                cblas_dgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(n))
                 return
             }
             batched(batch, m: m, n: n, k: k) { i in
                 cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa + i * strideA, Int32(lda),
-                            pb + i * strideB, Int32(ldb), 0, pc + i * strideC, Int32(n))
+                            pb + i * strideB, Int32(ldb), beta, pc + i * strideC, Int32(n))
             }
         }
     }
@@ -68,7 +75,15 @@ struct MatmulOp: Op {
         case (true, true): da = b.matmul(g, transA: true, transB: true); db = g.matmul(a, transA: true, transB: true, reduceBatch: b.rank == 2)
         }
         if da.shape != a.shape { da = da.sum(toShape: a.shape) }
+        if hasBias { return [da, db, g.sum(toShape: c.inputs[2].shape)] }
         return [da, db]
+    }
+}
+
+/// Copies `bias` [n] into each of `rows` rows.
+private func prefillRows<T>(_ c: UnsafeMutablePointer<T>, _ bias: UnsafeMutablePointer<T>, rows: Int, n: Int) {
+    parallelFor(rows, grain: max(1, 16384 / max(n, 1))) { r in
+        for i in r { (c + i * n).update(from: bias, count: n) }
     }
 }
 
@@ -117,7 +132,11 @@ extension Tensor {
 
     /// `x · Wᵀ + b` with `W` `[out, in]` (PyTorch's Linear layout).
     public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
-        let y = matmul(weight, transB: true)
-        return bias.map { y + $0 } ?? y
+        guard let bias else { return matmul(weight, transB: true) }
+        shapeCheck(rank >= 2 && weight.rank == 2 && shape.last == weight.shape[1], "linear", "input \(shape) for weight \(weight.shape)")
+        shapeCheck(bias.shape == [weight.shape[0]] && bias.dtype == dtype, "linear", "bias \(bias.shape) for weight \(weight.shape)")
+        // The bias rides in the GEMM (β = 1 over prefilled rows) instead of a separate broadcast pass.
+        return Tensor.make(MatmulOp(transA: false, transB: true, hasBias: true), [self, weight, bias],
+                           shape: Array(shape.dropLast()) + [weight.shape[0]], dtype: dtype)
     }
 }

@@ -1,5 +1,6 @@
 // Softmax and log-softmax over the last axis (other axes are moved last). The gradient rules use the
 // saved output: dx = y ∘ (g − Σ g∘y) and dx = g − softmax(x)·Σg.
+import CKernels
 
 struct SoftmaxOp: Op {
     let log: Bool
@@ -8,6 +9,14 @@ struct SoftmaxOp: Op {
     func execute(_ c: KernelContext) {
         let s = c.inputShapes[0]
         let cols = s.last ?? 1, rows = s.reduce(1, *) / max(cols, 1)
+        if c.dtype == .float32 && !log {
+            // Vectorised kernel with an inline exp.
+            let x = c.inputs[0].pointer(as: Float.self), y = c.outputs[0].pointer(as: Float.self)
+            parallelFor(rows, grain: max(1, 4096 / max(cols, 1))) { r in
+                ck_softmax_rows_f32(y + r.lowerBound * cols, x + r.lowerBound * cols, Int64(r.count), Int64(cols))
+            }
+            return
+        }
         dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), rows, cols) },
                           { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), rows, cols) })
     }

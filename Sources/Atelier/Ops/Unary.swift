@@ -62,8 +62,14 @@ struct UnaryOp: Op {
         case .cos: return [-(g * x.sin())]
         case .tanh: return [g * (1 - y.square())]
         case .sigmoid: return [g * y * (1 - y)]
-        case .relu: return [g * x.step()]
+        case .relu:
+            // Reads the output (y > 0 ⇔ x > 0), so the input can be overwritten in place by the forward.
+            if c.higherOrder { return [g * y.step()] }
+            return [Tensor.make(FusedElementwiseBackwardOp(kind: .relu), [y, g], shape: x.shape, dtype: x.dtype)]
         case .gelu:
+            if !c.higherOrder {
+                return [Tensor.make(FusedElementwiseBackwardOp(kind: .gelu), [x, g], shape: x.shape, dtype: x.dtype)]
+            }
             // GELU'(x) = Φ(x) + x·φ(x), Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^{-x²/2}/√(2π)
             let cdf = (1 + (x * 0.70710678118654752440).erf()) * 0.5
             let pdf = (x.square() * -0.5).exp() * 0.39894228040143267794

@@ -3,10 +3,10 @@
 import Testing
 @testable import Atelier
 
-/// Forward + backward of a 10-layer MLP (width 256, batch 64).
+/// Forward + backward of a 10-layer MLP (width 128, batch 256: activations outweigh weights, as in training).
 func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) {
-    let layers = (0..<10).map { _ in Linear(256, 256, generator: generator) }
-    var h = Tensor.normal([64, 256], generator: generator)
+    let layers = (0..<10).map { _ in Linear(128, 128, generator: generator) }
+    var h = Tensor.normal([256, 128], generator: generator)
     for l in layers { h = l(h).relu() }
     let loss = h.square().mean()
     let params = layers.flatMap { $0.parameters().map(\.tensor) }
@@ -17,10 +17,11 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
     let (loss, grads) = deepMLPStep(generator: RandomGenerator(seed: 1))
     let p = plan([loss] + grads)
     let ratio = Double(p.peakBytes) / Double(p.totalBytes)
-    // Every intermediate kept alive would be `totalBytes`; reuse must cut that at least in half.
-    #expect(ratio < 0.5, "peak \(p.peakBytes) of total \(p.totalBytes) bytes (ratio \(ratio))")
-    evaluate([loss] + grads)
-    #expect(ExecutorStatistics.lastPeakBytes == p.peakBytes)
+    // Every intermediate kept alive would be `totalBytes`; reuse and in-place relu must cut that to under 40 %.
+    #expect(ratio < 0.4, "peak \(p.peakBytes) of total \(p.totalBytes) bytes (ratio \(ratio))")
+    print("10-layer MLP forward+backward: planned peak \(p.peakBytes) B of \(p.totalBytes) B intermediates (ratio \(ratio))")
+    let ran = evaluate([loss] + grads)
+    #expect(ran.peakBytes == p.peakBytes)
     #expect(loss.item().isFinite)
 }
 
@@ -81,4 +82,12 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
     // The message format is checked on the function that builds it (exit tests cannot capture stderr text).
     #expect(broadcastShape([2, 3], [4]) == nil)
     #expect(broadcastShape([2, 1, 3], [4, 1]) == [2, 4, 3])
+}
+
+@Test func whereKeepsInfinitiesOutOfTheResult() {
+    let mask = Tensor(shape: [3], values: [1, 0, 1])
+    let y = Tensor.where(mask, Tensor(shape: [3], values: [1, 2, 3]), Tensor(scalar: -.infinity))
+    #expect(y.doubles() == [1, -.infinity, 3])
+    let finite = y.softmax().doubles().allSatisfy { $0.isFinite }
+    #expect(finite)
 }

@@ -1,0 +1,23 @@
+// AVX2 + FMA instantiation: 8-float vectors, 4 × 3 accumulators (12 of 16 ymm registers).
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "simd/levels.h"
+
+#if defined(__x86_64__) && defined(__clang__)
+#define CK_VLEN 8
+#define CK_NV 3
+#define CK_HAS_FMA 1
+#define CK_SUFFIX avx2
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#include "simd/kernels_template.h"
+#pragma clang attribute pop
+#else
+// Not x86-64 (or not Clang): alias to the portable kernels; the dispatcher never selects this level.
+#define CK_VLEN 4
+#define CK_NV 2
+#define CK_HAS_FMA 0
+#define CK_SUFFIX avx2
+#include "simd/kernels_template.h"
+#endif

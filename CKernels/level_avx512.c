@@ -1,0 +1,22 @@
+// AVX-512 instantiation: 16-float vectors, 4 × 4 accumulators (16 of 32 zmm registers).
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "simd/levels.h"
+
+#if defined(__x86_64__) && defined(__clang__)
+#define CK_VLEN 16
+#define CK_NV 4
+#define CK_HAS_FMA 1
+#define CK_SUFFIX avx512
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+#include "simd/kernels_template.h"
+#pragma clang attribute pop
+#else
+#define CK_VLEN 4
+#define CK_NV 2
+#define CK_HAS_FMA 0
+#define CK_SUFFIX avx512
+#include "simd/kernels_template.h"
+#endif

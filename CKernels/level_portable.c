@@ -1,0 +1,12 @@
+// Portable instantiation: 4-float generic vectors in the baseline ISA (SSE2 on x86-64), mul + add.
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "simd/levels.h"
+
+#define CK_VLEN 4
+#define CK_NV 2
+#define CK_HAS_FMA 0
+#define CK_SUFFIX portable
+#include "simd/kernels_template.h"

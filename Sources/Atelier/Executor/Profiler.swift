@@ -1,0 +1,26 @@
+// Optional per-op timing of executor runs (`ATELIER_PROFILE=1`, or `Profiler.enabled = true`), to find where
+// a training step spends its time.
+import Foundation
+
+public enum Profiler {
+    nonisolated(unsafe) public static var enabled = ProcessInfo.processInfo.environment["ATELIER_PROFILE"] == "1"
+    nonisolated(unsafe) private static var totals: [String: (seconds: Double, calls: Int)] = [:]
+
+    static func record(_ name: String, seconds: Double) {
+        let t = totals[name] ?? (0, 0)
+        totals[name] = (t.seconds + seconds, t.calls + 1)
+    }
+
+    /// Clears the accumulated timings.
+    public static func reset() { totals = [:] }
+
+    /// A table of op names by total time, largest first.
+    public static func report(top: Int = 25) -> String {
+        let all = totals.values.reduce(0) { $0 + $1.seconds }
+        var lines = [String(format: "%-28s %10s %8s %7s", "op", "ms", "calls", "share")]
+        for (name, t) in totals.sorted(by: { $0.value.seconds > $1.value.seconds }).prefix(top) {
+            lines.append(String(format: "%-28s %10.1f %8d %6.1f%%", name, t.seconds * 1000, t.calls, 100 * t.seconds / max(all, 1e-12)))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

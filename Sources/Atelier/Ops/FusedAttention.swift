@@ -1,0 +1,109 @@
+// The fused attention kernels (CKernels) behind `Tensor.attention` for float32 first-order work. The
+// forward saves the row log-sum-exp; the backward recomputes scores tile by tile. When a higher-order
+// gradient is requested the rule differentiates the composite form instead, which is itself differentiable.
+import CKernels
+
+/// Inputs q [BH.., Tq, D], k, v [BH.., Tk, D], optional bias [H, Tq, Tk]; outputs O and LSE [BH, Tq].
+struct FusedAttentionOp: Op {
+    let heads: Int
+    let scale: Double
+    let hasBias: Bool
+    var name: String { "attention" }
+
+    func execute(_ c: KernelContext) {
+        let qs = c.inputShapes[0], ks = c.inputShapes[1]
+        let (tq, d, tk) = (qs[qs.count - 2], qs[qs.count - 1], ks[ks.count - 2])
+        let bh = qs.dropLast(2).reduce(1, *)
+        let q = c.inputs[0].pointer(as: Float.self), k = c.inputs[1].pointer(as: Float.self), v = c.inputs[2].pointer(as: Float.self)
+        let bias: UnsafeMutablePointer<Float>? = hasBias ? c.inputs[3].pointer(as: Float.self) : nil
+        let o = c.outputs[0].pointer(as: Float.self), lse = c.outputs[1].pointer(as: Float.self)
+        let (h, s) = (Int64(heads), Float(scale))
+        parallelFor(bh) { r in
+            ck_attention_forward_f32(o, lse, q, k, v, bias, h, Int64(tq), Int64(tk), Int64(d), s, Int64(r.lowerBound), Int64(r.upperBound))
+        }
+    }
+
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        let (q, k, v) = (c.inputs[0], c.inputs[1], c.inputs[2])
+        let bias = hasBias ? c.inputs[3] : nil
+        guard let g = c.cotangents[0] else { return c.inputs.map { _ in nil } }
+        if c.higherOrder {
+            let o = compositeAttention(q: q, k: k, v: v, bias: bias, scale: scale)
+            // The cotangent is a seed, not a function of the inputs: its own dependence is handled outside.
+            return gradients(of: o, wrt: c.inputs, seed: g, higherOrder: true)
+        }
+        var outs = [q.spec, k.spec, v.spec]
+        if let bias { outs.append(bias.spec) }
+        let grads = Tensor.make(FusedAttentionBackwardOp(heads: heads, scale: scale, hasBias: hasBias),
+                                c.inputs + [c.outputs[0], c.outputs[1], g], outputs: outs)
+        return (0..<c.inputs.count).map { c.needsGradient[$0] ? grads[$0] : nil }
+    }
+}
+
+/// Inputs q, k, v, [bias], O, LSE, dO; outputs dq, dk, dv, [dbias]. Slices over BH run in parallel; each
+/// slice accumulates d(bias) into its own partial, and partials are summed in slice order (deterministic).
+struct FusedAttentionBackwardOp: Op {
+    let heads: Int
+    let scale: Double
+    let hasBias: Bool
+    var name: String { "attentionBackward" }
+
+    func execute(_ c: KernelContext) {
+        let qs = c.inputShapes[0], ks = c.inputShapes[1]
+        let (tq, d, tk) = (qs[qs.count - 2], qs[qs.count - 1], ks[ks.count - 2])
+        let bh = qs.dropLast(2).reduce(1, *)
+        let p = { (i: Int) in c.inputs[i].pointer(as: Float.self) }
+        let (q, k, v) = (p(0), p(1), p(2))
+        let base = hasBias ? 4 : 3
+        let bias: UnsafeMutablePointer<Float>? = hasBias ? p(3) : nil
+        let (o, lse, dout) = (p(base), p(base + 1), p(base + 2))
+        let (dq, dk, dv) = (c.outputs[0].pointer(as: Float.self), c.outputs[1].pointer(as: Float.self), c.outputs[2].pointer(as: Float.self))
+        let (h, s) = (Int64(heads), Float(scale))
+        let slices = min(Threading.count, bh)
+        let biasCount = heads * tq * tk
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: hasBias ? slices * biasCount : 1)
+        defer { partials.deallocate() }
+        if hasBias { partials.update(repeating: 0, count: slices * biasCount) }
+        let part = UncheckedSendable(partials)
+        let hasBias = self.hasBias
+        parallelFor(slices) { r in
+            for sIdx in r {
+                let lo = bh * sIdx / slices, hi = bh * (sIdx + 1) / slices
+                ck_attention_backward_f32(dq, dk, dv, hasBias ? part.value + sIdx * biasCount : nil, q, k, v, bias, o, dout, lse,
+                                          h, Int64(tq), Int64(tk), Int64(d), s, Int64(lo), Int64(hi))
+            }
+        }
+        if hasBias {
+            let db = c.outputs[3].pointer(as: Float.self)
+            db.update(from: partials, count: biasCount)
+            for sIdx in 1..<max(slices, 1) {
+                let src = partials + sIdx * biasCount
+                parallelFor(biasCount, grain: 65536) { r in for i in r { db[i] += src[i] } }
+            }
+        }
+    }
+
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        fatalError("[attentionBackward] is not differentiable; request gradients with higherOrder: true")
+    }
+}
+
+/// softmax(q·kᵀ·scale + bias)·v from primitive ops (differentiable to any order).
+func compositeAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor?, scale: Double) -> Tensor {
+    var logits = q.matmul(k, transB: true) * scale                            // [..., Tq, Tk]
+    if let bias { logits = logits + bias }
+    return logits.softmax().matmul(v)                                         // [..., Tq, D]
+}
+
+/// Whether the fused kernel can run this attention, and with how many bias heads.
+func fusedAttentionHeads(q: Tensor, bias: Tensor?) -> Int? {
+    guard q.dtype == .float32, Tensor.fusedAttentionEnabled else { return nil }
+    let d = q.shape.last!
+    guard d >= 1 && d <= 256 else { return nil }
+    guard let bias else { return 1 }
+    let tq = q.shape[q.rank - 2]
+    if bias.rank == 2 { return nil }
+    // [H, Tq, Tk] shared across the batch, with q laid out [..., H, Tq, D].
+    guard bias.rank == 3, q.rank >= 3, bias.shape[0] == q.shape[q.rank - 3], bias.shape[1] == tq else { return nil }
+    return bias.shape[0]
+}

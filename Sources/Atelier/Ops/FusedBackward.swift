@@ -1,0 +1,65 @@
+// Single-pass first-order backward kernels for the hottest elementwise rules. Gradient rules use them when
+// no higher-order gradient is requested; otherwise they build the composite (differentiable) expressions.
+
+enum FusedBackwardKind: String, Sendable {
+    /// dx = g · (Φ(x) + x·φ(x))
+    case gelu
+    /// dx = g where the relu output is positive, else 0 (inputs: y, g)
+    case relu
+}
+
+/// Inputs (x, g) → dx, elementwise.
+struct FusedElementwiseBackwardOp: Op {
+    let kind: FusedBackwardKind
+    var name: String { kind.rawValue + "Backward" }
+    var inPlaceCandidates: [Int] { [1] }
+    func execute(_ c: KernelContext) {
+        let n = c.outputShapes[0].reduce(1, *)
+        dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.inputs[1].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), n) },
+                          { run(c.inputs[0].pointer(as: Double.self), c.inputs[1].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), n) })
+    }
+    private func run<T: KernelScalar>(_ x: UnsafeMutablePointer<T>, _ g: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
+        switch kind {
+        case .gelu:
+            parallelFor(n, grain: 16384) { r in
+                for i in r {
+                    let v = x[i]
+                    let cdf = (1 + T.erf(v * T(0.70710678118654752440))) * T(0.5)
+                    let pdf = T.exp(v * v * T(-0.5)) * T(0.39894228040143267794)
+                    y[i] = g[i] * (cdf + v * pdf)
+                }
+            }
+        case .relu:
+            parallelFor(n, grain: 32768) { r in for i in r { y[i] = x[i] > 0 ? g[i] : 0 } }
+        }
+    }
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        fatalError("[\(name)] is first-order only; request gradients with higherOrder: true")
+    }
+}
+
+/// Inputs (g, x̂, r) of layer norm → dx = r·(g − mean(g) − x̂·mean(g∘x̂)) per row, in one pass per row.
+struct LayerNormBackwardOp: Op {
+    var name: String { "layerNormBackward" }
+    func execute(_ c: KernelContext) {
+        let s = c.inputShapes[0]
+        let cols = s.last!, rows = s.reduce(1, *) / max(cols, 1)
+        dispatch(c.dtype, { run(Float.self, c, rows, cols) }, { run(Double.self, c, rows, cols) })
+    }
+    private func run<T: KernelScalar>(_: T.Type, _ c: KernelContext, _ rows: Int, _ cols: Int) {
+        let g = c.inputs[0].pointer(as: T.self), xh = c.inputs[1].pointer(as: T.self), rs = c.inputs[2].pointer(as: T.self)
+        let dx = c.outputs[0].pointer(as: T.self)
+        parallelFor(rows, grain: max(1, 4096 / max(cols, 1))) { r in
+            for row in r {
+                let gi = g + row * cols, xi = xh + row * cols, di = dx + row * cols
+                var sg: T = 0, sgx: T = 0
+                for j in 0..<cols { sg += gi[j]; sgx += gi[j] * xi[j] }
+                let mg = sg / T(cols), mgx = sgx / T(cols), rr = rs[row]
+                for j in 0..<cols { di[j] = rr * (gi[j] - mg - xi[j] * mgx) }
+            }
+        }
+    }
+    func gradient(_ c: GradientContext) -> [Tensor?] {
+        fatalError("[layerNormBackward] is first-order only; request gradients with higherOrder: true")
+    }
+}

@@ -1,0 +1,46 @@
+// The engine's fused float32 attention against its composite form: forward, every first-order gradient
+// (with and without the shared [H, Tq, Tk] bias, odd sizes), and the higher-order fallback.
+import Testing
+@testable import Atelier
+
+func attentionInputs(b: Int, h: Int, tq: Int, tk: Int, d: Int, seed: UInt64) -> [Tensor] {
+    var rng = TestRNG(seed)
+    return [[b, h, tq, d], [b, h, tk, d], [b, h, tk, d], [h, tq, tk]].map { Tensor(shape: $0, values: rng.values($0.reduce(1, *))) }
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0 }
+
+@Test(arguments: [(1, 1, 1, 1, 4, false), (2, 3, 7, 65, 16, true), (3, 2, 65, 7, 72, true), (1, 4, 33, 33, 96, false)])
+func fusedAttentionMatchesComposite(_ b: Int, _ h: Int, _ tq: Int, _ tk: Int, _ d: Int, _ withBias: Bool) {
+    let x = attentionInputs(b: b, h: h, tq: tq, tk: tk, d: d, seed: UInt64(tq * 31 + tk))
+    let wrt = withBias ? x : Array(x.prefix(3))
+    func run(fused: Bool) -> [[Float]] {
+        Tensor.fusedAttentionEnabled = fused
+        defer { Tensor.fusedAttentionEnabled = true }
+        let o = Tensor.attention(q: x[0], k: x[1], v: x[2], bias: withBias ? x[3] : nil, scale: 0.37)
+        var rng = TestRNG(99)
+        let cot = Tensor(shape: o.shape, values: rng.values(o.count))
+        let grads = gradients(of: (o * cot).sum(), wrt: wrt)
+        evaluate([o] + grads)
+        return ([o] + grads).map { $0.floats() }
+    }
+    let fused = run(fused: true), composite = run(fused: false)
+    for (i, (f, c)) in zip(fused, composite).enumerated() {
+        #expect(maxAbsDiff(f, c) < 2e-5, "output \(i): max difference \(maxAbsDiff(f, c))")
+    }
+}
+
+@Test func fusedAttentionHigherOrderUsesComposite() {
+    let x = attentionInputs(b: 2, h: 2, tq: 5, tk: 6, d: 8, seed: 4)
+    func secondOrder(fused: Bool) -> [Float] {
+        Tensor.fusedAttentionEnabled = fused
+        defer { Tensor.fusedAttentionEnabled = true }
+        let o = Tensor.attention(q: x[0], k: x[1], v: x[2], bias: x[3])
+        let g = gradients(of: o.square().sum(), wrt: [x[0]], higherOrder: true)[0]
+        let gg = gradients(of: g.square().sum(), wrt: [x[1], x[3]])
+        evaluate(gg)
+        return gg.flatMap { $0.floats() }
+    }
+    let a = secondOrder(fused: true), b = secondOrder(fused: false)
+    #expect(maxAbsDiff(a, b) < 1e-4 * (1 + (b.map(Swift.abs).max() ?? 0)))
+}
