@@ -28,6 +28,7 @@ struct Paint: ParsableCommand {
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
 
     func run() throws {
+        BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set
         if let threads {
             guard threads > 0 else { printError("error: --threads must be positive"); throw ExitCode.failure }
             Threading.setCount(threads)

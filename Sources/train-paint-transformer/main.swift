@@ -57,6 +57,7 @@ struct TrainPaintTransformer: ParsableCommand {
     }
 
     func run() throws {
+        BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set
         if let threads { Threading.setCount(threads) }
         let directory = URL(fileURLWithPath: out, isDirectory: true)
         do {
