@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "bench-ops", targets: ["bench-ops"]),
         .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
         .executable(name: "paint", targets: ["paint"]),
+        .executable(name: "bench-train-paint", targets: ["bench-train-paint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,6 +77,13 @@ let package = Package(
         ),
 
         // MARK: - Benchmarks
+        // Paint Transformer's part of bench-train; folds into the shared `bench-train` target when it lands.
+        .executableTarget(
+            name: "bench-train-paint",
+            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-train/paint-transformer",
+            swiftSettings: optimizedSwift
+        ),
         .executableTarget(
             name: "bench-attention",
             dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
