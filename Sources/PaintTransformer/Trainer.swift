@@ -106,8 +106,10 @@ public final class PaintTransformerTrainer {
 
     /// Continues a run from a checkpoint written by `saveCheckpoint(to:)`.
     /// - Parameter totalSteps: a new schedule length (to extend a run), or nil to keep the stored one.
-    public static func resume(from url: URL, totalSteps: Int? = nil, learningRate: Double? = nil,
+    /// - Parameter batchSize: a new batch size, or nil to keep the stored one (Adam's state does not depend on it).
+    public static func resume(from url: URL, totalSteps: Int? = nil, learningRate: Double? = nil, batchSize: Int? = nil,
                               brushes: BrushSet = .oilPaint()) throws(TrainerError) -> PaintTransformerTrainer {
+        if let batchSize, batchSize <= 0 || batchSize % 4 != 0 { throw .badBatchSize(batchSize) }
         do {
             let file = try SafeTensorsFile.read(from: url)
             guard let name = file.metadata["config"], let configuration = PaintTransformerConfiguration.named[name] else {
@@ -118,7 +120,8 @@ public final class PaintTransformerTrainer {
             }
             let dropout = try file.restoreGenerator(name: "dropout_rng")
             var settings = TrainerSettings(configuration: configuration)
-            settings.batchSize = try file.metadataInt("batch")
+            let storedBatch = try file.metadataInt("batch")
+            settings.batchSize = batchSize ?? storedBatch
             let storedTotal = try file.metadataInt("total_steps")
             settings.totalSteps = totalSteps ?? storedTotal
             settings.learningRate = learningRate ?? Double(file.metadata["learning_rate"] ?? "") ?? 1e-4

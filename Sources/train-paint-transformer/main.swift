@@ -33,7 +33,7 @@ struct TrainPaintTransformer: ParsableCommand {
     @Option(help: "Train until this many steps are done in total (also the schedule length unless --schedule-steps).")
     var steps = 1000
     @Option(help: "Length of the learning-rate schedule (default: --steps).") var scheduleSteps: Int?
-    @Option(help: "Patches per step (a multiple of 4).") var batch = 64
+    @Option(help: "Patches per step (a multiple of 4; default 64, or the checkpoint's when resuming).") var batch: Int?
     @Option(help: "Adam learning rate (β = 0.5, 0.999).") var lr = 1e-4
     @Option(help: "Seed for weights, data and dropout.") var seed: UInt64 = 0
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
@@ -48,7 +48,7 @@ struct TrainPaintTransformer: ParsableCommand {
             throw ValidationError("unknown --config '\(config)'; use paper or small")
         }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
-        guard batch > 0, batch % 4 == 0 else { throw ValidationError("--batch must be a positive multiple of 4") }
+        if let batch, batch <= 0 || batch % 4 != 0 { throw ValidationError("--batch must be a positive multiple of 4") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0 else {
@@ -70,13 +70,13 @@ struct TrainPaintTransformer: ParsableCommand {
         let trainer: PaintTransformerTrainer
         do {
             if resume {
-                trainer = try PaintTransformerTrainer.resume(from: checkpointURL, totalSteps: scheduleSteps ?? steps, learningRate: lr)
+                trainer = try PaintTransformerTrainer.resume(from: checkpointURL, totalSteps: scheduleSteps ?? steps, learningRate: lr, batchSize: batch)
                 guard trainer.settings.configuration.name == config else {
                     throw TrainerError.wrongConfiguration(path: checkpointURL.path, expected: config, found: trainer.settings.configuration.name)
                 }
                 printError("resumed \(checkpointURL.path) at step \(trainer.step)")
             } else {
-                let settings = TrainerSettings(configuration: PaintTransformerConfiguration.named[config]!, batchSize: batch,
+                let settings = TrainerSettings(configuration: PaintTransformerConfiguration.named[config]!, batchSize: batch ?? 64,
                                                learningRate: lr, totalSteps: scheduleSteps ?? steps, seed: seed)
                 trainer = try PaintTransformerTrainer(settings: settings)
             }
