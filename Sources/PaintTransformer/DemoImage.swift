@@ -34,11 +34,9 @@ extension RGBImage {
                 let near = ridge(x, 0.55, 0.06, 4.5, 2.1)
                 if y > near { c = mix(SIMD3(0.30, 0.55, 0.22), SIMD3(0.12, 0.35, 0.12), (y - near) * 6) }
                 if y > 0.62 {
-                    // Water: a darker mirrored sky with ripples, then a sandy shore strip and a meadow.
-                    let mirror = 1.24 - y
-                    let sky = mix(SIMD3(0.16, 0.32, 0.70), SIMD3(0.98, 0.78, 0.55), mirror / 0.55)
-                    let ripple = 0.06 * sin(y * 180 + sin(x * 20) * 2)
-                    c = sky * 0.7 + SIMD3(repeating: ripple)
+                    // Water: blue, lighter towards the far shore, with ripples.
+                    let ripple = 0.05 * sin(y * 180 + sin(x * 20) * 2)
+                    c = mix(SIMD3(0.50, 0.62, 0.78), SIMD3(0.12, 0.28, 0.52), (y - 0.62) / 0.18) + SIMD3(repeating: ripple)
                     let sunReflection = exp(-abs(x - 0.72) * 25) * max(0, 1 - (y - 0.62) * 4)
                     c = mix(c, SIMD3(1.0, 0.9, 0.65), 0.7 * sunReflection * (0.6 + 0.4 * sin(y * 240)))
                 }

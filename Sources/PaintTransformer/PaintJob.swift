@@ -25,6 +25,8 @@ public struct PaintJobOptions: Sendable {
     public var layers: Int?
     /// A grayscale PNG used as the brush (both grains).
     public var brush: URL?
+    /// Also write the picture that was painted (after resizing; the demo landscape with `input == nil`).
+    public var saveInput: URL?
     /// Patches per network call.
     public var batchSize: Int = 256
 
@@ -42,6 +44,8 @@ public struct PaintJobSummary: Sendable {
     public var strokes: Int
     public var frames: Int
     public var seconds: Double
+    /// Painting vs the (resized) input, dB.
+    public var psnr: Double
 }
 
 /// A job failure, one line each.
@@ -94,7 +98,7 @@ public enum PaintJob {
             guard let c = PaintTransformerConfiguration.named[name] else { throw .badOption("unknown --config '\(name)'; use paper or small") }
             configuration = c
         }
-        let targets = [options.output] + [options.animation, options.strokes].compactMap { $0 }
+        let targets = [options.output] + [options.animation, options.strokes, options.saveInput].compactMap { $0 }
         let staged = try StagedOutputs(targets)
         defer { staged.discard() }
 
@@ -186,6 +190,9 @@ public enum PaintJob {
                 let data = animation.pathExtension.lowercased() == "gif" ? try movie.gifData() : try movie.apngData()
                 try staged.write(data, for: animation)
             }
+            if let saveInput = options.saveInput {
+                try staged.write(RasterImage(planar: image.pixels, channels: 3, height: image.height, width: image.width).pngData(), for: saveInput)
+            }
             if let strokes = options.strokes {
                 let data = strokes.pathExtension.lowercased() == "svg"
                     ? Data(painting.record.svg().utf8) : try painting.record.jsonData()
@@ -201,7 +208,7 @@ public enum PaintJob {
         try staged.commit()
         return PaintJobSummary(width: image.width, height: image.height, layers: painting.record.layers,
                                strokes: painting.record.strokes.count, frames: frames.count,
-                               seconds: Date().timeIntervalSince(start))
+                               seconds: Date().timeIntervalSince(start), psnr: painting.image.psnr(against: image))
     }
 }
 

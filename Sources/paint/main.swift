@@ -25,6 +25,7 @@ struct Paint: ParsableCommand {
     @Option(help: "Resize so the longer side is S pixels (at most 2048).") var size: Int?
     @Option(help: "Paint at most K coarse-to-fine layers.") var layers: Int?
     @Option(help: "Grayscale PNG to use as the brush.") var brush: String?
+    @Option(help: "Also write the picture that was painted (PNG), e.g. the demo landscape.") var saveInput: String?
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
 
     func run() throws {
@@ -42,11 +43,13 @@ struct Paint: ParsableCommand {
         options.size = size
         options.layers = layers
         options.brush = brush.map { URL(fileURLWithPath: $0) }
+        options.saveInput = saveInput.map { URL(fileURLWithPath: $0) }
         do {
             let summary = try PaintJob.run(options) { printError($0) }
             let written = [output, animation, strokes].compactMap { $0 }.joined(separator: ", ")
-            printError(String(format: "wrote %@ (%d×%d, %d strokes, %d frames) in %.2f s",
-                              written, summary.width, summary.height, summary.strokes, summary.frames, summary.seconds))
+            printError(String(format: "wrote %@ (%d×%d, %d layers, %d strokes, %d frames, PSNR %.2f dB) in %.2f s",
+                              written, summary.width, summary.height, summary.layers, summary.strokes, summary.frames,
+                              summary.psnr, summary.seconds))
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure
