@@ -161,9 +161,17 @@ public enum PaintJob {
         var frames: [RasterImage] = []
         let wantFrames = options.animation != nil
         let painting: Painting
+        let predictor = PaintTransformerModel.predictor(network)
+        var networkSeconds = 0.0
+        let timed: StrokePredictor = { targets, canvases, count in
+            let t0 = Date()
+            defer { networkSeconds += Date().timeIntervalSince(t0) }
+            return try predictor(targets, canvases, count)
+        }
+        let paintStart = Date()
         do {
             painting = try painter.paint(
-                image, predictor: PaintTransformerModel.predictor(network), frames: .perGroup,
+                image, predictor: timed, frames: .perGroup,
                 progress: { p in
                     switch p.phase {
                     case .predicting:
@@ -178,6 +186,9 @@ public enum PaintJob {
         } catch {
             throw .badOption("\(error)")
         }
+        let paintSeconds = Date().timeIntervalSince(paintStart)
+        log(String(format: "network %.2f s, rendering %.2f s", networkSeconds, paintSeconds - networkSeconds))
+        if Profiler.enabled { log(Profiler.report(top: 15)) }
 
         // Encode everything into the staged files, then publish them together.
         let result = RasterImage(planar: painting.image.pixels, channels: 3, height: image.height, width: image.width)
