@@ -26,6 +26,9 @@ let package = Package(
         .executable(name: "transgan-eval", targets: ["transgan-eval"]),
         .executable(name: "bench-train", targets: ["bench-train"]),
         .executable(name: "bench-ops", targets: ["bench-ops"]),
+        .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
+        .executable(name: "paint", targets: ["paint"]),
+        .executable(name: "bench-train-paint", targets: ["bench-train-paint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,6 +64,20 @@ let package = Package(
         .target(
             name: "PaintTransformer",
             dependencies: ["Atelier"],
+            // The shipped model (F16 safetensors) and its note; read through Bundle.module.
+            resources: [.copy("Resources")],
+            swiftSettings: optimizedSwift
+        ),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "train-paint-transformer",
+            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+        .executableTarget(
+            name: "paint",
+            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .target(
@@ -92,6 +109,14 @@ let package = Package(
             name: "bench-train",
             dependencies: ["TransGAN", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-train",
+            exclude: ["paint-transformer"],
+            swiftSettings: optimizedSwift
+        ),
+        // Paint Transformer's part of bench-train; folds into the shared `bench-train` target.
+        .executableTarget(
+            name: "bench-train-paint",
+            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-train/paint-transformer",
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
@@ -117,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaintTransformerTests",
-            dependencies: ["PaintTransformer"],
+            dependencies: ["PaintTransformer", "Atelier"],
             swiftSettings: optimizedSwift
         ),
         .testTarget(

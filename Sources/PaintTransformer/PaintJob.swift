@@ -1,0 +1,273 @@
+import Foundation
+import Atelier
+
+// What the `paint` command does, as a library call so tests can drive it: read (or generate) the picture, load
+// the model, paint coarse to fine, and write the painting, an animation and the stroke list. All outputs are
+// written to temporary files beside their targets and renamed only when everything succeeded, so a failure
+// leaves no partial output.
+
+/// Options of one painting job.
+public struct PaintJobOptions: Sendable {
+    /// The photo (PNG/JPEG); nil paints the built-in demo landscape.
+    public var input: URL?
+    public var output: URL
+    /// `.gif` (GIF) or `.png` (APNG).
+    public var animation: URL?
+    /// `.json` (every stroke) or `.svg` (vector rendition).
+    public var strokes: URL?
+    /// Weights file; nil uses the shipped model.
+    public var model: URL?
+    /// `paper`, `small`, …; nil takes the configuration named in the model file.
+    public var configuration: String?
+    /// Resize so the longer side is this many pixels (aspect kept).
+    public var size: Int?
+    /// Paint at most this many coarse-to-fine layers.
+    public var layers: Int?
+    /// A grayscale PNG used as the brush (both grains).
+    public var brush: URL?
+    /// Also write the picture that was painted (after resizing; the demo landscape with `input == nil`).
+    public var saveInput: URL?
+    /// Patches per network call.
+    public var batchSize: Int = 256
+
+    public init(input: URL?, output: URL) {
+        self.input = input
+        self.output = output
+    }
+}
+
+/// What a job produced.
+public struct PaintJobSummary: Sendable {
+    public var width: Int
+    public var height: Int
+    public var layers: Int
+    public var strokes: Int
+    public var frames: Int
+    public var seconds: Double
+    /// Painting vs the (resized) input, dB.
+    public var psnr: Double
+}
+
+/// A job failure, one line each.
+public enum PaintJobError: Error, CustomStringConvertible {
+    case image(ImageError)
+    case emptyImage(path: String)
+    case tooLarge(path: String, width: Int, height: Int)
+    case badOption(String)
+    case model(ModelError)
+    case brush(path: String, reason: String)
+    case unwritable(path: String, reason: String)
+
+    /// Longest side `paint` accepts after `--size` (a 2048² canvas is 5 layers + the shifted pass, ≈10⁴ patches).
+    public static let maximumSide = 2048
+
+    public var description: String {
+        switch self {
+        case let .image(e): e.description
+        case let .emptyImage(path): "\(path) has no pixels"
+        case let .tooLarge(path, w, h):
+            "\(path) is \(w)×\(h); the limit is \(Self.maximumSide) px on the longer side — pass --size \(Self.maximumSide) or less"
+        case let .badOption(message): message
+        case let .model(e): e.description
+        case let .brush(path, reason): "brush \(path): \(reason)"
+        case let .unwritable(path, reason): "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+public enum PaintJob {
+    /// Runs a job; `log` receives progress lines.
+    public static func run(_ options: PaintJobOptions, log: @escaping (String) -> Void = { _ in }) throws(PaintJobError) -> PaintJobSummary {
+        let start = Date()
+        // Validate options and output paths before any work.
+        if let animation = options.animation, !["gif", "png"].contains(animation.pathExtension.lowercased()) {
+            throw .badOption("--animation must end in .gif or .png (APNG), got \(animation.lastPathComponent)")
+        }
+        if let strokes = options.strokes, !["json", "svg"].contains(strokes.pathExtension.lowercased()) {
+            throw .badOption("--strokes must end in .json or .svg, got \(strokes.lastPathComponent)")
+        }
+        if options.output.pathExtension.lowercased() != "png" {
+            throw .badOption("--output must end in .png, got \(options.output.lastPathComponent)")
+        }
+        if let size = options.size, size < 1 || size > PaintJobError.maximumSide {
+            throw .badOption("--size must be 1…\(PaintJobError.maximumSide), got \(size)")
+        }
+        if let layers = options.layers, layers < 1 { throw .badOption("--layers must be at least 1, got \(layers)") }
+        var configuration: PaintTransformerConfiguration? = nil
+        if let name = options.configuration {
+            guard let c = PaintTransformerConfiguration.named[name] else { throw .badOption("unknown --config '\(name)'; use paper or small") }
+            configuration = c
+        }
+        let targets = [options.output] + [options.animation, options.strokes, options.saveInput].compactMap { $0 }
+        let staged = try StagedOutputs(targets)
+        defer { staged.discard() }
+
+        // The picture.
+        var image: RGBImage
+        let name: String
+        if let input = options.input {
+            name = input.path
+            let raster: RasterImage
+            do { raster = try RasterImage.load(from: input, channels: 3) } catch { throw .image(error) }
+            guard raster.width > 0, raster.height > 0 else { throw .emptyImage(path: input.path) }
+            var resized = raster
+            if let size = options.size, max(raster.width, raster.height) != size {
+                let scale = Double(size) / Double(max(raster.width, raster.height))
+                resized = raster.resized(width: max(1, Int((Double(raster.width) * scale).rounded())),
+                                         height: max(1, Int((Double(raster.height) * scale).rounded())),
+                                         filter: scale < 1 ? .area : .bilinear)
+            }
+            guard max(resized.width, resized.height) <= PaintJobError.maximumSide else {
+                throw .tooLarge(path: input.path, width: resized.width, height: resized.height)
+            }
+            image = RGBImage(width: resized.width, height: resized.height, pixels: resized.planarFloats())
+        } else {
+            name = "the built-in demo landscape"
+            image = .demoLandscape(size: options.size ?? 512)
+        }
+
+        // Model and brushes.
+        let network: StrokePredictorNetwork
+        do {
+            if let model = options.model {
+                network = try PaintTransformerModel.load(from: model, configuration: configuration)
+            } else {
+                network = try PaintTransformerModel.loadShipped()
+                if let configuration, configuration != network.configuration {
+                    throw ModelError.wrongConfiguration(path: "the shipped model", configuration: configuration.name,
+                                                        detail: "it is '\(network.configuration.name)'")
+                }
+            }
+        } catch let error as ModelError {
+            throw .model(error)
+        } catch {
+            throw .badOption("\(error)")
+        }
+        var brushes = BrushSet.oilPaint()
+        if let brushURL = options.brush {
+            let raster: RasterImage
+            do { raster = try RasterImage.load(from: brushURL, channels: 1) } catch { throw .image(error) }
+            do {
+                let brush = try Brush(width: raster.width, height: raster.height, pixels: raster.pixels.map { Float($0) / 255 })
+                brushes = BrushSet(vertical: brush, horizontal: brush)
+            } catch { throw .brush(path: brushURL.path, reason: error.description) }
+            guard raster.pixels.contains(where: { $0 > 0 }) else {
+                throw .brush(path: brushURL.path, reason: "the image is all black, so it would paint nothing")
+            }
+        }
+
+        log("painting \(name) (\(image.width)×\(image.height)) with the '\(network.configuration.name)' model")
+        let painter = Painter(brushes: brushes, maxLayers: options.layers, predictorBatchSize: options.batchSize)
+        var frames: [RasterImage] = []
+        let wantFrames = options.animation != nil
+        let painting: Painting
+        let predictor = PaintTransformerModel.predictor(network)
+        var networkSeconds = 0.0
+        let timed: StrokePredictor = { targets, canvases, count in
+            let t0 = Date()
+            defer { networkSeconds += Date().timeIntervalSince(t0) }
+            return try predictor(targets, canvases, count)
+        }
+        let paintStart = Date()
+        do {
+            painting = try painter.paint(
+                image, predictor: timed, frames: .perGroup,
+                progress: { p in
+                    switch p.phase {
+                    case .predicting:
+                        log("pass \(p.pass + 1)/\(p.passCount)\(p.pass == p.passCount - 1 ? " (shifted)" : ""): \(p.patches) patches, \(p.strokesDrawn) strokes so far")
+                    case .rendering: break
+                    case .finished: log("done: \(p.strokesDrawn) strokes")
+                    }
+                },
+                onFrame: wantFrames ? { frame in
+                    frames.append(RasterImage(planar: frame.image.pixels, channels: 3, height: frame.image.height, width: frame.image.width))
+                } : nil)
+        } catch {
+            throw .badOption("\(error)")
+        }
+        let paintSeconds = Date().timeIntervalSince(paintStart)
+        log(String(format: "network %.2f s, rendering %.2f s", networkSeconds, paintSeconds - networkSeconds))
+        if Profiler.enabled { log(Profiler.report(top: 15)) }
+
+        // Encode everything into the staged files, then publish them together.
+        let result = RasterImage(planar: painting.image.pixels, channels: 3, height: image.height, width: image.width)
+        do {
+            try staged.write(result.pngData(), for: options.output)
+            if let animation = options.animation {
+                // Start from black, end on the finished painting for a while.
+                let black = RasterImage(width: image.width, height: image.height, channels: 3)
+                let movie = Animation(frames: [black] + frames + Array(repeating: result, count: 8), frameDuration: 0.12)
+                let data = animation.pathExtension.lowercased() == "gif" ? try movie.gifData() : try movie.apngData()
+                try staged.write(data, for: animation)
+            }
+            if let saveInput = options.saveInput {
+                try staged.write(RasterImage(planar: image.pixels, channels: 3, height: image.height, width: image.width).pngData(), for: saveInput)
+            }
+            if let strokes = options.strokes {
+                let data = strokes.pathExtension.lowercased() == "svg"
+                    ? Data(painting.record.svg().utf8) : try painting.record.jsonData()
+                try staged.write(data, for: strokes)
+            }
+        } catch let error as PaintJobError {
+            throw error
+        } catch let error as ImageError {
+            throw .image(error)
+        } catch {
+            throw .unwritable(path: options.output.path, reason: "\(error)")
+        }
+        try staged.commit()
+        return PaintJobSummary(width: image.width, height: image.height, layers: painting.record.layers,
+                               strokes: painting.record.strokes.count, frames: frames.count,
+                               seconds: Date().timeIntervalSince(start), psnr: painting.image.psnr(against: image))
+    }
+}
+
+/// Temporary files beside each target: created up front (so an unwritable path fails before painting), filled,
+/// then renamed onto their targets together; `discard` removes whatever was not committed.
+final class StagedOutputs {
+    private var temporaries: [URL: URL] = [:]
+    private var committed = false
+
+    init(_ targets: [URL]) throws(PaintJobError) {
+        let resolved = targets.map { $0.standardizedFileURL }
+        if Set(resolved).count != resolved.count { throw .badOption("two outputs name the same file") }
+        for target in resolved {
+            let directory = target.deletingLastPathComponent()
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                discard()
+                throw .unwritable(path: target.path, reason: "directory \(directory.path) does not exist")
+            }
+            let temporary = directory.appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).partial")
+            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+                discard()
+                throw .unwritable(path: target.path, reason: "permission denied or read-only location")
+            }
+            temporaries[target] = temporary
+        }
+    }
+
+    func write(_ data: Data, for target: URL) throws(PaintJobError) {
+        guard let temporary = temporaries[target.standardizedFileURL] else { return }
+        do { try data.write(to: temporary) } catch {
+            throw .unwritable(path: target.path, reason: error.localizedDescription)
+        }
+    }
+
+    func commit() throws(PaintJobError) {
+        for (target, temporary) in temporaries {
+            if rename(temporary.path, target.path) != 0 {
+                throw .unwritable(path: target.path, reason: String(cString: strerror(errno)))
+            }
+        }
+        committed = true
+        temporaries.removeAll()
+    }
+
+    func discard() {
+        guard !committed else { return }
+        for (_, temporary) in temporaries { try? FileManager.default.removeItem(at: temporary) }
+        temporaries.removeAll()
+    }
+}

@@ -1,0 +1,148 @@
+import Atelier
+
+// The self-supervised losses (reference §4, Huage001 painter_model.py `optimize_parameters`), built as one graph so
+// a training step is a single evaluation: the Hungarian matching runs inside it as a host op.
+//
+//   pixel     10 · mean |rec − target|                       rec: predicted strokes on `old` with hard decisions
+//   matching  cost(i, j) = Σ|pred_i − gt_j| (5 params) + W(pred_i, gt_j) + (1 − logit_i), valid gt only, no grad
+//   gt         1 · mean |pred − gt| over matched pairs × 5 params
+//   w         10 · mean W(pred, gt) over matched pairs
+//   decision  10 · BCEWithLogits(logit, matched?) with pos_weight 10, over all B·N predictions
+
+/// Loss weights (the reference's defaults).
+public struct PaintTransformerLossWeights: Sendable, Equatable {
+    public var pixel = 10.0
+    public var parameters = 1.0
+    public var wasserstein = 10.0
+    public var decision = 10.0
+    /// BCE pos_weight (λ_recall).
+    public var recall = 10.0
+    public init() {}
+}
+
+/// The four loss terms of one step (already weighted) and their sum.
+public struct PaintTransformerLosses {
+    public var pixel: Tensor
+    public var parameters: Tensor
+    public var wasserstein: Tensor
+    public var decision: Tensor
+    public var total: Tensor
+    /// The painted reconstruction [B, 3, P, P] (for previews).
+    public var reconstruction: Tensor
+    /// One-hot matching [B, N (pred), N (gt)] and the matched-prediction mask [B, N].
+    public var assignment: Tensor
+    public var matched: Tensor
+}
+
+public enum PaintTransformerLoss {
+    /// Squared 2-Wasserstein distance between the Gaussians of two strokes, elementwise over broadcast shapes
+    /// `[..., 5]` (x, y, w, h, θ) → `[...]`.
+    ///
+    /// A stroke is N(μ = (x, y), Σ = R(πθ)·diag(w²/4, h²/4)·R(πθ)ᵀ), and
+    /// W² = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2·tr (Σ₁^½ Σ₂ Σ₁^½)^½, with tr √T = √(tr T + 2√det T) for 2×2 PSD T,
+    /// tr T = tr(Σ₁Σ₂) = a₁a₂ + 2b₁b₂ + c₁c₂ (Σ = [[a, b], [b, c]]) and √det T = |w₁h₁w₂h₂|/16.
+    public static func gaussianWasserstein(_ p: Tensor, _ q: Tensor) -> Tensor {
+        func parts(_ s: Tensor) -> (x: Tensor, y: Tensor, a: Tensor, b: Tensor, c: Tensor, trace: Tensor, wh: Tensor) {
+            let last = s.rank - 1
+            let x = s.sliced(axis: last, 0, 1), y = s.sliced(axis: last, 1, 2)
+            let w = s.sliced(axis: last, 2, 3), h = s.sliced(axis: last, 3, 4)
+            let angle = s.sliced(axis: last, 4, 5) * Double.pi
+            let cosine = angle.cos(), sine = angle.sin()
+            let w2 = w.square() * 0.25, h2 = h.square() * 0.25
+            let cos2 = cosine.square(), sin2 = sine.square()
+            let a = cos2 * w2 + sin2 * h2
+            let c = sin2 * w2 + cos2 * h2
+            let b = cosine * sine * (w2 - h2)
+            return (x, y, a, b, c, w2 + h2, w * h)
+        }
+        let s = parts(p), t = parts(q)
+        let meanTerm = (s.x - t.x).square() + (s.y - t.y).square()
+        let traceT = s.a * t.a + s.b * t.b * 2 + s.c * t.c
+        let sqrtDet = (s.wh * t.wh).abs() * 0.0625  // √det Σ = |wh|/4 for each
+        // tr T + 2√det T ≥ 0 in exact arithmetic; the floor keeps √'s gradient finite at degenerate strokes.
+        let root = (traceT + sqrtDet * 2).maximum(1e-12).sqrt()
+        let w2 = meanTerm + s.trace + t.trace - root * 2
+        return w2.reshaped(Array(w2.shape.dropLast()))
+    }
+
+    /// Matching cost [B, N, N] for predictions `shapes` [B, N, 5], `logits` [B, N] and ground truth `gt` [B, N, 5]
+    /// (all columns; the matcher skips invalid ones). Detached.
+    public static func matchingCost(shapes: Tensor, logits: Tensor, groundTruth gt: Tensor) -> Tensor {
+        let pred = shapes.detached().unsqueezed(2)                                      // [B, N, 1, 5]
+        let target = gt.unsqueezed(1)                                                    // [B, 1, N, 5]
+        let l1 = (pred - target).abs().sum(axes: [3])                                   // [B, N, N]
+        let w = gaussianWasserstein(pred, target)                                        // [B, N, N]
+        let decision = (1 - logits.detached()).unsqueezed(2)                            // [B, N, 1]
+        return l1 + w + decision
+    }
+
+    /// Hungarian matching per sample as a host op: predictions (rows) to valid ground-truth strokes (columns).
+    /// - Parameters:
+    ///   - cost: [B, N, N].
+    ///   - validity: [B, N], 1 for valid ground-truth strokes.
+    /// - Returns: `assignment` [B, N, N] one-hot (row i, column j matched) and `matched` [B, N] (row i matched).
+    public static func match(cost: Tensor, validity: Tensor) -> (assignment: Tensor, matched: Tensor) {
+        let (b, n, m) = (cost.shape[0], cost.shape[1], cost.shape[2])
+        let outs = Tensor.hostOp("hungarian", [cost, validity], outputShapes: [[b, n, m], [b, n]], dtype: cost.dtype) { args in
+            let costs = args[0].values, valid = args[1].values
+            var assignment = [Double](repeating: 0, count: b * n * m)
+            var matched = [Double](repeating: 0, count: b * n)
+            for s in 0..<b {
+                let columns = (0..<m).filter { valid[s * m + $0] > 0.5 }
+                guard !columns.isEmpty else { continue }
+                var sub = [Double](repeating: 0, count: n * columns.count)
+                for i in 0..<n {
+                    for (k, j) in columns.enumerated() {
+                        let v = costs[(s * n + i) * m + j]
+                        sub[i * columns.count + k] = v.isFinite ? v : 1e30  // a NaN prediction must not trap here
+                    }
+                }
+                let (rows, cols) = linearSumAssignment(sub, rows: n, columns: columns.count)
+                for (r, c) in zip(rows, cols) {
+                    assignment[(s * n + r) * m + columns[c]] = 1
+                    matched[s * n + r] = 1
+                }
+            }
+            return [HostArray(shape: [b, n, m], values: assignment), HostArray(shape: [b, n], values: matched)]
+        }
+        return (outs[0], outs[1])
+    }
+
+    /// All losses for one synthetic batch.
+    /// - Parameters:
+    ///   - shapes: predicted [B, N, 5]; `logits` predicted [B, N].
+    ///   - groundTruth: [B, N, 5]; `validity` [B, N].
+    ///   - old: canvases the network saw, [B, 3, P, P]; `target`: [B, 3, P, P].
+    ///   - renderer: the differentiable renderer.
+    public static func compute(
+        shapes: Tensor, logits: Tensor, groundTruth: Tensor, validity: Tensor, old: Tensor, target: Tensor,
+        renderer: DifferentiableStrokeRenderer, weights: PaintTransformerLossWeights = .init()
+    ) -> PaintTransformerLosses {
+        let (b, n) = (shapes.shape[0], shapes.shape[1])
+        let p = target.shape[2]
+        // Pixel loss: colour sampled from the target at the predicted centres, hard decisions with σ' backward.
+        let colors = DifferentiableStrokeRenderer.sampleColors(target, at: shapes)                  // [B, N, 3]
+        let (fg, alpha) = renderer.render(shapes: shapes.reshaped([b * n, 5]), colors: colors.reshaped([b * n, 3]),
+                                          height: p, width: p)
+        let decisions = DifferentiableStrokeRenderer.straightThroughDecisions(logits)                // [B, N]
+        let reconstruction = DifferentiableStrokeRenderer.composite(canvas: old, foreground: fg, alpha: alpha,
+                                                                    decisions: decisions)            // [B, 3, P, P]
+        let pixel = reconstruction.l1Loss(target) * weights.pixel
+
+        // Matching (no gradient), then the matched ground truth for every prediction (a dummy for unmatched
+        // rows, which the mask removes; it keeps W's √ away from degenerate strokes).
+        let cost = matchingCost(shapes: shapes, logits: logits, groundTruth: groundTruth)
+        let (assignment, matched) = match(cost: cost, validity: validity)
+        let mask = matched.unsqueezed(2)                                                             // [B, N, 1]
+        let pairedGT = assignment.matmul(groundTruth) + (1 - mask) * 0.5                             // [B, N, 5]
+        let matchedCount = matched.sum()                                                             // ≥ B: stroke 0 is always valid
+        let parameterLoss = ((shapes - pairedGT).abs() * mask).sum() / (matchedCount * 5) * weights.parameters
+        let w = gaussianWasserstein(shapes, pairedGT)                                                // [B, N]
+        let wassersteinLoss = (w * matched).sum() / matchedCount * weights.wasserstein
+        let decisionLoss = logits.binaryCrossEntropyWithLogits(matched, posWeight: weights.recall) * weights.decision
+        let total = pixel + parameterLoss + wassersteinLoss + decisionLoss
+        return PaintTransformerLosses(pixel: pixel, parameters: parameterLoss, wasserstein: wassersteinLoss,
+                                      decision: decisionLoss, total: total, reconstruction: reconstruction,
+                                      assignment: assignment, matched: matched)
+    }
+}

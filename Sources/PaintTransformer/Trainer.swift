@@ -1,0 +1,228 @@
+import Foundation
+import Atelier
+
+// Self-supervised training of the stroke predictor (reference §4): every step synthesises a fresh batch (random
+// background canvases and foreground strokes with the 75 % overlap rule), predicts, renders, matches and takes one
+// Adam step. One evaluation per step computes the losses, all gradients and the batch-norm statistics.
+// Checkpoints hold the weights, Adam's moments and step, both random streams (data synthesis and dropout) and the
+// run's settings, so a resumed run continues bit for bit.
+
+/// Why training stopped or a checkpoint could not be used.
+public enum TrainerError: Error, CustomStringConvertible {
+    case nonFiniteLoss(step: Int, total: Double, gradientNorm: Double)
+    case badBatchSize(Int)
+    case checkpoint(CheckpointError)
+    case wrongConfiguration(path: String, expected: String, found: String)
+
+    public var description: String {
+        switch self {
+        case let .nonFiniteLoss(step, total, norm):
+            "loss became non-finite at step \(step) (total \(total), gradient norm \(norm)); the update was not applied — "
+                + "resume from the last checkpoint with a lower --lr"
+        case let .badBatchSize(b): "batch size \(b) must be a positive multiple of 4 (each background canvas gives 4 patches)"
+        case let .checkpoint(e): e.description
+        case let .wrongConfiguration(path, expected, found):
+            "\(path) holds a '\(found)' model, but the configuration is '\(expected)'; pass --config \(found)"
+        }
+    }
+}
+
+/// The reference's step decay, scaled from its 220 epochs to `totalSteps`: the rate is constant for the first
+/// 200/220 of training, then multiplied by 0.3 every 5/220 of it: factor = 0.3^max(0, ⌊(e − 200)/5⌋) for the
+/// fractional 1-based "epoch" e = 1 + 220·step/totalSteps (LambdaLR stepped per epoch in Huage001 train.sh).
+public struct PaintTransformerSchedule: LearningRateSchedule {
+    public let base: Double
+    public let totalSteps: Int
+    public init(base: Double, totalSteps: Int) {
+        self.base = base
+        self.totalSteps = max(totalSteps, 1)
+    }
+    public func learningRate(at step: Int) -> Double {
+        let epoch = 1 + (220 * step) / totalSteps  // integer epochs, as the reference's per-epoch stepping
+        let exponent = Swift.max(0, (epoch - 200) / 5)
+        return base * pow(0.3, Double(exponent))
+    }
+}
+
+/// Loss values of one step (weighted, as the reference logs them).
+public struct TrainingStepLosses: Sendable, Equatable {
+    public var step: Int
+    public var total: Double
+    public var pixel: Double
+    public var parameters: Double
+    public var wasserstein: Double
+    public var decision: Double
+    public var learningRate: Double
+}
+
+/// Settings of a training run (stored in checkpoints).
+public struct TrainerSettings: Sendable, Equatable {
+    public var configuration: PaintTransformerConfiguration
+    public var batchSize: Int = 64
+    public var learningRate: Double = 1e-4
+    /// Schedule length: the step decay happens in the last 20/220 of it.
+    public var totalSteps: Int = 56_320
+    public var seed: UInt64 = 0
+    public init(configuration: PaintTransformerConfiguration, batchSize: Int = 64, learningRate: Double = 1e-4,
+                totalSteps: Int = 56_320, seed: UInt64 = 0) {
+        self.configuration = configuration
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.totalSteps = totalSteps
+        self.seed = seed
+    }
+}
+
+/// Trains a `StrokePredictorNetwork` on synthetic strokes.
+public final class PaintTransformerTrainer {
+    public private(set) var settings: TrainerSettings
+    public let network: StrokePredictorNetwork
+    public let optimizer: Adam
+    public let renderer: DifferentiableStrokeRenderer
+    public let synthesizer: StrokeSynthesizer
+    /// The stream that draws synthetic batches.
+    public private(set) var dataGenerator: SplitMix64
+    public var schedule: PaintTransformerSchedule { PaintTransformerSchedule(base: settings.learningRate, totalSteps: settings.totalSteps) }
+    /// Completed optimiser steps.
+    public var step: Int { optimizer.stepCount }
+
+    /// A fresh run.
+    public convenience init(settings: TrainerSettings, brushes: BrushSet = .oilPaint()) throws(TrainerError) {
+        guard settings.batchSize > 0, settings.batchSize % 4 == 0 else { throw .badBatchSize(settings.batchSize) }
+        let network = StrokePredictorNetwork(
+            configuration: settings.configuration, generator: RandomGenerator(seed: settings.seed))
+        self.init(settings: settings, network: network, brushes: brushes,
+                  dataGenerator: SplitMix64(seed: settings.seed ^ 0xDA7A_5EED_0000_0001))
+    }
+
+    private init(settings: TrainerSettings, network: StrokePredictorNetwork, brushes: BrushSet, dataGenerator: SplitMix64) {
+        self.settings = settings
+        self.network = network
+        optimizer = Adam(parameters: network.namedParameters(), learningRate: settings.learningRate, betas: (0.5, 0.999))
+        renderer = DifferentiableStrokeRenderer(brushes: brushes)
+        synthesizer = StrokeSynthesizer(brushes: brushes, strokesPerPatch: settings.configuration.strokesPerPatch)
+        self.dataGenerator = dataGenerator
+    }
+
+    /// Continues a run from a checkpoint written by `saveCheckpoint(to:)`.
+    /// - Parameter totalSteps: a new schedule length (to extend a run), or nil to keep the stored one.
+    /// - Parameter batchSize: a new batch size, or nil to keep the stored one (Adam's state does not depend on it).
+    public static func resume(from url: URL, totalSteps: Int? = nil, learningRate: Double? = nil, batchSize: Int? = nil,
+                              brushes: BrushSet = .oilPaint()) throws(TrainerError) -> PaintTransformerTrainer {
+        if let batchSize, batchSize <= 0 || batchSize % 4 != 0 { throw .badBatchSize(batchSize) }
+        do {
+            let file = try SafeTensorsFile.read(from: url)
+            guard let name = file.metadata["config"], let configuration = PaintTransformerConfiguration.named[name] else {
+                throw CheckpointError.badMetadata(path: url.path, key: "config", reason: "missing or unknown configuration")
+            }
+            guard let state = file.metadata["data_rng.state"], let dataState = UInt64(state) else {
+                throw CheckpointError.badMetadata(path: url.path, key: "data_rng.state", reason: "missing or not an unsigned integer")
+            }
+            let dropout = try file.restoreGenerator(name: "dropout_rng")
+            var settings = TrainerSettings(configuration: configuration)
+            let storedBatch = try file.metadataInt("batch")
+            settings.batchSize = batchSize ?? storedBatch
+            let storedTotal = try file.metadataInt("total_steps")
+            settings.totalSteps = totalSteps ?? storedTotal
+            settings.learningRate = learningRate ?? Double(file.metadata["learning_rate"] ?? "") ?? 1e-4
+            settings.seed = UInt64(file.metadata["seed"] ?? "") ?? 0
+            // Building the network draws its initial weights; start the dropout stream that many counters earlier
+            // so that afterwards it stands exactly where the checkpoint left it.
+            let probe = RandomGenerator(seed: dropout.seed)
+            _ = StrokePredictorNetwork(configuration: configuration, generator: probe)
+            let generator = RandomGenerator(seed: dropout.seed, offset: dropout.offset &- probe.offset)
+            let network = StrokePredictorNetwork(configuration: configuration, generator: generator)
+            try file.restore(network)
+            let trainer = PaintTransformerTrainer(settings: settings, network: network, brushes: brushes,
+                                                  dataGenerator: SplitMix64(seed: dataState))
+            try file.restore(trainer.optimizer, prefix: "")
+            return trainer
+        } catch let error as CheckpointError {
+            throw .checkpoint(error)
+        } catch {
+            throw .checkpoint(.unreadable(path: url.path, reason: "\(error)"))
+        }
+    }
+
+    /// Writes weights (F32), Adam state, both random streams and the settings, atomically.
+    public func saveCheckpoint(to url: URL) throws(TrainerError) {
+        var file = SafeTensorsFile()
+        file.store(network)
+        file.store(optimizer, prefix: "")
+        file.store(network.generator, name: "dropout_rng")
+        file.metadata["data_rng.state"] = String(dataGenerator.state)
+        file.metadata["config"] = settings.configuration.name
+        file.metadata["batch"] = String(settings.batchSize)
+        file.metadata["total_steps"] = String(settings.totalSteps)
+        file.metadata["learning_rate"] = String(settings.learningRate)
+        file.metadata["seed"] = String(settings.seed)
+        file.metadata["format"] = "atelier.paint-transformer.training"
+        do { try file.write(to: url) } catch { throw .checkpoint(error) }
+    }
+
+    /// Writes only the weights (e.g. F16 for shipping) with the configuration name in the metadata.
+    public func exportWeights(to url: URL, dtype: SafeTensorsDType = .f16) throws(TrainerError) {
+        do { try PaintTransformerModel.save(network, to: url, dtype: dtype, metadata: ["step": String(step)]) } catch { throw .checkpoint(error) }
+    }
+
+    /// The result of one step.
+    public struct StepResult {
+        public var losses: TrainingStepLosses
+        /// target | canvas | prediction rows for the first patches, when asked for.
+        public var preview: RasterImage?
+    }
+
+    /// Synthesises a batch and takes one optimiser step.
+    /// - Parameter preview: also render a preview sheet of the first 8 patches.
+    /// - Throws: `TrainerError.nonFiniteLoss` (before touching the weights) if the loss or the gradients are not finite.
+    public func trainStep(preview: Bool = false) throws(TrainerError) -> StepResult {
+        let b = settings.batchSize, n = settings.configuration.strokesPerPatch, p = PaintTransformerConfiguration.patchSize
+        let batch = synthesizer.makeBatch(batchSize: b, using: &dataGenerator)
+        let target = Tensor(shape: [b, 3, p, p], floats: batch.targets)
+        let old = Tensor(shape: [b, 3, p, p], floats: batch.oldCanvases)
+        let groundTruth = Tensor(shape: [b, n, 5], floats: batch.params)
+        let validity = Tensor(shape: [b, n], floats: batch.validity)
+
+        network.train()
+        let (shapes, logits) = network(image: target, canvas: old)
+        let losses = PaintTransformerLoss.compute(shapes: shapes, logits: logits, groundTruth: groundTruth,
+                                                  validity: validity, old: old, target: target, renderer: renderer)
+        let parameters = network.namedParameters().map(\.1.tensor)
+        let grads = gradients(of: losses.total, wrt: parameters)
+        let scalars = [losses.total, losses.pixel, losses.parameters, losses.wasserstein, losses.decision]
+        evaluate(scalars + grads + network.pendingStatistics() + (preview ? [losses.reconstruction] : []))
+
+        let values = scalars.map { $0.item() }
+        let (norm, _) = clipFactor(gradients: grads, maxNorm: .infinity)
+        guard values.allSatisfy(\.isFinite), norm.isFinite else {
+            throw .nonFiniteLoss(step: step + 1, total: values[0], gradientNorm: norm)
+        }
+        let rate = schedule.learningRate(at: step)
+        optimizer.learningRate = rate
+        optimizer.step(gradients: grads)
+        network.applyStatisticUpdates()
+
+        var sheet: RasterImage? = nil
+        if preview {
+            sheet = Self.previewSheet(targets: batch.targets, canvases: batch.oldCanvases,
+                                      predictions: losses.reconstruction.floats(), count: min(8, b))
+        }
+        return StepResult(
+            losses: TrainingStepLosses(step: step, total: values[0], pixel: values[1], parameters: values[2],
+                                       wasserstein: values[3], decision: values[4], learningRate: rate),
+            preview: sheet)
+    }
+
+    /// Three rows of `count` patches (target, canvas, prediction), each patch enlarged 4× (nearest).
+    public static func previewSheet(targets: [Float], canvases: [Float], predictions: [Float], count: Int) -> RasterImage {
+        let p = PaintTransformerConfiguration.patchSize, plane = 3 * p * p
+        var cells: [RasterImage] = []
+        for source in [targets, canvases, predictions] {
+            for i in 0..<count {
+                let patch = RasterImage(planar: Array(source[(i * plane)..<((i + 1) * plane)]), channels: 3, height: p, width: p)
+                cells.append(patch.resized(width: 4 * p, height: 4 * p, filter: .nearest))
+            }
+        }
+        return RasterImage.grid(cells, columns: count, padding: 4, background: 255)
+    }
+}

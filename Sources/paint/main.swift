@@ -1,0 +1,60 @@
+// paint: turn a photo into a Paint Transformer painting, an animation of it being painted and a stroke list.
+// A thin shell over `PaintJob`: flags, progress on stderr, one clear error line and a non-zero exit on failure.
+import ArgumentParser
+import Atelier
+import Foundation
+import PaintTransformer
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+struct Paint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paint",
+        abstract: "Paint a photo with strokes predicted by Paint Transformer.",
+        discussion: "With no INPUT (or --demo) it paints a built-in generated landscape into ./painting.png.")
+
+    @Argument(help: "Photo to paint (PNG or JPEG).") var input: String?
+    @Flag(help: "Paint the built-in demo landscape.") var demo = false
+    @Option(help: "Painting (PNG).") var output = "painting.png"
+    @Option(help: "Animation of the painting process: .gif or .png (APNG).") var animation: String?
+    @Option(help: "Stroke list: .json or .svg.") var strokes: String?
+    @Option(help: "Weights (safetensors); default: the model shipped with the package.") var model: String?
+    @Option(help: "Model configuration (paper or small); default: the one named in the model file.") var config: String?
+    @Option(help: "Resize so the longer side is S pixels (at most 2048).") var size: Int?
+    @Option(help: "Paint at most K coarse-to-fine layers.") var layers: Int?
+    @Option(help: "Grayscale PNG to use as the brush.") var brush: String?
+    @Option(help: "Also write the picture that was painted (PNG), e.g. the demo landscape.") var saveInput: String?
+    @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
+
+    func run() throws {
+        BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set
+        if let threads {
+            guard threads > 0 else { printError("error: --threads must be positive"); throw ExitCode.failure }
+            Threading.setCount(threads)
+        }
+        if demo && input != nil { printError("error: give an INPUT or --demo, not both"); throw ExitCode.failure }
+        var options = PaintJobOptions(input: input.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
+        options.animation = animation.map { URL(fileURLWithPath: $0) }
+        options.strokes = strokes.map { URL(fileURLWithPath: $0) }
+        options.model = model.map { URL(fileURLWithPath: $0) }
+        options.configuration = config
+        options.size = size
+        options.layers = layers
+        options.brush = brush.map { URL(fileURLWithPath: $0) }
+        options.saveInput = saveInput.map { URL(fileURLWithPath: $0) }
+        do {
+            let summary = try PaintJob.run(options) { printError($0) }
+            let written = [output, animation, strokes].compactMap { $0 }.joined(separator: ", ")
+            printError(String(format: "wrote %@ (%d×%d, %d layers, %d strokes, %d frames, PSNR %.2f dB) in %.2f s",
+                              written, summary.width, summary.height, summary.layers, summary.strokes, summary.frames,
+                              summary.psnr, summary.seconds))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+Paint.main()

@@ -1,0 +1,150 @@
+// train-paint-transformer: self-supervised training of the Paint Transformer stroke predictor on synthetic strokes.
+// A thin shell over `PaintTransformerTrainer`: flags, progress on stderr, previews, checkpoints, Ctrl-C.
+import ArgumentParser
+import Atelier
+import Dispatch
+import Foundation
+import PaintTransformer
+
+/// Set by the SIGINT handler, read by the training loop between steps.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    func raise() { lock.lock(); raised = true; lock.unlock() }
+    var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+}
+
+struct TrainPaintTransformer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-paint-transformer",
+        abstract: "Train the Paint Transformer stroke predictor on synthetic strokes (self-supervised).")
+
+    @Option(help: "Network configuration: paper or small.") var config = "small"
+    @Option(help: "Train until this many steps are done in total (also the schedule length unless --schedule-steps).")
+    var steps = 1000
+    @Option(help: "Length of the learning-rate schedule (default: --steps).") var scheduleSteps: Int?
+    @Option(help: "Patches per step (a multiple of 4; default 64, or the checkpoint's when resuming).") var batch: Int?
+    @Option(help: "Adam learning rate (β = 0.5, 0.999).") var lr = 1e-4
+    @Option(help: "Seed for weights, data and dropout.") var seed: UInt64 = 0
+    @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
+    @Option(help: "Directory for checkpoints, previews and the exported weights.") var out = "runs/paint"
+    @Option(help: "Write preview.png (target | canvas | prediction) every N steps (0: never).") var previewEvery = 200
+    @Option(help: "Write checkpoint.safetensors every N steps.") var checkpointEvery = 250
+    @Option(help: "Print a progress line every N steps.") var logEvery = 10
+    @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
+
+    func validate() throws {
+        guard PaintTransformerConfiguration.named[config] != nil else {
+            throw ValidationError("unknown --config '\(config)'; use paper or small")
+        }
+        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        if let batch, batch <= 0 || batch % 4 != 0 { throw ValidationError("--batch must be a positive multiple of 4") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0 else {
+            throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every non-negative")
+        }
+    }
+
+    func run() throws {
+        BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set
+        if let threads { Threading.setCount(threads) }
+        let directory = URL(fileURLWithPath: out, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            printError("error: cannot create output directory \(directory.path): \(error.localizedDescription)")
+            throw ExitCode.failure
+        }
+        let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
+        let trainer: PaintTransformerTrainer
+        do {
+            if resume {
+                trainer = try PaintTransformerTrainer.resume(from: checkpointURL, totalSteps: scheduleSteps ?? steps, learningRate: lr, batchSize: batch)
+                guard trainer.settings.configuration.name == config else {
+                    throw TrainerError.wrongConfiguration(path: checkpointURL.path, expected: config, found: trainer.settings.configuration.name)
+                }
+                printError("resumed \(checkpointURL.path) at step \(trainer.step)")
+            } else {
+                let settings = TrainerSettings(configuration: PaintTransformerConfiguration.named[config]!, batchSize: batch ?? 64,
+                                               learningRate: lr, totalSteps: scheduleSteps ?? steps, seed: seed)
+                trainer = try PaintTransformerTrainer(settings: settings)
+            }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        let net = trainer.network
+        printError("config \(net.configuration), \(net.parameterCount) parameters; batch \(trainer.settings.batchSize), "
+                   + "lr \(trainer.settings.learningRate), schedule \(trainer.settings.totalSteps) steps; threads \(Threading.count)")
+
+        // Ctrl-C: finish the current step, save, stop.
+        let stop = StopFlag()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { stop.raise() }
+        source.resume()
+
+        func save(_ why: String) throws {
+            do {
+                try trainer.saveCheckpoint(to: checkpointURL)
+                try trainer.exportWeights(to: directory.appendingPathComponent("weights-f16.safetensors"))
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+            printError("saved \(checkpointURL.path) at step \(trainer.step) (\(why))")
+        }
+
+        let start = Date()
+        let firstStep = trainer.step
+        var window: [TrainingStepLosses] = []
+        while trainer.step < steps {
+            let wantPreview = previewEvery > 0 && (trainer.step + 1) % previewEvery == 0
+            let result: PaintTransformerTrainer.StepResult
+            do {
+                result = try trainer.trainStep(preview: wantPreview)
+            } catch {
+                printError("\nerror: \(error)")
+                printError("the last good checkpoint is \(checkpointURL.path)")
+                throw ExitCode.failure
+            }
+            window.append(result.losses)
+            if let sheet = result.preview {
+                do { try sheet.writePNG(to: directory.appendingPathComponent("preview.png")) } catch {
+                    printError("warning: \(error)")
+                }
+            }
+            let done = trainer.step - firstStep
+            if trainer.step % logEvery == 0 || trainer.step == steps {
+                let elapsed = Date().timeIntervalSince(start)
+                let rate = Double(done) / max(elapsed, 1e-9)
+                let mean = { (f: (TrainingStepLosses) -> Double) in window.map(f).reduce(0, +) / Double(window.count) }
+                let line = String(format: "step %d/%d  %.2f it/s  loss %.4f (pixel %.4f gt %.4f w %.4f decision %.4f)  lr %.2e  elapsed %@  ETA %@",
+                                  trainer.step, steps, rate, mean(\.total), mean(\.pixel), mean(\.parameters),
+                                  mean(\.wasserstein), mean(\.decision), result.losses.learningRate,
+                                  formatDuration(elapsed), formatDuration(Double(steps - trainer.step) / rate))
+                printError(line)
+                window.removeAll()
+            }
+            if trainer.step % checkpointEvery == 0 || trainer.step == steps { try save("step") }
+            if stop.isRaised {
+                try save("interrupted")
+                throw ExitCode(130)
+            }
+        }
+        printError(String(format: "done: %d steps in %@", trainer.step - firstStep, formatDuration(Date().timeIntervalSince(start))))
+    }
+}
+
+TrainPaintTransformer.main()

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import Atelier
+@testable import PaintTransformer
+
+// The `paint` entry point end to end on a generated picture with a tiny model: all three outputs appear, and bad
+// input fails with one clear error and no files left behind.
+
+private func scratchDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("paint-job-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+private func tinyModel(in directory: URL) throws -> URL {
+    let network = StrokePredictorNetwork(configuration: .tiny, generator: RandomGenerator(seed: 5))
+    let url = directory.appendingPathComponent("tiny.safetensors")
+    try PaintTransformerModel.save(network, to: url)
+    return url
+}
+
+@Test func paintWritesPaintingAnimationAndStrokes() throws {
+    let directory = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let input = directory.appendingPathComponent("photo.png")
+    let photo = RGBImage.demoLandscape(size: 96)
+    try RasterImage(planar: photo.pixels, channels: 3, height: 96, width: 96).cropped(x: 0, y: 0, width: 96, height: 70).writePNG(to: input)
+    for (animation, strokes) in [("painting.gif", "strokes.json"), ("painting-anim.png", "strokes.svg")] {
+        var options = PaintJobOptions(input: input, output: directory.appendingPathComponent("painting.png"))
+        options.animation = directory.appendingPathComponent(animation)
+        options.strokes = directory.appendingPathComponent(strokes)
+        options.model = try tinyModel(in: directory)
+        let summary = try PaintJob.run(options)
+        #expect(summary.width == 96 && summary.height == 70 && summary.frames > 0)
+        let painting = try RasterImage.load(from: options.output)
+        #expect(painting.width == 96 && painting.height == 70)
+        #expect(try Data(contentsOf: options.animation!).count > 0)
+        let strokeData = try Data(contentsOf: options.strokes!)
+        if strokes.hasSuffix(".json") {
+            #expect(try PaintingRecord.decode(json: strokeData).strokes.count == summary.strokes)
+        } else {
+            #expect(String(decoding: strokeData, as: UTF8.self).hasPrefix("<svg"))
+        }
+    }
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".partial") }
+    #expect(leftovers.isEmpty)
+}
+
+@Test func paintFailsCleanlyOnBadInput() throws {
+    let directory = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let model = try tinyModel(in: directory)
+    let notAnImage = directory.appendingPathComponent("notes.png")
+    try Data("hello".utf8).write(to: notAnImage)
+    let huge = directory.appendingPathComponent("huge.png")
+    try RasterImage(width: 2100, height: 8, channels: 3).writePNG(to: huge)
+    let good = directory.appendingPathComponent("good.png")
+    try RasterImage(width: 40, height: 40, channels: 3, fill: 128).writePNG(to: good)
+    let output = directory.appendingPathComponent("out.png")
+
+    func failure(_ configure: (inout PaintJobOptions) -> Void) -> String? {
+        var options = PaintJobOptions(input: good, output: output)
+        options.model = model
+        options.animation = directory.appendingPathComponent("out.gif")
+        options.strokes = directory.appendingPathComponent("out.json")
+        configure(&options)
+        do { _ = try PaintJob.run(options); return nil } catch { return error.description }
+    }
+    let missing = failure { $0.input = directory.appendingPathComponent("missing.jpg") }
+    #expect(missing?.contains("missing.jpg") == true)
+    #expect(failure { $0.input = notAnImage } != nil)
+    #expect(failure { $0.input = huge }?.contains("limit is 2048") == true)
+    #expect(failure { $0.configuration = "small" }?.contains("small") == true)       // a tiny model file
+    #expect(failure { $0.output = URL(fileURLWithPath: "/nonexistent-dir/out.png") }?.contains("cannot write") == true)
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    #expect(files == ["good.png", "huge.png", "notes.png", "tiny.safetensors"])
+}
