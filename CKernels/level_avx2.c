@@ -7,8 +7,11 @@
 
 #if defined(__x86_64__) && defined(__clang__)
 #define CK_VLEN 8
-#define CK_NV 3
 #define CK_HAS_FMA 1
+#define CK_MR1 8
+#define CK_MR2 6
+#define CK_MR3 4
+#define CK_MR4 3
 #define CK_SUFFIX avx2
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #include "simd/kernels_template.h"
@@ -16,8 +19,11 @@
 #else
 // Not x86-64 (or not Clang): alias to the portable kernels; the dispatcher never selects this level.
 #define CK_VLEN 4
-#define CK_NV 2
 #define CK_HAS_FMA 0
+#define CK_MR1 8
+#define CK_MR2 4
+#define CK_MR3 3
+#define CK_MR4 2
 #define CK_SUFFIX avx2
 #include "simd/kernels_template.h"
 #endif

@@ -7,16 +7,22 @@
 
 #if defined(__x86_64__) && defined(__clang__)
 #define CK_VLEN 16
-#define CK_NV 4
 #define CK_HAS_FMA 1
+#define CK_MR1 16
+#define CK_MR2 12
+#define CK_MR3 8
+#define CK_MR4 6
 #define CK_SUFFIX avx512
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
 #include "simd/kernels_template.h"
 #pragma clang attribute pop
 #else
 #define CK_VLEN 4
-#define CK_NV 2
 #define CK_HAS_FMA 0
+#define CK_MR1 8
+#define CK_MR2 4
+#define CK_MR3 3
+#define CK_MR4 2
 #define CK_SUFFIX avx512
 #include "simd/kernels_template.h"
 #endif

@@ -6,7 +6,10 @@
 #include "simd/levels.h"
 
 #define CK_VLEN 4
-#define CK_NV 2
 #define CK_HAS_FMA 0
+#define CK_MR1 8
+#define CK_MR2 4
+#define CK_MR3 3
+#define CK_MR4 2
 #define CK_SUFFIX portable
 #include "simd/kernels_template.h"
