@@ -44,7 +44,7 @@ CK_INLINE void backward_tile(int NQV, int64_t nq, int64_t nk, int64_t d, int64_t
     const int64_t BQ = NQV * CK_VLEN, dvec = dp / CK_VLEN;
     tile_panel(NQV, nk, d, kb, d, 1, qt, tqp, st, BQ, CK_ZERO, NULL); // Sᵀ = K·Qᵀ·scale
     if (bblk) add_transposed(st, BQ, bblk, tk, nq, nk);
-    vf l[2], dl[2];
+    vf l[4], dl[4];
     for (int v = 0; v < NQV; v++) { l[v] = vf_load(lsev + v * CK_VLEN); dl[v] = vf_load(delta + v * CK_VLEN); }
     for (int64_t j = 0; j < nk; j++)
         for (int v = 0; v < NQV; v++)
@@ -111,14 +111,17 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
                 const int64_t nq = tq - i0 < CK_BQ ? tq - i0 : CK_BQ;
                 const float *bblk = bh_bias ? bh_bias + i0 * tk + k0 : NULL;
                 float *dbblk = bh_dbias ? bh_dbias + i0 * tk + k0 : NULL;
-                if (nq > CK_VLEN)
-                    backward_tile(2, nq, nk, d, dp, tqp, kh + k0 * d, vh + k0 * d, bblk, tk, dbblk, qt + i0,
-                                  dot + i0, dqt + i0, lsev + i0, delta + i0, qrows + i0 * dp, dorows + i0 * dp,
-                                  st, dpt, dka, dva);
-                else
-                    backward_tile(1, nq, nk, d, dp, tqp, kh + k0 * d, vh + k0 * d, bblk, tk, dbblk, qt + i0,
-                                  dot + i0, dqt + i0, lsev + i0, delta + i0, qrows + i0 * dp, dorows + i0 * dp,
-                                  st, dpt, dka, dva);
+                switch ((nq + CK_VLEN - 1) / CK_VLEN) {
+#define CK_BWD_CASE(NQV)                                                                                       \
+    case NQV:                                                                                                  \
+        if (NQV <= CK_NQV)                                                                                     \
+            backward_tile(NQV <= CK_NQV ? NQV : 1, nq, nk, d, dp, tqp, kh + k0 * d, vh + k0 * d, bblk, tk,     \
+                          dbblk, qt + i0, dot + i0, dqt + i0, lsev + i0, delta + i0, qrows + i0 * dp,          \
+                          dorows + i0 * dp, st, dpt, dka, dva);                                                \
+        break;
+                    CK_BWD_CASE(1) CK_BWD_CASE(2) CK_BWD_CASE(3) CK_BWD_CASE(4)
+#undef CK_BWD_CASE
+                }
             }
             for (int64_t j = 0; j < nk; j++)
                 for (int64_t c = 0; c < d; c++) {

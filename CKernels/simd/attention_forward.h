@@ -13,7 +13,7 @@
 #ifndef CK_BK
 #define CK_BK 128 // keys per block (rows of the Sᵀ tile)
 #endif
-#define CK_BQ (2 * CK_VLEN) // queries per block at most (NQV ≤ 2 vectors)
+#define CK_BQ (CK_NQV * CK_VLEN) // queries per block at most (NQV ≤ CK_NQV ≤ 4 vectors)
 
 /// Copies n rows of x [n, D] into xp [rows][dp], zero-padding each row to dp and rows to `rows`.
 static void pack_rows(float *xp, const float *x, int64_t n, int64_t rows, int64_t d, int64_t dp) {
@@ -75,7 +75,7 @@ CK_INLINE void forward_query_block(int NQV, float *out, float *lse, const float 
                                    float scale, float *qt, float *st, float *ot, float *alpha) {
     const int64_t BQ = NQV * CK_VLEN;
     pack_transposed_scaled(qt, BQ, qh, nq, d, scale);
-    vf m[2], l[2];
+    vf m[4], l[4];
     for (int v = 0; v < NQV; v++) { m[v] = vf_splat(-INFINITY); l[v] = vf_splat(0.0f); }
 
     for (int64_t k0 = 0; k0 < tk; k0 += CK_BK) {
@@ -83,7 +83,7 @@ CK_INLINE void forward_query_block(int NQV, float *out, float *lse, const float 
         tile_panel(NQV, nk, d, kh + k0 * d, d, 1, qt, BQ, st, BQ, CK_ZERO, NULL); // Sᵀ = K·Qᵀ·scale
         if (bblk) add_transposed(st, BQ, bblk + k0, tk, nq, nk);
 
-        vf mx[2], ref[2], sum[2];
+        vf mx[4], ref[4], sum[4];
         for (int v = 0; v < NQV; v++) mx[v] = m[v];
         for (int64_t j = 0; j < nk; j++)
             for (int v = 0; v < NQV; v++) mx[v] = vf_max(mx[v], vf_load(st + j * BQ + v * CK_VLEN));
@@ -132,10 +132,11 @@ void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const fl
             const int64_t nq = tq - i0 < CK_BQ ? tq - i0 : CK_BQ;
             const float *bblk = bh_bias ? bh_bias + i0 * tk : NULL;
             float *o = out + (bh * tq + i0) * d, *ls = lse + bh * tq + i0;
-            if (nq > CK_VLEN)
-                forward_query_block(2, o, ls, qh + i0 * d, kh, vh, bblk, nq, tk, d, scale, qt, st, ot, alpha);
-            else
-                forward_query_block(1, o, ls, qh + i0 * d, kh, vh, bblk, nq, tk, d, scale, qt, st, ot, alpha);
+            switch ((nq + CK_VLEN - 1) / CK_VLEN) {
+#define CK_FWD_CASE(NQV) case NQV: if (NQV <= CK_NQV) forward_query_block(NQV <= CK_NQV ? NQV : 1, o, ls, qh + i0 * d, kh, vh, bblk, nq, tk, d, scale, qt, st, ot, alpha); break;
+                CK_FWD_CASE(1) CK_FWD_CASE(2) CK_FWD_CASE(3) CK_FWD_CASE(4)
+#undef CK_FWD_CASE
+            }
         }
     }
     free(scratch);
