@@ -45,8 +45,10 @@ static void pack_transposed_scaled(float *xt, int64_t ldt, const float *x, int64
     }
 }
 
-/// st[j][i] += b[i][j] (ld of b: ldb) for i < nq, j < nk: a bias block added transposed.
-static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb, int64_t nq, int64_t nk) {
+/// st[j][i] (+)= b[i][j] (ld of b: ldb) for i < nq, j < nk: a bias block transposed (accumulate = 0: copied,
+/// and lanes [nq, VLEN-rounded nq) of the copied rows are zeroed).
+static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb, int64_t nq, int64_t nk,
+                           int accumulate) {
     int64_t i0 = 0;
     for (; i0 + CK_VLEN <= nq; i0 += CK_VLEN) {
         int64_t j0 = 0;
@@ -54,86 +56,137 @@ static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb,
             vf r[CK_VLEN];
             for (int i = 0; i < CK_VLEN; i++) r[i] = vf_load(b + (i0 + i) * ldb + j0);
             vf_transpose(r);
-            for (int j = 0; j < CK_VLEN; j++) vf_store(st + (j0 + j) * ldst + i0, vf_load(st + (j0 + j) * ldst + i0) + r[j]);
+            for (int j = 0; j < CK_VLEN; j++) {
+                float *x = st + (j0 + j) * ldst + i0;
+                vf_store(x, accumulate ? vf_load(x) + r[j] : r[j]);
+            }
         }
         for (int64_t j = j0; j < nk; j++)
-            for (int64_t i = i0; i < i0 + CK_VLEN; i++) st[j * ldst + i] += b[i * ldb + j];
+            for (int64_t i = i0; i < i0 + CK_VLEN; i++) st[j * ldst + i] = (accumulate ? st[j * ldst + i] : 0.0f) + b[i * ldb + j];
     }
-    for (int64_t j = 0; j < nk; j++)
-        for (int64_t i = i0; i < nq; i++) st[j * ldst + i] += b[i * ldb + j];
+    if (i0 < nq)
+        for (int64_t j = 0; j < nk; j++)
+            for (int64_t i = i0; i < ck_round_up(nq, CK_VLEN); i++)
+                st[j * ldst + i] = (accumulate ? st[j * ldst + i] : 0.0f) + (i < nq ? b[i * ldb + j] : 0.0f);
 }
+
+/// Batch elements sharing a head (and so the bias) are processed together in groups of up to CK_GROUP, so
+/// each bias tile is read and transposed once per group rather than once per batch element.
+#ifndef CK_GROUP
+#define CK_GROUP 8
+#endif
 
 int64_t CK_NAME(attention_forward_scratch)(int64_t tk, int64_t d) {
     (void)tk;
-    // qt, ot [D][BQ]; st [BK][BQ]; alpha [BQ]
-    return (int64_t)sizeof(float) * (2 * d * CK_BQ + CK_BK * CK_BQ + CK_BQ);
+    // per group member: qt, ot [D][BQ], m, l [BQ]; shared: st, bt [BK][BQ], alpha [BQ]
+    return (int64_t)sizeof(float) * (CK_GROUP * (2 * d * CK_BQ + 2 * CK_BQ) + 2 * CK_BK * CK_BQ + CK_BQ);
 }
 
-/// One block of nq ≤ NQV·VLEN queries of one head, over all keys.
-CK_INLINE void forward_query_block(int NQV, float *out, float *lse, const float *qh, const float *kh,
-                                   const float *vh, const float *bblk, int64_t nq, int64_t tk, int64_t d,
-                                   float scale, float *qt, float *st, float *ot, float *alpha) {
+/// One block of nq ≤ NQV·VLEN queries of n batch elements of one head (slices bhs[g]), over all keys.
+CK_INLINE void forward_query_block(int NQV, int n, const int64_t *bhs, int64_t i0, float *out, float *lse,
+                                   const float *q, const float *k, const float *v, const float *bblk, int64_t nq,
+                                   int64_t tq, int64_t tk, int64_t d, float scale, float *qt, float *ot,
+                                   float *ml, float *st, float *bt, float *alpha) {
     const int64_t BQ = NQV * CK_VLEN;
-    pack_transposed_scaled(qt, BQ, qh, nq, d, scale);
-    vf m[4], l[4];
-    for (int v = 0; v < NQV; v++) { m[v] = vf_splat(-INFINITY); l[v] = vf_splat(0.0f); }
+    for (int g = 0; g < n; g++) {
+        pack_transposed_scaled(qt + g * d * CK_BQ, BQ, q + (bhs[g] * tq + i0) * d, nq, d, scale);
+        for (int v = 0; v < NQV; v++) {
+            vf_store(ml + g * 2 * CK_BQ + v * CK_VLEN, vf_splat(-INFINITY));
+            vf_store(ml + g * 2 * CK_BQ + CK_BQ + v * CK_VLEN, vf_splat(0.0f));
+        }
+    }
 
     for (int64_t k0 = 0; k0 < tk; k0 += CK_BK) {
         const int64_t nk = tk - k0 < CK_BK ? tk - k0 : CK_BK;
-        tile_panel(NQV, nk, d, kh + k0 * d, d, 1, qt, BQ, st, BQ, CK_ZERO, NULL); // Sᵀ = K·Qᵀ·scale
-        if (bblk) add_transposed(st, BQ, bblk + k0, tk, nq, nk);
+        if (bblk) add_transposed(bt, BQ, bblk + k0, tk, nq, nk, 0);
+        for (int g = 0; g < n; g++) {
+            const float *kb = k + (bhs[g] * tk + k0) * d, *vb = v + (bhs[g] * tk + k0) * d;
+            float *mg = ml + g * 2 * CK_BQ, *lg = mg + CK_BQ, *otg = ot + g * d * CK_BQ;
+            tile_panel(NQV, nk, d, kb, d, 1, qt + g * d * CK_BQ, BQ, st, BQ, CK_ZERO, NULL); // Sᵀ = K·Qᵀ·scale
 
-        vf mx[4], ref[4], sum[4];
-        for (int v = 0; v < NQV; v++) mx[v] = m[v];
-        for (int64_t j = 0; j < nk; j++)
-            for (int v = 0; v < NQV; v++) mx[v] = vf_max(mx[v], vf_load(st + j * BQ + v * CK_VLEN));
-        for (int v = 0; v < NQV; v++) {
-            // A query whose logits are all −inf so far (fully masked) uses 0 as reference: p = 0, no NaN.
-            ref[v] = vf_select(mx[v] == vf_splat(-INFINITY), vf_splat(0.0f), mx[v]);
-            vf a = vf_exp_nonpos(m[v] - ref[v]);
-            vf_store(alpha + v * CK_VLEN, a);
-            sum[v] = l[v] * a;
-            m[v] = mx[v];
-        }
-        for (int64_t j = 0; j < nk; j++)
-            for (int v = 0; v < NQV; v++) {
-                vf p = vf_exp_nonpos(vf_load(st + j * BQ + v * CK_VLEN) - ref[v]);
-                vf_store(st + j * BQ + v * CK_VLEN, p);
-                sum[v] += p;
+            vf m[4], mx[4], ref[4], sum[4];
+            for (int v = 0; v < NQV; v++) mx[v] = m[v] = vf_load(mg + v * CK_VLEN);
+            if (bblk) {
+                for (int64_t j = 0; j < nk; j++)
+                    for (int v = 0; v < NQV; v++) {
+                        vf x = vf_load(st + j * BQ + v * CK_VLEN) + vf_load(bt + j * BQ + v * CK_VLEN);
+                        vf_store(st + j * BQ + v * CK_VLEN, x);
+                        mx[v] = vf_max(mx[v], x);
+                    }
+            } else {
+                for (int64_t j = 0; j < nk; j++)
+                    for (int v = 0; v < NQV; v++) mx[v] = vf_max(mx[v], vf_load(st + j * BQ + v * CK_VLEN));
             }
-        for (int v = 0; v < NQV; v++) l[v] = sum[v];
-        // Oᵀ = Oᵀ·α + Vᵀ·Pᵀ: element (c, j) of Vᵀ is v[j·D + c]
-        if (k0 == 0) tile_panel(NQV, d, nk, vh + k0 * d, 1, d, st, BQ, ot, BQ, CK_ZERO, NULL);
-        else tile_panel(NQV, d, nk, vh + k0 * d, 1, d, st, BQ, ot, BQ, CK_RESCALE, alpha);
+            for (int v = 0; v < NQV; v++) {
+                // A query whose logits are all −inf so far (fully masked) uses 0 as reference: p = 0, no NaN.
+                ref[v] = vf_select(mx[v] == vf_splat(-INFINITY), vf_splat(0.0f), mx[v]);
+                vf a = vf_exp_nonpos(m[v] - ref[v]);
+                vf_store(alpha + v * CK_VLEN, a);
+                sum[v] = vf_load(lg + v * CK_VLEN) * a;
+                vf_store(mg + v * CK_VLEN, mx[v]);
+            }
+            for (int64_t j = 0; j < nk; j++)
+                for (int v = 0; v < NQV; v++) {
+                    vf p = vf_exp_nonpos(vf_load(st + j * BQ + v * CK_VLEN) - ref[v]);
+                    vf_store(st + j * BQ + v * CK_VLEN, p);
+                    sum[v] += p;
+                }
+            for (int v = 0; v < NQV; v++) vf_store(lg + v * CK_VLEN, sum[v]);
+            // Oᵀ = Oᵀ·α + Vᵀ·Pᵀ: element (c, j) of Vᵀ is v[j·D + c]
+            if (k0 == 0) tile_panel(NQV, d, nk, vb, 1, d, st, BQ, otg, BQ, CK_ZERO, NULL);
+            else tile_panel(NQV, d, nk, vb, 1, d, st, BQ, otg, BQ, CK_RESCALE, alpha);
+        }
     }
 
-    float mv[CK_BQ], lv[CK_BQ];
-    for (int v = 0; v < NQV; v++) { vf_store(mv + v * CK_VLEN, m[v]); vf_store(lv + v * CK_VLEN, l[v]); }
-    for (int64_t i = 0; i < nq; i++) {
-        const float inv = lv[i] > 0.0f ? 1.0f / lv[i] : 0.0f;
-        for (int64_t c = 0; c < d; c++) out[i * d + c] = ot[c * BQ + i] * inv;
-        lse[i] = lv[i] > 0.0f ? mv[i] + logf(lv[i]) : -INFINITY;
+    for (int g = 0; g < n; g++) {
+        const float *mg = ml + g * 2 * CK_BQ, *lg = mg + CK_BQ, *otg = ot + g * d * CK_BQ;
+        float *o = out + (bhs[g] * tq + i0) * d, *ls = lse + bhs[g] * tq + i0;
+        for (int64_t i = 0; i < nq; i++) {
+            const float inv = lg[i] > 0.0f ? 1.0f / lg[i] : 0.0f;
+            for (int64_t c = 0; c < d; c++) o[i * d + c] = otg[c * BQ + i] * inv;
+            ls[i] = lg[i] > 0.0f ? mg[i] + logf(lg[i]) : -INFINITY;
+        }
     }
 }
+
+/// Fills bhs with the group starting at slice c0: c0, c0 + heads, … below bh_end, at most `group`.
+static int head_group(int64_t *bhs, int64_t c0, int64_t bh_end, int64_t heads, int group) {
+    int n = 0;
+    for (int64_t bh = c0; bh < bh_end && n < group; bh += heads) bhs[n++] = bh;
+    return n;
+}
+#define CK_HEAD_GROUP_LOOPS                                                                                    \
+    for (int64_t h0 = bh_begin; h0 < bh_end && h0 < bh_begin + heads; h0++)                                    \
+        for (int64_t c0 = h0; c0 < bh_end; c0 += group * heads)
 
 void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v,
                                 const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d,
                                 float scale, int64_t bh_begin, int64_t bh_end) {
+    const int group = bias ? CK_GROUP : 1;
     float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_forward_scratch)(tk, d), 64));
-    float *qt = scratch;              // [D][BQ]  Qᵀ·scale of the query block
-    float *ot = qt + d * CK_BQ;       // [D][BQ]  unnormalised Oᵀ
-    float *st = ot + d * CK_BQ;       // [BK][BQ] Sᵀ, then Pᵀ
-    float *alpha = st + CK_BK * CK_BQ; // [BQ]    rescale factors of the block
+    float *qt = scratch;                      // [G][D][BQ]  Qᵀ·scale of the query block
+    float *ot = qt + CK_GROUP * d * CK_BQ;    // [G][D][BQ]  unnormalised Oᵀ
+    float *ml = ot + CK_GROUP * d * CK_BQ;    // [G][2][BQ]  running max m and sum l
+    float *st = ml + CK_GROUP * 2 * CK_BQ;    // [BK][BQ]    Sᵀ, then Pᵀ
+    float *bt = st + CK_BK * CK_BQ;           // [BK][BQ]    bias block, transposed
+    float *alpha = bt + CK_BK * CK_BQ;        // [BQ]        rescale factors of the block
 
-    for (int64_t bh = bh_begin; bh < bh_end; bh++) {
-        const float *qh = q + bh * tq * d, *kh = k + bh * tk * d, *vh = v + bh * tk * d; // [T, D]
-        const float *bh_bias = bias ? bias + (bh % heads) * tq * tk : NULL;               // [Tq, Tk]
+    // Without a bias every slice is its own group; with one, slices bh ≡ h (mod heads) share it.
+    if (!bias) heads = 1;
+    CK_HEAD_GROUP_LOOPS {
+        int64_t bhs[CK_GROUP];
+        const int n = head_group(bhs, c0, bh_end, heads, group);
+        const float *h_bias = bias ? bias + (bhs[0] % heads) * tq * tk : NULL; // [Tq, Tk]
         for (int64_t i0 = 0; i0 < tq; i0 += CK_BQ) {
             const int64_t nq = tq - i0 < CK_BQ ? tq - i0 : CK_BQ;
-            const float *bblk = bh_bias ? bh_bias + i0 * tk : NULL;
-            float *o = out + (bh * tq + i0) * d, *ls = lse + bh * tq + i0;
+            const float *bblk = h_bias ? h_bias + i0 * tk : NULL;
             switch ((nq + CK_VLEN - 1) / CK_VLEN) {
-#define CK_FWD_CASE(NQV) case NQV: if (NQV <= CK_NQV) forward_query_block(NQV <= CK_NQV ? NQV : 1, o, ls, qh + i0 * d, kh, vh, bblk, nq, tk, d, scale, qt, st, ot, alpha); break;
+#define CK_FWD_CASE(NQV)                                                                                       \
+    case NQV:                                                                                                  \
+        if (NQV <= CK_NQV)                                                                                     \
+            forward_query_block(NQV <= CK_NQV ? NQV : 1, n, bhs, i0, out, lse, q, k, v, bblk, nq, tq, tk, d,   \
+                                scale, qt, ot, ml, st, bt, alpha);                                             \
+        break;
                 CK_FWD_CASE(1) CK_FWD_CASE(2) CK_FWD_CASE(3) CK_FWD_CASE(4)
 #undef CK_FWD_CASE
             }
