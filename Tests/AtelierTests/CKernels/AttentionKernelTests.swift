@@ -83,6 +83,10 @@ extension CKernelsTests {
             .init(batch: 1, heads: 1, tq: 5, tk: 70, d: 256, bias: false),
             .init(batch: 1, heads: 1, tq: 1000, tk: 65, d: 16, bias: true),
             .init(batch: 1, heads: 1, tq: 7, tk: 1000, d: 4, bias: true),
+            // Batch elements sharing a head are grouped when a bias is given: groups of 3 and 2 per slice,
+            // and a slice of 9 same-head elements (more than one group).
+            .init(batch: 5, heads: 2, tq: 33, tk: 40, d: 16, bias: true),
+            .init(batch: 18, heads: 1, tq: 17, tk: 20, d: 8, bias: true),
         ]
 
         /// Tolerance: float32 logits, an exp within ~2 ulp and sums of up to 1000 terms give relative errors
