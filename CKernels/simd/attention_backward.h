@@ -88,7 +88,7 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
                                  const float *lse, int64_t heads, int64_t tq, int64_t tk, int64_t d, float scale,
                                  int64_t bh_begin, int64_t bh_end) {
     const int64_t dp = ck_round_up(d, CK_VLEN), tqp = ck_round_up(tq, CK_BQ), nblk = tqp / CK_BQ;
-    const int group = bias || dbias ? backward_group(tq, d) : 1;
+    const int group = (bias || dbias) && tq * tk >= CK_GROUP_MIN_BIAS ? backward_group(tq, d) : 1;
     const int64_t member = backward_member_floats(tq, d);
     float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_backward_scratch)(tq, d), 64));
     float *st = scratch + group * member; // [BKB][BQ]  Sᵀ, then Pᵀ
@@ -105,7 +105,7 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
         mem[g].dka = rows + 2 * tq * dp; mem[g].dva = mem[g].dka + CK_BKB * dp;
     }
 
-    // Without a bias every slice is its own group; with one, slices bh ≡ h (mod heads) share it.
+    // Groups of one: every slice on its own; otherwise slices bh ≡ h (mod heads) share the bias.
     const int64_t bias_heads = heads;
     if (group == 1) heads = 1;
     CK_HEAD_GROUP_LOOPS {

@@ -71,10 +71,13 @@ static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb,
 }
 
 /// Batch elements sharing a head (and so the bias) are processed together in groups of up to CK_GROUP, so
-/// each bias tile is read and transposed once per group rather than once per batch element.
+/// each bias tile is read and transposed once per group rather than once per batch element. Only worth it
+/// when a head's bias does not stay cached (≥ CK_GROUP_MIN_BIAS elements, 1 MB): with small biases the
+/// members' extra state costs more than it saves.
 #ifndef CK_GROUP
 #define CK_GROUP 8
 #endif
+#define CK_GROUP_MIN_BIAS (256 * 1024)
 
 int64_t CK_NAME(attention_forward_scratch)(int64_t tk, int64_t d) {
     (void)tk;
@@ -162,7 +165,9 @@ static int head_group(int64_t *bhs, int64_t c0, int64_t bh_end, int64_t heads, i
 void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v,
                                 const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d,
                                 float scale, int64_t bh_begin, int64_t bh_end) {
-    const int group = bias ? CK_GROUP : 1;
+    // Group members' Qᵀ and Oᵀ blocks stay within ~256 KB (so large D gets small groups).
+    const int64_t fit = (64 * 1024) / (2 * d * CK_BQ);
+    const int group = !bias || tq * tk < CK_GROUP_MIN_BIAS ? 1 : fit < 1 ? 1 : fit > CK_GROUP ? CK_GROUP : (int)fit;
     float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_forward_scratch)(tk, d), 64));
     float *qt = scratch;                      // [G][D][BQ]  Qᵀ·scale of the query block
     float *ot = qt + CK_GROUP * d * CK_BQ;    // [G][D][BQ]  unnormalised Oᵀ
@@ -171,12 +176,13 @@ void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const fl
     float *bt = st + CK_BK * CK_BQ;           // [BK][BQ]    bias block, transposed
     float *alpha = bt + CK_BK * CK_BQ;        // [BQ]        rescale factors of the block
 
-    // Without a bias every slice is its own group; with one, slices bh ≡ h (mod heads) share it.
-    if (!bias) heads = 1;
+    // Groups of one: every slice on its own; otherwise slices bh ≡ h (mod heads) share the bias.
+    const int64_t bias_heads = heads;
+    if (group == 1) heads = 1;
     CK_HEAD_GROUP_LOOPS {
         int64_t bhs[CK_GROUP];
         const int n = head_group(bhs, c0, bh_end, heads, group);
-        const float *h_bias = bias ? bias + (bhs[0] % heads) * tq * tk : NULL; // [Tq, Tk]
+        const float *h_bias = bias ? bias + (bhs[0] % bias_heads) * tq * tk : NULL; // [Tq, Tk]
         for (int64_t i0 = 0; i0 < tq; i0 += CK_BQ) {
             const int64_t nq = tq - i0 < CK_BQ ? tq - i0 : CK_BQ;
             const float *bblk = h_bias ? h_bias + i0 * tk : NULL;
