@@ -42,9 +42,10 @@ static int backward_group(int64_t tq, int64_t d) {
     return g < 1 ? 1 : g > CK_GROUP ? CK_GROUP : (int)g;
 }
 
-int64_t CK_NAME(attention_backward_scratch)(int64_t tq, int64_t d) {
-    // group members, plus shared st, dpt, bt, dbt [BKB][BQ] (upper bound: the size with a bias)
-    return (int64_t)sizeof(float) * (backward_group(tq, d) * backward_member_floats(tq, d) + 4 * CK_BKB * CK_BQ);
+int64_t CK_NAME(attention_backward_scratch)(int64_t tq, int64_t tk, int64_t d) {
+    // group members, plus shared st, dpt, bt, dbt [BKB][BQ] (the size with a bias: an upper bound)
+    const int group = tq * tk >= CK_GROUP_MIN_BIAS ? backward_group(tq, d) : 1;
+    return (int64_t)sizeof(float) * (group * backward_member_floats(tq, d) + 4 * CK_BKB * CK_BQ);
 }
 
 /// Scratch of one group member.
@@ -90,7 +91,7 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
     const int64_t dp = ck_round_up(d, CK_VLEN), tqp = ck_round_up(tq, CK_BQ), nblk = tqp / CK_BQ;
     const int group = (bias || dbias) && tq * tk >= CK_GROUP_MIN_BIAS ? backward_group(tq, d) : 1;
     const int64_t member = backward_member_floats(tq, d);
-    float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_backward_scratch)(tq, d), 64));
+    float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_backward_scratch)(tq, tk, d), 64));
     float *st = scratch + group * member; // [BKB][BQ]  Sᵀ, then Pᵀ
     float *dpt = st + CK_BKB * CK_BQ;     // [BKB][BQ]  dPᵀ, then dSᵀ
     float *bt = dpt + CK_BKB * CK_BQ;     // [BKB][BQ]  bias tile, transposed

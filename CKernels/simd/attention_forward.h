@@ -79,10 +79,16 @@ static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb,
 #endif
 #define CK_GROUP_MIN_BIAS (256 * 1024)
 
-int64_t CK_NAME(attention_forward_scratch)(int64_t tk, int64_t d) {
-    (void)tk;
+/// Forward group size with a bias: large biases only; members' Qᵀ and Oᵀ blocks within ~256 KB.
+static int forward_group(int64_t tq, int64_t tk, int64_t d) {
+    const int64_t fit = (64 * 1024) / (2 * d * CK_BQ);
+    return tq * tk < CK_GROUP_MIN_BIAS || fit < 1 ? 1 : fit > CK_GROUP ? CK_GROUP : (int)fit;
+}
+
+int64_t CK_NAME(attention_forward_scratch)(int64_t tq, int64_t tk, int64_t d) {
     // per group member: qt, ot [D][BQ], m, l [BQ]; shared: st, bt [BK][BQ], alpha [BQ]
-    return (int64_t)sizeof(float) * (CK_GROUP * (2 * d * CK_BQ + 2 * CK_BQ) + 2 * CK_BK * CK_BQ + CK_BQ);
+    return (int64_t)sizeof(float) *
+           (forward_group(tq, tk, d) * (2 * d * CK_BQ + 2 * CK_BQ) + 2 * CK_BK * CK_BQ + CK_BQ);
 }
 
 /// One block of nq ≤ NQV·VLEN queries of n batch elements of one head (slices bhs[g]), over all keys.
@@ -165,14 +171,12 @@ static int head_group(int64_t *bhs, int64_t c0, int64_t bh_end, int64_t heads, i
 void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v,
                                 const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d,
                                 float scale, int64_t bh_begin, int64_t bh_end) {
-    // Group members' Qᵀ and Oᵀ blocks stay within ~256 KB (so large D gets small groups).
-    const int64_t fit = (64 * 1024) / (2 * d * CK_BQ);
-    const int group = !bias || tq * tk < CK_GROUP_MIN_BIAS ? 1 : fit < 1 ? 1 : fit > CK_GROUP ? CK_GROUP : (int)fit;
-    float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_forward_scratch)(tk, d), 64));
+    const int group = bias ? forward_group(tq, tk, d) : 1;
+    float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_forward_scratch)(tq, tk, d), 64));
     float *qt = scratch;                      // [G][D][BQ]  Qᵀ·scale of the query block
-    float *ot = qt + CK_GROUP * d * CK_BQ;    // [G][D][BQ]  unnormalised Oᵀ
-    float *ml = ot + CK_GROUP * d * CK_BQ;    // [G][2][BQ]  running max m and sum l
-    float *st = ml + CK_GROUP * 2 * CK_BQ;    // [BK][BQ]    Sᵀ, then Pᵀ
+    float *ot = qt + group * d * CK_BQ;       // [G][D][BQ]  unnormalised Oᵀ
+    float *ml = ot + group * d * CK_BQ;       // [G][2][BQ]  running max m and sum l
+    float *st = ml + group * 2 * CK_BQ;       // [BK][BQ]    Sᵀ, then Pᵀ
     float *bt = st + CK_BK * CK_BQ;           // [BK][BQ]    bias block, transposed
     float *alpha = bt + CK_BK * CK_BQ;        // [BQ]        rescale factors of the block
 
