@@ -33,8 +33,8 @@ void ck_attention_backward_f32(float *dq, float *dk, float *dv, float *dbias, co
 
 int64_t ck_attention_scratch_bytes_f32(int64_t tq, int64_t tk, int64_t d, int backward) {
         switch (ck_active_simd_level()) {
-    case 2: return backward ? ck_attention_backward_scratch_avx512(tq, d) : ck_attention_forward_scratch_avx512(tk, d);
-    case 1: return backward ? ck_attention_backward_scratch_avx2(tq, d) : ck_attention_forward_scratch_avx2(tk, d);
-    default: return backward ? ck_attention_backward_scratch_portable(tq, d) : ck_attention_forward_scratch_portable(tk, d);
+    case 2: return backward ? ck_attention_backward_scratch_avx512(tq, tk, d) : ck_attention_forward_scratch_avx512(tq, tk, d);
+    case 1: return backward ? ck_attention_backward_scratch_avx2(tq, tk, d) : ck_attention_forward_scratch_avx2(tq, tk, d);
+    default: return backward ? ck_attention_backward_scratch_portable(tq, tk, d) : ck_attention_forward_scratch_portable(tq, tk, d);
     }
 }

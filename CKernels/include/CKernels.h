@@ -33,7 +33,8 @@ void ck_attention_backward_f32(float *dq, float *dk, float *dv, float *dbias, co
                                const float *lse, int64_t heads, int64_t tq, int64_t tk, int64_t d, float scale,
                                int64_t bh_begin, int64_t bh_end);
 
-/// Bytes of scratch one call of the forward (backward = 0) or backward (backward = 1) kernel allocates.
+/// Bytes of scratch one call of the forward (backward = 0) or backward (backward = 1) kernel allocates at most
+/// (the larger size applies when a large bias makes the kernels process same-head batch elements together).
 int64_t ck_attention_scratch_bytes_f32(int64_t tq, int64_t tk, int64_t d, int backward);
 
 // MARK: - Softmax and exp

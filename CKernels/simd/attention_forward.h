@@ -1,33 +1,19 @@
 // Fused attention forward for one SIMD level: O = softmax(Q·Kᵀ·scale + bias)·V, tiled, online softmax.
-// Per (head, query block): for each key block, S = Q·Kᵀ (tile_gemm on a transposed K tile), then the
-// running max m and running sum l are updated, O is rescaled by e^(m_old − m_new) and O += P·V. The
-// Tq × Tk matrix never exists; only one BQ × BK tile does. lse = m + ln l is saved for the backward pass.
-// Needs vector.h, tile_gemm.h and CK_NAME.
+//
+// Layout: queries run along the vector lanes. A block of BQ = NQV·VLEN queries is packed once as
+// Qᵀ·scale [D][BQ]; for each block of keys the transposed scores Sᵀ = K·Qᵀ [BK][BQ] come from the tile kernel
+// broadcasting K straight from the caller's rows (no K packing), the softmax statistics (running max m and
+// sum l per query) are plain vectors updated with vertical max/add (no horizontal reductions), P = e^(S − m)
+// is computed in place on the whole tile, and Oᵀ [D][BQ] = Oᵀ·α + Vᵀ·Pᵀ is one more tile product whose
+// accumulators are rescaled as they are loaded (again broadcasting V from the caller's rows). The Tq × Tk
+// matrix never exists; lse = m + ln l is saved for the backward pass. Needs vector.h, tile_gemm.h, CK_NAME.
 #include <math.h>
 #include <stdlib.h>
 
-#ifndef CK_BQ
-#define CK_BQ 64 // query rows per block (O accumulator rows)
-#endif
 #ifndef CK_BK
-#define CK_BK 64 // keys per block; a multiple of every CK_VLEN
+#define CK_BK 128 // keys per block (rows of the Sᵀ tile)
 #endif
-
-/// Packs nk rows of x [nk, D] transposed into xt [D][ldt], zero-padding keys [nk, nkp).
-static void pack_transposed(float *xt, int64_t ldt, const float *x, int64_t nk, int64_t nkp, int64_t d) {
-    // 16 keys at a time: each xt row gets a contiguous 64-byte run. Column by column, the stores (ldt·4 bytes
-    // apart, often a multiple of 1 KiB) would fall into a few L1 sets and miss every time. Scalar on purpose:
-    // auto-vectorised, this becomes gather/scatter instructions, several times slower.
-    for (int64_t j0 = 0; j0 < nk; j0 += 16) {
-        const int64_t j1 = nk - j0 < 16 ? nk : j0 + 16;
-        for (int64_t c = 0; c < d; c++) {
-#pragma clang loop vectorize(disable)
-            for (int64_t j = j0; j < j1; j++) xt[c * ldt + j] = x[j * d + c];
-        }
-    }
-    for (int64_t c = 0; c < d; c++)
-        for (int64_t j = nk; j < nkp; j++) xt[c * ldt + j] = 0.0f;
-}
+#define CK_BQ (CK_NQV * CK_VLEN) // queries per block at most (NQV ≤ CK_NQV ≤ 4 vectors)
 
 /// Copies n rows of x [n, D] into xp [rows][dp], zero-padding each row to dp and rows to `rows`.
 static void pack_rows(float *xp, const float *x, int64_t n, int64_t rows, int64_t d, int64_t dp) {
@@ -38,86 +24,181 @@ static void pack_rows(float *xp, const float *x, int64_t n, int64_t rows, int64_
     memset(xp + n * dp, 0, (size_t)((rows - n) * dp) * sizeof(float));
 }
 
-/// Loads logits s·scale + bias for lanes [j, j+VLEN) of a row with nk valid keys; lanes ≥ nk get −inf.
-CK_INLINE vf scaled_logits(const float *srow, const float *brow, int64_t j, int64_t nk, float scale) {
-    vf x = vf_load(srow + j) * scale;
-    if (j + CK_VLEN <= nk) {
-        if (brow) x += vf_load(brow + j);
-        return x;
+/// xt[c][i] = x[i][c]·mul for i < n, 0 for n ≤ i < ldt: rows [n, D] transposed into [D][ldt].
+static void pack_transposed_scaled(float *xt, int64_t ldt, const float *x, int64_t n, int64_t d, float mul) {
+    int64_t i0 = 0;
+    // Full VLEN × VLEN blocks through registers; the rest scalar.
+    for (; i0 + CK_VLEN <= n; i0 += CK_VLEN) {
+        int64_t c0 = 0;
+        for (; c0 + CK_VLEN <= d; c0 += CK_VLEN) {
+            vf r[CK_VLEN];
+            for (int i = 0; i < CK_VLEN; i++) r[i] = vf_load(x + (i0 + i) * d + c0);
+            vf_transpose(r);
+            for (int c = 0; c < CK_VLEN; c++) vf_store(xt + (c0 + c) * ldt + i0, r[c] * mul);
+        }
+        for (; c0 < d; c0++)
+            for (int64_t i = i0; i < i0 + CK_VLEN; i++) xt[c0 * ldt + i] = x[i * d + c0] * mul;
     }
-    vf b = brow ? vf_load_partial(brow + j, nk - j, 0.0f) : vf_splat(0.0f);
-    vi valid = (vi)vf_splat(0.0f);
-    for (int64_t i = 0; i < CK_VLEN; i++) valid[i] = j + i < nk ? -1 : 0;
-    return vf_select(valid, x + b, vf_splat(-INFINITY));
+    for (int64_t c = 0; c < d; c++) {
+        for (int64_t i = i0; i < n; i++) xt[c * ldt + i] = x[i * d + c] * mul;
+        for (int64_t i = n; i < ldt; i++) xt[c * ldt + i] = 0.0f;
+    }
 }
 
-int64_t CK_NAME(attention_forward_scratch)(int64_t tk, int64_t d) {
-    int64_t dp = ck_round_up(d, CK_VLEN), tkp = ck_round_up(tk, CK_VLEN);
-    // kt [D][tkp], vp [tkp][dp], s [BQ][BK], o [BQ][dp], lsum [BQ][VLEN], m [BQ]
-    return (int64_t)sizeof(float) * (d * tkp + tkp * dp + CK_BQ * CK_BK + CK_BQ * dp + CK_BQ * CK_VLEN + CK_BQ);
+/// st[j][i] (+)= b[i][j] (ld of b: ldb) for i < nq, j < nk: a bias block transposed (accumulate = 0: copied,
+/// and lanes [nq, VLEN-rounded nq) of the copied rows are zeroed).
+static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb, int64_t nq, int64_t nk,
+                           int accumulate) {
+    int64_t i0 = 0;
+    for (; i0 + CK_VLEN <= nq; i0 += CK_VLEN) {
+        int64_t j0 = 0;
+        for (; j0 + CK_VLEN <= nk; j0 += CK_VLEN) {
+            vf r[CK_VLEN];
+            for (int i = 0; i < CK_VLEN; i++) r[i] = vf_load(b + (i0 + i) * ldb + j0);
+            vf_transpose(r);
+            for (int j = 0; j < CK_VLEN; j++) {
+                float *x = st + (j0 + j) * ldst + i0;
+                vf_store(x, accumulate ? vf_load(x) + r[j] : r[j]);
+            }
+        }
+        for (int64_t j = j0; j < nk; j++)
+            for (int64_t i = i0; i < i0 + CK_VLEN; i++) st[j * ldst + i] = (accumulate ? st[j * ldst + i] : 0.0f) + b[i * ldb + j];
+    }
+    if (i0 < nq)
+        for (int64_t j = 0; j < nk; j++)
+            for (int64_t i = i0; i < ck_round_up(nq, CK_VLEN); i++)
+                st[j * ldst + i] = (accumulate ? st[j * ldst + i] : 0.0f) + (i < nq ? b[i * ldb + j] : 0.0f);
 }
+
+/// Batch elements sharing a head (and so the bias) are processed together in groups of up to CK_GROUP, so
+/// each bias tile is read and transposed once per group rather than once per batch element. Only worth it
+/// when a head's bias does not stay cached (≥ CK_GROUP_MIN_BIAS elements, 1 MB): with small biases the
+/// members' extra state costs more than it saves.
+#ifndef CK_GROUP
+#define CK_GROUP 8
+#endif
+#define CK_GROUP_MIN_BIAS (256 * 1024)
+
+/// Forward group size with a bias: large biases only; members' Qᵀ and Oᵀ blocks within ~256 KB.
+static int forward_group(int64_t tq, int64_t tk, int64_t d) {
+    const int64_t fit = (64 * 1024) / (2 * d * CK_BQ);
+    return tq * tk < CK_GROUP_MIN_BIAS || fit < 1 ? 1 : fit > CK_GROUP ? CK_GROUP : (int)fit;
+}
+
+int64_t CK_NAME(attention_forward_scratch)(int64_t tq, int64_t tk, int64_t d) {
+    // per group member: qt, ot [D][BQ], m, l [BQ]; shared: st, bt [BK][BQ], alpha [BQ]
+    return (int64_t)sizeof(float) *
+           (forward_group(tq, tk, d) * (2 * d * CK_BQ + 2 * CK_BQ) + 2 * CK_BK * CK_BQ + CK_BQ);
+}
+
+/// One block of nq ≤ NQV·VLEN queries of n batch elements of one head (slices bhs[g]), over all keys.
+CK_INLINE void forward_query_block(int NQV, int n, const int64_t *bhs, int64_t i0, float *out, float *lse,
+                                   const float *q, const float *k, const float *v, const float *bblk, int64_t nq,
+                                   int64_t tq, int64_t tk, int64_t d, float scale, float *qt, float *ot,
+                                   float *ml, float *st, float *bt, float *alpha) {
+    const int64_t BQ = NQV * CK_VLEN;
+    for (int g = 0; g < n; g++) {
+        pack_transposed_scaled(qt + g * d * CK_BQ, BQ, q + (bhs[g] * tq + i0) * d, nq, d, scale);
+        for (int v = 0; v < NQV; v++) {
+            vf_store(ml + g * 2 * CK_BQ + v * CK_VLEN, vf_splat(-INFINITY));
+            vf_store(ml + g * 2 * CK_BQ + CK_BQ + v * CK_VLEN, vf_splat(0.0f));
+        }
+    }
+
+    for (int64_t k0 = 0; k0 < tk; k0 += CK_BK) {
+        const int64_t nk = tk - k0 < CK_BK ? tk - k0 : CK_BK;
+        if (bblk) add_transposed(bt, BQ, bblk + k0, tk, nq, nk, 0);
+        for (int g = 0; g < n; g++) {
+            const float *kb = k + (bhs[g] * tk + k0) * d, *vb = v + (bhs[g] * tk + k0) * d;
+            float *mg = ml + g * 2 * CK_BQ, *lg = mg + CK_BQ, *otg = ot + g * d * CK_BQ;
+            tile_panel(NQV, nk, d, kb, d, 1, qt + g * d * CK_BQ, BQ, st, BQ, CK_ZERO, NULL); // Sᵀ = K·Qᵀ·scale
+
+            vf m[4], mx[4], ref[4], sum[4];
+            for (int v = 0; v < NQV; v++) mx[v] = m[v] = vf_load(mg + v * CK_VLEN);
+            if (bblk) {
+                for (int64_t j = 0; j < nk; j++)
+                    for (int v = 0; v < NQV; v++) {
+                        vf x = vf_load(st + j * BQ + v * CK_VLEN) + vf_load(bt + j * BQ + v * CK_VLEN);
+                        vf_store(st + j * BQ + v * CK_VLEN, x);
+                        mx[v] = vf_max(mx[v], x);
+                    }
+            } else {
+                for (int64_t j = 0; j < nk; j++)
+                    for (int v = 0; v < NQV; v++) mx[v] = vf_max(mx[v], vf_load(st + j * BQ + v * CK_VLEN));
+            }
+            for (int v = 0; v < NQV; v++) {
+                // A query whose logits are all −inf so far (fully masked) uses 0 as reference: p = 0, no NaN.
+                ref[v] = vf_select(mx[v] == vf_splat(-INFINITY), vf_splat(0.0f), mx[v]);
+                vf a = vf_exp_nonpos(m[v] - ref[v]);
+                vf_store(alpha + v * CK_VLEN, a);
+                sum[v] = vf_load(lg + v * CK_VLEN) * a;
+                vf_store(mg + v * CK_VLEN, mx[v]);
+            }
+            for (int64_t j = 0; j < nk; j++)
+                for (int v = 0; v < NQV; v++) {
+                    vf p = vf_exp_nonpos(vf_load(st + j * BQ + v * CK_VLEN) - ref[v]);
+                    vf_store(st + j * BQ + v * CK_VLEN, p);
+                    sum[v] += p;
+                }
+            for (int v = 0; v < NQV; v++) vf_store(lg + v * CK_VLEN, sum[v]);
+            // Oᵀ = Oᵀ·α + Vᵀ·Pᵀ: element (c, j) of Vᵀ is v[j·D + c]
+            if (k0 == 0) tile_panel(NQV, d, nk, vb, 1, d, st, BQ, otg, BQ, CK_ZERO, NULL);
+            else tile_panel(NQV, d, nk, vb, 1, d, st, BQ, otg, BQ, CK_RESCALE, alpha);
+        }
+    }
+
+    for (int g = 0; g < n; g++) {
+        const float *mg = ml + g * 2 * CK_BQ, *lg = mg + CK_BQ, *otg = ot + g * d * CK_BQ;
+        float *o = out + (bhs[g] * tq + i0) * d, *ls = lse + bhs[g] * tq + i0;
+        for (int64_t i = 0; i < nq; i++) {
+            const float inv = lg[i] > 0.0f ? 1.0f / lg[i] : 0.0f;
+            for (int64_t c = 0; c < d; c++) o[i * d + c] = otg[c * BQ + i] * inv;
+            ls[i] = lg[i] > 0.0f ? mg[i] + logf(lg[i]) : -INFINITY;
+        }
+    }
+}
+
+/// Fills bhs with the group starting at slice c0: c0, c0 + heads, … below bh_end, at most `group`.
+static int head_group(int64_t *bhs, int64_t c0, int64_t bh_end, int64_t heads, int group) {
+    int n = 0;
+    for (int64_t bh = c0; bh < bh_end && n < group; bh += heads) bhs[n++] = bh;
+    return n;
+}
+#define CK_HEAD_GROUP_LOOPS                                                                                    \
+    for (int64_t h0 = bh_begin; h0 < bh_end && h0 < bh_begin + heads; h0++)                                    \
+        for (int64_t c0 = h0; c0 < bh_end; c0 += group * heads)
 
 void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v,
                                 const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d,
                                 float scale, int64_t bh_begin, int64_t bh_end) {
-    const int64_t dp = ck_round_up(d, CK_VLEN), dvec = dp / CK_VLEN, tkp = ck_round_up(tk, CK_VLEN);
-    float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_forward_scratch)(tk, d), 64));
-    float *kt = scratch;                 // [D][tkp]  keys of the head, transposed (packed once per head)
-    float *vp = kt + d * tkp;            // [tkp][dp] values of the head, rows padded
-    float *s = vp + tkp * dp;            // [BQ][BK]  logits, then probabilities
-    float *o = s + CK_BQ * CK_BK;        // [BQ][dp]  unnormalised output rows
-    float *lsum = o + CK_BQ * dp;        // [BQ][VLEN] running sums, kept as vectors until the end
-    float *m = lsum + CK_BQ * CK_VLEN;   // [BQ]      running max
+    const int group = bias ? forward_group(tq, tk, d) : 1;
+    float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_forward_scratch)(tq, tk, d), 64));
+    float *qt = scratch;                      // [G][D][BQ]  Qᵀ·scale of the query block
+    float *ot = qt + group * d * CK_BQ;       // [G][D][BQ]  unnormalised Oᵀ
+    float *ml = ot + group * d * CK_BQ;       // [G][2][BQ]  running max m and sum l
+    float *st = ml + group * 2 * CK_BQ;       // [BK][BQ]    Sᵀ, then Pᵀ
+    float *bt = st + CK_BK * CK_BQ;           // [BK][BQ]    bias block, transposed
+    float *alpha = bt + CK_BK * CK_BQ;        // [BQ]        rescale factors of the block
 
-    for (int64_t bh = bh_begin; bh < bh_end; bh++) {
-        const float *qh = q + bh * tq * d, *kh = k + bh * tk * d, *vh = v + bh * tk * d; // [T, D]
-        const float *bh_bias = bias ? bias + (bh % heads) * tq * tk : NULL;               // [Tq, Tk]
-        pack_transposed(kt, tkp, kh, tk, tkp, d);
-        pack_rows(vp, vh, tk, tk, d, dp);
+    // Groups of one: every slice on its own; otherwise slices bh ≡ h (mod heads) share the bias.
+    const int64_t bias_heads = heads;
+    if (group == 1) heads = 1;
+    CK_HEAD_GROUP_LOOPS {
+        int64_t bhs[CK_GROUP];
+        const int n = head_group(bhs, c0, bh_end, heads, group);
+        const float *h_bias = bias ? bias + (bhs[0] % bias_heads) * tq * tk : NULL; // [Tq, Tk]
         for (int64_t i0 = 0; i0 < tq; i0 += CK_BQ) {
             const int64_t nq = tq - i0 < CK_BQ ? tq - i0 : CK_BQ;
-            memset(o, 0, (size_t)(nq * dp) * sizeof(float));
-            memset(lsum, 0, (size_t)(nq * CK_VLEN) * sizeof(float));
-            for (int64_t i = 0; i < nq; i++) m[i] = -INFINITY;
-
-            for (int64_t k0 = 0; k0 < tk; k0 += CK_BK) {
-                const int64_t nk = tk - k0 < CK_BK ? tk - k0 : CK_BK;
-                const int64_t nkv = (nk + CK_VLEN - 1) / CK_VLEN;
-                tile_gemm(nq, nkv, d, qh + i0 * d, d, 1, kt + k0, tkp, s, CK_BK, 0); // s = Q·Kᵀ
-
-                for (int64_t i = 0; i < nq; i++) {
-                    float *srow = s + i * CK_BK;
-                    const float *brow = bh_bias ? bh_bias + (i0 + i) * tk + k0 : NULL;
-                    vf vmax = vf_splat(-INFINITY);
-                    for (int64_t j = 0; j < nkv * CK_VLEN; j += CK_VLEN) {
-                        vf x = scaled_logits(srow, brow, j, nk, scale);
-                        vf_store(srow + j, x);
-                        vmax = vf_max(vmax, x);
-                    }
-                    const float mnew = fmaxf(m[i], vf_hmax(vmax));
-                    // A row whose logits are all −inf so far (fully masked) uses 0 as reference: p = 0, no NaN.
-                    const float ref = mnew == -INFINITY ? 0.0f : mnew;
-                    const float alpha = vf_exp(vf_splat(m[i] - ref))[0]; // inline: a libm call would also cost a vzeroupper
-                    vf sum = vf_splat(0.0f);
-                    for (int64_t j = 0; j < nkv * CK_VLEN; j += CK_VLEN) {
-                        vf p = vf_exp(vf_load(srow + j) - ref);
-                        vf_store(srow + j, p);
-                        sum += p;
-                    }
-                    vf_store(lsum + i * CK_VLEN, vf_load(lsum + i * CK_VLEN) * alpha + sum);
-                    if (alpha != 1.0f)
-                        for (int64_t c = 0; c < dp; c += CK_VLEN) vf_store(o + i * dp + c, vf_load(o + i * dp + c) * alpha);
-                    m[i] = mnew;
-                }
-                tile_gemm(nq, dvec, nk, s, CK_BK, 1, vp + k0 * dp, dp, o, dp, 1); // o += P·V
-            }
-
-            for (int64_t i = 0; i < nq; i++) {
-                const float l = vf_hsum(vf_load(lsum + i * CK_VLEN));
-                const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-                float *orow = out + (bh * tq + i0 + i) * d;
-                for (int64_t c = 0; c < d; c++) orow[c] = o[i * dp + c] * inv;
-                lse[bh * tq + i0 + i] = l > 0.0f ? m[i] + logf(l) : -INFINITY;
+            const float *bblk = h_bias ? h_bias + i0 * tk : NULL;
+            switch ((nq + CK_VLEN - 1) / CK_VLEN) {
+#define CK_FWD_CASE(NQV)                                                                                       \
+    case NQV:                                                                                                  \
+        if (NQV <= CK_NQV)                                                                                     \
+            forward_query_block(NQV <= CK_NQV ? NQV : 1, n, bhs, i0, out, lse, q, k, v, bblk, nq, tq, tk, d,   \
+                                scale, qt, ot, ml, st, bt, alpha);                                             \
+        break;
+                CK_FWD_CASE(1) CK_FWD_CASE(2) CK_FWD_CASE(3) CK_FWD_CASE(4)
+#undef CK_FWD_CASE
             }
         }
     }

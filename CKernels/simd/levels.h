@@ -6,8 +6,8 @@
 #define CK_DECLARE_LEVEL(sfx)                                                                                   \
     void ck_exp_##sfx(float *out, const float *in, int64_t n);                                                  \
     void ck_softmax_rows_##sfx(float *out, const float *in, int64_t rows, int64_t cols);                        \
-    int64_t ck_attention_forward_scratch_##sfx(int64_t tk, int64_t d);                                                      \
-    int64_t ck_attention_backward_scratch_##sfx(int64_t tq, int64_t d);                                         \
+    int64_t ck_attention_forward_scratch_##sfx(int64_t tq, int64_t tk, int64_t d);                                                      \
+    int64_t ck_attention_backward_scratch_##sfx(int64_t tq, int64_t tk, int64_t d);                                         \
     void ck_attention_forward_##sfx(float *out, float *lse, const float *q, const float *k, const float *v,     \
                                     const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d,        \
                                     float scale, int64_t bh_begin, int64_t bh_end);                             \

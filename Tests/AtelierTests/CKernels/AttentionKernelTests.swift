@@ -85,6 +85,14 @@ extension CKernelsTests {
             .init(batch: 1, heads: 1, tq: 7, tk: 1000, d: 4, bias: true),
         ]
 
+        /// Batch elements sharing a head are grouped when the bias is large (Tq·Tk ≥ 2^18): groups of 5 and 4
+        /// per slice, and slices of 9 same-head elements (more than one group of at most 8). The grouping is
+        /// the same code on every level, and these references are slow: best level only.
+        static let groupCases: [AttentionCase] = [
+            .init(batch: 9, heads: 2, tq: 513, tk: 512, d: 4, bias: true),
+            .init(batch: 18, heads: 1, tq: 520, tk: 505, d: 5, bias: true),
+        ]
+
         /// Tolerance: float32 logits, an exp within ~2 ulp and sums of up to 1000 terms give relative errors
         /// of ~1e-6; 1e-5 · (1 + max |reference|) leaves ~10× margin while catching any indexing or masking
         /// error (those are O(1e-2) or larger).
@@ -94,6 +102,15 @@ extension CKernelsTests {
 
         @Test(arguments: CKernelsTests.levels, cases)
         func matchesFloat64Reference(level: Int32, c: AttentionCase) {
+            Self.check(level: level, c)
+        }
+
+        @Test(arguments: groupCases)
+        func headGroupsMatchFloat64Reference(c: AttentionCase) {
+            Self.check(level: ck_simd_level_supported(), c)
+        }
+
+        static func check(level: Int32, _ c: AttentionCase) {
             var rng = TestRandom(seed: UInt64(c.tq * 31 + c.tk * 7 + c.d))
             let q = rng.floats(c.bh * c.tq * c.d), k = rng.floats(c.bh * c.tk * c.d)
             let v = rng.floats(c.bh * c.tk * c.d), dout = rng.floats(c.bh * c.tq * c.d)
