@@ -28,7 +28,6 @@ let package = Package(
         .executable(name: "bench-ops", targets: ["bench-ops"]),
         .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
         .executable(name: "paint", targets: ["paint"]),
-        .executable(name: "bench-train-paint", targets: ["bench-train-paint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -107,16 +106,8 @@ let package = Package(
         // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
         .executableTarget(
             name: "bench-train",
-            dependencies: ["TransGAN", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "PaintTransformer", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-train",
-            exclude: ["paint-transformer"],
-            swiftSettings: optimizedSwift
-        ),
-        // Paint Transformer's part of bench-train; folds into the shared `bench-train` target.
-        .executableTarget(
-            name: "bench-train-paint",
-            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-train/paint-transformer",
             swiftSettings: optimizedSwift
         ),
         .executableTarget(

@@ -1,6 +1,6 @@
 // bench-train: one full training iteration of a model, median wall time and process peak RSS.
 // `--model transgan`: a D step with the WGAN-GP gradient penalty (double backward) plus a G step, on
-// synthetic data (n_critic 1 so every iteration holds both). Other models add a case to `Model`.
+// synthetic data (n_critic 1 so every iteration holds both). `--model paint-transformer`: PaintTransformerBench.swift.
 import ArgumentParser
 import Atelier
 import COpenBLAS
@@ -11,10 +11,13 @@ import TransGAN
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-train", abstract: "Time one training iteration.")
 
-    enum Model: String, ExpressibleByArgument, CaseIterable { case transgan }
+    enum Model: String, ExpressibleByArgument, CaseIterable {
+        case transgan
+        case paintTransformer = "paint-transformer"
+    }
 
     @Option(help: "Model to time: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).") var model: Model = .transgan
-    @Option(help: "Model configuration (transgan: s, tiny, micro, …).") var config = "tiny"
+    @Option(help: "Model configuration (transgan: s, tiny, micro, …; paint-transformer: paper, small).") var config = "tiny"
     @Option(help: "Batch size (D batch; the G batch is the same).") var batch = 32
     @Option(help: "Image channels.") var channels = 3
     @Option(help: "Loss (transgan: wgangp-eps or hinge).") var loss = "wgangp-eps"
@@ -31,6 +34,8 @@ struct BenchTrain: ParsableCommand {
         switch model {
         case .transgan:
             (timings, details) = try benchTransGAN()
+        case .paintTransformer:
+            (timings, details) = try benchPaintTransformer()
         }
         let sorted = timings.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
