@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch CPU eager counterpart of `bench-train --model paint-transformer` (Atelier's bench-train-paint): one
+"""PyTorch CPU eager counterpart of `bench-train --model paint-transformer`: one
 Paint Transformer training iteration — synthetic batch (reference `set_input`), forward, differentiable renderer,
 Hungarian-matched losses, backward, Adam — timed as the median of several, at a fixed thread count.
 
