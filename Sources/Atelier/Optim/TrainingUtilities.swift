@@ -54,7 +54,7 @@ public struct ConstantSchedule: LearningRateSchedule {
     public func learningRate(at step: Int) -> Double { rate }
 }
 
-/// `base · factor^max(0, ⌊(step − start)/every⌋ + 1)` once step ≥ start, else `base` (a step decay).
+/// `base · factor^⌊(step − start)/every⌋` once step ≥ start, else `base` (a step decay).
 public struct StepDecaySchedule: LearningRateSchedule {
     public let base: Double, factor: Double, start: Int, every: Int
     public init(base: Double, factor: Double, start: Int, every: Int) {
