@@ -42,8 +42,12 @@ static inline float ck_erf(float x) {
     return x < 0 ? -e : e;
 }
 
+// The executor runs these in place (out == in, dx == g). Element i reads only index i before writing it, so
+// the loops are safe to vectorise; without the pragma clang's runtime overlap check sends in-place calls to its
+// scalar fallback, 30× slower.
 CK_CLONES
 void ck_gelu_forward_f32(float *out, const float *in, int64_t n) {
+#pragma clang loop vectorize(assume_safety)
     for (int64_t i = 0; i < n; i++) {
         float x = in[i];
         out[i] = 0.5f * x * (1.0f + ck_erf(x * 0.70710678118654752f));
@@ -52,6 +56,7 @@ void ck_gelu_forward_f32(float *out, const float *in, int64_t n) {
 
 CK_CLONES
 void ck_gelu_backward_f32(float *dx, const float *x, const float *g, int64_t n) {
+#pragma clang loop vectorize(assume_safety)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         float cdf = 0.5f * (1.0f + ck_erf(v * 0.70710678118654752f));

@@ -54,6 +54,7 @@ struct BenchTrain: ParsableCommand {
             print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core)")
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             print(String(format: "one iteration: median %.1f ms (min %.1f ms, %d runs); peak RSS %.1f MB", median, sorted.first ?? 0, timings.count, rss))
+            if Profiler.enabled { print(Profiler.report(top: 40)) }
         }
     }
 
@@ -73,6 +74,7 @@ struct BenchTrain: ParsableCommand {
             let s = try trainer.trainStep()
             guard s.dLoss.isFinite, s.gLoss?.isFinite == true else { throw ValidationError("non-finite loss in warm-up") }
         }
+        Profiler.reset()
         var times: [Double] = []
         for _ in 0..<iterations {
             let t0 = DispatchTime.now().uptimeNanoseconds

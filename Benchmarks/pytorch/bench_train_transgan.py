@@ -129,7 +129,7 @@ def main():
     latent, gf, depths, df, patch, dd, bottom = CONFIGS[a.config]
     img = 4 * bottom
     G, D = Generator(latent, gf, depths, bottom, a.channels), Discriminator(df, patch, dd, img, a.channels)
-    oG = torch.optim.Adam(G.parameters(), 1e-4, betas=(0, 0.99)); oD = torch.optim.Adam(D.parameters(), 1e-4, betas=(0, 0.99))
+    oG = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.99)); oD = torch.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.99))
     real = torch.rand(a.batch, a.channels, img, img) * 2 - 1
     def iteration():
         # D step with WGAN-GP-eps (gradients zeroed cleanly, as the Swift trainer does).

@@ -15,6 +15,13 @@ int ck_simd_level_supported(void);
 /// the best. Results of the levels agree to rounding, not bitwise.
 void ck_set_simd_level(int level);
 
+// MARK: - Floating-point mode
+
+/// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous mode for
+/// ck_float_mode_restore. The executor runs every kernel in this mode (subnormals cost microcode assists).
+uint32_t ck_float_mode_flush_denormals(void);
+void ck_float_mode_restore(uint32_t previous);
+
 // MARK: - Fused attention
 
 /// O = softmax(Q·Kᵀ·scale + bias)·V for slices bh ∈ [bh_begin, bh_end) of BH = batch·heads.

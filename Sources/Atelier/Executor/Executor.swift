@@ -1,6 +1,7 @@
 // Runs the needed part of the graph once, in topological order, handing each intermediate buffer back
 // to the pool after its last reader and reusing an input's buffer in place where an op allows it.
 import Dispatch
+import CKernels
 
 /// What an evaluation will do: its node order and the bytes it keeps alive at worst.
 public struct ExecutionPlan {
@@ -124,6 +125,9 @@ public func plan(_ targets: [Tensor]) -> ExecutionPlan {
 @discardableResult
 public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
     let s = schedule(targets)
+    // Kernels on this thread run with subnormals flushed, as parallelFor's slices do (see float_mode.c).
+    let floatMode = ck_float_mode_flush_denormals()
+    defer { ck_float_mode_restore(floatMode) }
     ExecutorStatistics.lastPeakBytes = s.peak
     ExecutorStatistics.lastTotalBytes = s.total
     var buffers: [Int: Buffer] = [:]
@@ -153,7 +157,7 @@ public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
             if Profiler.enabled {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 op.execute(context)
-                Profiler.record(op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                Profiler.record(Profiler.byShape ? "\(op.name) \(node.outputs[0].shape)" : op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             } else {
                 op.execute(context)
             }

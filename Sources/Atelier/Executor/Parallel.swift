@@ -2,6 +2,7 @@
 import Foundation
 import Dispatch
 import COpenBLAS
+import CKernels
 
 /// Process-wide thread configuration.
 public enum Threading {
@@ -43,7 +44,11 @@ public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Vo
         DispatchQueue.concurrentPerform(iterations: slices) { s in
             let lo = count * s / slices
             let hi = count * (s + 1) / slices
-            if lo < hi { box.value(lo..<hi) }
+            guard lo < hi else { return }
+            // Every slice runs with subnormals flushed, whichever thread takes it (see float_mode.c).
+            let mode = ck_float_mode_flush_denormals()
+            box.value(lo..<hi)
+            ck_float_mode_restore(mode)
         }
     }
 }

@@ -33,18 +33,21 @@ func broadcastMap<T: KernelScalar>(_ a: UnsafePointer<T>, _ aShape: [Int], _ b: 
     withoutActuallyEscaping(f) { f in
         let box = UncheckedSendable(f)
         if aShape == bShape {
-            parallelFor(n, grain: 32768) { r in let f = box.value; for i in r { y[i] = f(a[i], b[i]) } }
+            parallelFor(n, grain: 32768) { r in
+                let o = r.lowerBound
+                zipElements(y + o, a + o, b + o, r.count, box.value)
+            }
             return
         }
         // A scalar operand (constants such as `x * 0.5`): hoisted, so the loop vectorises.
         if bShape.reduce(1, *) == 1 && aShape.reduce(1, *) == n {
             let vb = b[0]
-            parallelFor(n, grain: 32768) { r in let f = box.value; for i in r { y[i] = f(a[i], vb) } }
+            parallelFor(n, grain: 32768) { r in let f = box.value; mapElements(y + r.lowerBound, a + r.lowerBound, r.count) { f($0, vb) } }
             return
         }
         if aShape.reduce(1, *) == 1 && bShape.reduce(1, *) == n {
             let va = a[0]
-            parallelFor(n, grain: 32768) { r in let f = box.value; for i in r { y[i] = f(va, b[i]) } }
+            parallelFor(n, grain: 32768) { r in let f = box.value; mapElements(y + r.lowerBound, b + r.lowerBound, r.count) { f(va, $0) } }
             return
         }
         let (dims, st) = coalesce(shape: outShape, strideSets: [broadcastStrides(aShape, to: outShape), broadcastStrides(bShape, to: outShape)])
@@ -62,10 +65,12 @@ func broadcastMap<T: KernelScalar>(_ a: UnsafePointer<T>, _ aShape: [Int], _ b: 
                     offA += i * sa[d]; offB += i * sb[d]
                 }
                 let pa = a + offA, pb = b + offB, py = y + o * inner
-                if ia == 1 && ib == 1 { for i in 0..<inner { py[i] = f(pa[i], pb[i]) } }
-                else if ia == 1 { let vb = pb[0]; for i in 0..<inner { py[i] = f(pa[i], ib == 0 ? vb : pb[i * ib]) } }
-                else if ib == 1 { let va = pa[0]; for i in 0..<inner { py[i] = f(ia == 0 ? va : pa[i * ia], pb[i]) } }
-                else { for i in 0..<inner { py[i] = f(pa[i * ia], pb[i * ib]) } }
+                switch (ia, ib) {
+                case (1, 1): zipElements(py, pa, pb, inner, f)
+                case (1, 0): let vb = pb[0]; mapElements(py, pa, inner) { f($0, vb) }
+                case (0, 1): let va = pa[0]; mapElements(py, pb, inner) { f(va, $0) }
+                default: for i in 0..<inner { py[i] = f(pa[i * ia], pb[i * ib]) }
+                }
             }
         }
     }

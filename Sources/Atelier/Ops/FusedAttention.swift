@@ -90,7 +90,7 @@ struct FusedAttentionBackwardOp: Op {
 
 /// softmax(q·kᵀ·scale + bias)·v from primitive ops (differentiable to any order).
 func compositeAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor?, scale: Double) -> Tensor {
-    var logits = q.matmul(k, transB: true) * scale                            // [..., Tq, Tk]
+    var logits = q.matmul(k, transB: true, alpha: scale)                      // [..., Tq, Tk]
     if let bias { logits = logits + bias }
     return logits.softmax().matmul(v)                                         // [..., Tq, D]
 }

@@ -28,15 +28,18 @@ struct FusedElementwiseBackwardOp: Op {
         switch kind {
         case .gelu:
             parallelFor(n, grain: 16384) { r in
-                for i in r {
-                    let v = x[i]
+                let o = r.lowerBound
+                zipElements(y + o, x + o, g + o, r.count) { v, gv in
                     let cdf = (1 + T.erf(v * T(0.70710678118654752440))) * T(0.5)
                     let pdf = T.exp(v * v * T(-0.5)) * T(0.39894228040143267794)
-                    y[i] = g[i] * (cdf + v * pdf)
+                    return gv * (cdf + v * pdf)
                 }
             }
         case .relu:
-            parallelFor(n, grain: 32768) { r in for i in r { y[i] = x[i] > 0 ? g[i] : 0 } }
+            parallelFor(n, grain: 32768) { r in
+                let o = r.lowerBound
+                zipElements(y + o, x + o, g + o, r.count) { xv, gv in xv > 0 ? gv : 0 }
+            }
         }
     }
     func gradient(_ c: GradientContext) -> [Tensor?] {

@@ -6,6 +6,8 @@ struct MatmulOp: Op {
     let transA: Bool, transB: Bool
     /// A third input `[N]` added to every row of the result (GEMM with β = 1 over rows prefilled with it).
     var hasBias = false
+    /// Scale of the product (GEMM's α), so `scale·A·B` costs no extra pass.
+    var alpha: Double = 1
     var name: String { "matmul" }
 
     func execute(_ c: KernelContext) {
@@ -31,22 +33,22 @@ struct MatmulOp: Op {
             let pa = c.inputs[0].pointer(as: Float.self), pb = c.inputs[1].pointer(as: Float.self), pc = c.outputs[0].pointer(as: Float.self)
             if k == 0 { if !hasBias { fill(pc, batch * m * n, 0) }; return }
             if fold {
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), Float(beta), pc, Int32(n))
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), Float(alpha), pa, Int32(lda), pb, Int32(ldb), Float(beta), pc, Int32(n))
                 return
             }
             batched(batch, m: m, n: n, k: k) { i in
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa + i * strideA, Int32(lda),
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), Float(alpha), pa + i * strideA, Int32(lda),
                             pb + i * strideB, Int32(ldb), Float(beta), pc + i * strideC, Int32(n))
             }
         case .float64:
             let pa = c.inputs[0].pointer(as: Double.self), pb = c.inputs[1].pointer(as: Double.self), pc = c.outputs[0].pointer(as: Double.self)
             if k == 0 { if !hasBias { fill(pc, batch * m * n, 0) }; return }
             if fold {
-                cblas_dgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), 1, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(n))
+                cblas_dgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(n))
                 return
             }
             batched(batch, m: m, n: n, k: k) { i in
-                cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa + i * strideA, Int32(lda),
+                cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, pa + i * strideA, Int32(lda),
                             pb + i * strideB, Int32(ldb), beta, pc + i * strideC, Int32(n))
             }
         }
@@ -66,14 +68,14 @@ struct MatmulOp: Op {
     }
 
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        let a = c.inputs[0], b = c.inputs[1], g = c.grad
-        // C = op(A)·op(B); each case is the product rule with the transposes moved into flags.
+        let a = c.inputs[0], b = c.inputs[1], g = c.grad, s = alpha
+        // C = α·op(A)·op(B); each case is the product rule with the transposes moved into flags.
         var da: Tensor, db: Tensor
         switch (transA, transB) {
-        case (false, false): da = g.matmul(b, transB: true); db = a.matmul(g, transA: true, reduceBatch: b.rank == 2)
-        case (true, false): da = b.matmul(g, transB: true); db = a.matmul(g, reduceBatch: b.rank == 2)
-        case (false, true): da = g.matmul(b); db = g.matmul(a, transA: true, reduceBatch: b.rank == 2)
-        case (true, true): da = b.matmul(g, transA: true, transB: true); db = g.matmul(a, transA: true, transB: true, reduceBatch: b.rank == 2)
+        case (false, false): da = g.matmul(b, transB: true, alpha: s); db = a.matmul(g, transA: true, alpha: s, reduceBatch: b.rank == 2)
+        case (true, false): da = b.matmul(g, transB: true, alpha: s); db = a.matmul(g, alpha: s, reduceBatch: b.rank == 2)
+        case (false, true): da = g.matmul(b, alpha: s); db = g.matmul(a, transA: true, alpha: s, reduceBatch: b.rank == 2)
+        case (true, true): da = b.matmul(g, transA: true, transB: true, alpha: s); db = g.matmul(a, transA: true, transB: true, alpha: s, reduceBatch: b.rank == 2)
         }
         if da.shape != a.shape { da = da.sum(toShape: a.shape) }
         if hasBias { return [da, db, g.sum(toShape: c.inputs[2].shape)] }
@@ -94,12 +96,17 @@ extension Tensor {
     /// `self` is `[..., M, K]` (`[..., K, M]` if `transA`), `other` is `[K, N]` or `[..., K, N]` with the same
     /// batch dimensions (`[..., N, K]` if `transB`). Result `[..., M, N]`.
     public func matmul(_ other: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
-        matmul(other, transA: transA, transB: transB, reduceBatch: false)
+        matmul(other, transA: transA, transB: transB, alpha: 1, reduceBatch: false)
+    }
+
+    /// `alpha · op(self) · op(other)` with the scale applied inside the GEMM.
+    public func matmul(_ other: Tensor, transA: Bool = false, transB: Bool = false, alpha: Double) -> Tensor {
+        matmul(other, transA: transA, transB: transB, alpha: alpha, reduceBatch: false)
     }
 
     /// With `reduceBatch`, the batch dimensions of two batched operands are summed away (a weight gradient
     /// of a shared right operand) — done as one GEMM when possible.
-    func matmul(_ other: Tensor, transA: Bool = false, transB: Bool = false, reduceBatch: Bool) -> Tensor {
+    func matmul(_ other: Tensor, transA: Bool = false, transB: Bool = false, alpha: Double = 1, reduceBatch: Bool) -> Tensor {
         shapeCheck(dtype == other.dtype, "matmul", "dtypes differ: \(dtype) vs \(other.dtype)")
         shapeCheck(rank >= 2 && other.rank >= 2, "matmul", "operands must be at least 2-d: \(shape) × \(other.shape)")
         if reduceBatch && rank > 2 {
@@ -108,9 +115,9 @@ extension Tensor {
                 // A_i is [K, M] ... rows of A are the contraction: stack batches along K.
                 let a2 = reshaped([-1, shape[rank - 1]])
                 let b2 = other.reshaped([-1, other.shape[other.rank - 1]])
-                if !transB { return a2.matmul(b2, transA: true) }
+                if !transB { return a2.matmul(b2, transA: true, alpha: alpha) }
             }
-            let full = matmul(other, transA: transA, transB: transB)
+            let full = matmul(other, transA: transA, transB: transB, alpha: alpha)
             return full.reshaped([-1] + full.shape.suffix(2)).sum(axes: [0])
         }
         let m = transA ? shape[rank - 1] : shape[rank - 2]
@@ -123,12 +130,12 @@ extension Tensor {
             let ob = Array(other.shape.dropLast(2))
             if rank == 2 {
                 // Shared left operand: broadcast it (rare; used by a few gradient rules).
-                return expanded(to: ob + shape).matmul(other, transA: transA, transB: transB)
+                return expanded(to: ob + shape).matmul(other, transA: transA, transB: transB, alpha: alpha)
             }
             shapeCheck(ob == batch, "matmul", "batch dimensions differ: \(shape) × \(other.shape)")
             batch = ob
         }
-        return Tensor.make(MatmulOp(transA: transA, transB: transB), [self, other], shape: batch + [m, n], dtype: dtype)
+        return Tensor.make(MatmulOp(transA: transA, transB: transB, alpha: alpha), [self, other], shape: batch + [m, n], dtype: dtype)
     }
 
     /// `x · Wᵀ + b` with `W` `[out, in]` (PyTorch's Linear layout).

@@ -46,7 +46,7 @@ struct SoftmaxOp: Op {
         if log {
             return [g - y.exp() * g.sum(axes: [-1], keepDims: true)]
         }
-        return [y * (g - (g * y).sum(axes: [-1], keepDims: true))]
+        return [softmaxBackward(y: y, g: g)]
     }
 }
 

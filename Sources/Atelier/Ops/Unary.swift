@@ -55,8 +55,7 @@ struct UnaryOp: Op {
         withoutActuallyEscaping(f) { f in
             let box = UncheckedSendable(f)
             parallelFor(n, grain: 32768) { r in
-                let f = box.value
-                for i in r { y[i] = f(x[i]) }
+                mapElements(y + r.lowerBound, x + r.lowerBound, r.count, box.value)
             }
         }
     }
