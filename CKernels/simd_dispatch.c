@@ -18,6 +18,16 @@ static _Atomic int active = -1; // −1: not chosen yet, use the best
 
 int ck_simd_level_supported(void) { return best_level(); }
 
+int ck_cpu_has_skylake_avx512(void) {
+#if defined(__x86_64__) && defined(__clang__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
 void ck_set_simd_level(int level) {
     int best = best_level();
     atomic_store_explicit(&active, level < 0 || level > best ? best : level, memory_order_relaxed);

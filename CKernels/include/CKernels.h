@@ -11,6 +11,8 @@
 int ck_simd_level(void);
 /// The best level this CPU supports.
 int ck_simd_level_supported(void);
+/// Whether the CPU has the AVX-512 subsets of Skylake-SP (F, CD, BW, DQ, VL): OpenBLAS's SkylakeX kernels.
+int ck_cpu_has_skylake_avx512(void);
 /// Forces a level for the whole process (tests): clamped to what the CPU supports; a negative level restores
 /// the best. Results of the levels agree to rounding, not bitwise.
 void ck_set_simd_level(int level);
