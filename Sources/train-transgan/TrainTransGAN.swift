@@ -23,6 +23,8 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "D steps per G step.") var nCritic = 4
     @Option(help: "wgangp-eps | hinge") var loss = "wgangp-eps"
     @Option(help: "Learning rate of both networks.") var lr = 1e-4
+    @Option(help: "Generator learning rate (default: --lr).") var gLr: Double?
+    @Option(help: "Discriminator learning rate (default: --lr; e.g. 4 × the generator's for a two-time-scale update).") var dLr: Double?
     @Option(help: "Compute the gradient penalty every N D steps with weight 10·N (1: every step, official).") var gpEvery = 1
     @Option(help: "EMA half-life in thousands of images.") var emaKimg = 500.0
     @Option(help: "EMA warm-up ratio (0: fixed --ema-beta).") var emaWarmup = 0.1
@@ -63,8 +65,11 @@ struct TrainTransGAN: ParsableCommand {
         options.gBatch = gBatch ?? 2 * batch
         options.nCritic = nCritic
         options.gpEvery = gpEvery
-        options.gLearningRate = lr
-        options.dLearningRate = lr
+        for (flag, value) in [("--lr", lr), ("--g-lr", gLr ?? lr), ("--d-lr", dLr ?? lr)] where !(value > 0 && value.isFinite) {
+            throw TrainingError.badOption("\(flag) must be a positive number, got \(value)")
+        }
+        options.gLearningRate = gLr ?? lr
+        options.dLearningRate = dLr ?? lr
         options.emaKimg = emaKimg
         options.emaWarmup = emaWarmup
         options.emaBeta = emaBeta

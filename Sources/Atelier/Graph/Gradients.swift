@@ -34,12 +34,14 @@ public func gradients(of y: Tensor, wrt: [Tensor], seed: Tensor? = nil, higherOr
         }
     }
 
-    var cotangent: [Int: Tensor] = [key(y): seed ?? Tensor.ones(like: y)]
+    // Contributions are collected per tensor and summed once, in one op, when the tensor's producer is reached.
+    var contributions: [Int: [Tensor]] = [key(y): [seed ?? Tensor.ones(like: y)]]
+    func cotangent(_ k: Int) -> Tensor? { contributions[k].map(Tensor.sum) }
     for n in order.reversed() {
         // Gradients flow into wrt nodes but not through them to their own inputs.
         guard depends.contains(n.id), !wrtNodes.contains(n.id), let op = n.op else { continue }
         let outs = (0..<n.outputs.count).map { Tensor(node: n, index: $0) }
-        let cots = outs.map { cotangent[key($0)] }
+        let cots = outs.map { cotangent(key($0)) }
         if cots.allSatisfy({ $0 == nil }) { continue }
         let grads = op.gradient(GradientContext(inputs: n.inputs, outputs: outs, cotangents: cots, higherOrder: higherOrder,
                                                      needsGradient: n.inputs.map { depends.contains($0.node.id) }))
@@ -47,10 +49,9 @@ public func gradients(of y: Tensor, wrt: [Tensor], seed: Tensor? = nil, higherOr
         for (input, g) in zip(n.inputs, grads) {
             guard let g, depends.contains(input.node.id) else { continue }
             precondition(g.shape == input.shape, "[gradients] \(op.name) gave gradient \(g.shape) for input \(input.shape)")
-            let k = key(input)
-            cotangent[k] = cotangent[k].map { $0 + g } ?? g
+            contributions[key(input), default: []].append(g)
         }
     }
-    return wrt.map { cotangent[key($0)] ?? Tensor.zeros(like: $0) }
+    return wrt.map { cotangent(key($0)) ?? Tensor.zeros(like: $0) }
 }
 

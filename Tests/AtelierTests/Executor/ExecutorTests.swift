@@ -65,6 +65,21 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
     #expect(zip(b.doubles(), [3.0, 5, 7, 9, 11, 13]).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
 }
 
+/// A sum whose terms repeat a buffer (the same tensor, or a view of it) stays right when it runs in place.
+@Test func addNWithRepeatedTermsInPlace() {
+    let x = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+    let g = x * 2                                    // an intermediate: the sum may take its buffer
+    let view = g.reshaped([6]).reshaped([2, 3])      // another tensor on the same storage
+    let s = Tensor.sum([g, g, view, g])
+    evaluate([s])
+    #expect(s.doubles() == [8, 16, 24, 32, 40, 48])
+    // Autodiff accumulates x's three contributions with one sum.
+    let w = Tensor(shape: [2, 3], values: [1, 1, 1, 1, 1, 1])
+    let d = gradients(of: ((w + w) + w).sum(), wrt: [w])[0]
+    evaluate([d])
+    #expect(d.doubles() == [3, 3, 3, 3, 3, 3])
+}
+
 @Test func shapeMisuseStopsWithOpAndShapes() async throws {
     let matmul = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
         let a = Tensor.zeros([2, 3]), b = Tensor.zeros([4, 5])

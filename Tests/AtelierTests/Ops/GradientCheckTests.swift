@@ -26,6 +26,10 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "div", shapes: [[2, 3], [2, 3]], low: 0.5, high: 2) { $0[0] / $0[1] },
     GradCase(name: "maximum", shapes: [[3, 4], [3, 4]]) { $0[0].maximum($0[1]) },
     GradCase(name: "minimum", shapes: [[3, 4], [4]]) { $0[0].minimum($0[1]) },
+    GradCase(name: "addN", shapes: [[3, 5], [3, 5], [3, 5]]) { Tensor.sum([$0[0], $0[1].square(), $0[2], $0[0]]) },
+    // Disjoint slices: their gradients are assembled; overlapping ones are summed.
+    GradCase(name: "slices assembled", shapes: [[3, 6]]) { $0[0].sliced(axis: 1, 0, 2) * $0[0].sliced(axis: 1, 2, 4).exp() + $0[0].sliced(axis: 1, 4, 6) },
+    GradCase(name: "slices overlapping", shapes: [[3, 6]]) { $0[0].sliced(axis: 1, 0, 4) * $0[0].sliced(axis: 1, 2, 6) },
     GradCase(name: "where", shapes: [[3, 4], [3, 4], [3, 4]]) { Tensor.where($0[0].greater(0), $0[1], $0[2]) },
     GradCase(name: "sum axes", shapes: [[2, 3, 4]]) { $0[0].sum(axes: [0, 2]) },
     GradCase(name: "sum keepdims", shapes: [[2, 3, 4]]) { $0[0].sum(axes: [1], keepDims: true) },
@@ -113,6 +117,7 @@ let secondOrderCases: [GradCase] = [
     GradCase(name: "softmaxBackward", shapes: [[3, 11], [3, 11]]) { softmaxBackward(y: $0[0], g: $0[1]).square() },
     GradCase(name: "indexSelect", shapes: [[4, 3]]) { $0[0].indexSelect(axis: 0, [3, 0, 0, 2]).square() },
     GradCase(name: "concat", shapes: [[2, 3], [2, 2]]) { Tensor.concat($0, axis: 1).square() },
+    GradCase(name: "slices assembled", shapes: [[3, 6]]) { $0[0].sliced(axis: 1, 0, 2) * $0[0].sliced(axis: 1, 2, 4).exp() + $0[0].sliced(axis: 1, 4, 6) },
     GradCase(name: "attention", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 4], [3, 5]]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3]) },
     GradCase(name: "conv2d", shapes: [[2, 2, 4, 4], [3, 2, 2, 2], [3]]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2).square() },
     GradCase(name: "avgPool2d", shapes: [[1, 2, 4, 4]]) { $0[0].avgPool2d(kernel: 2).square() },
