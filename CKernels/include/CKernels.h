@@ -24,6 +24,14 @@ void ck_set_simd_level(int level);
 uint32_t ck_float_mode_flush_denormals(void);
 void ck_float_mode_restore(uint32_t previous);
 
+// MARK: - Random numbers
+
+/// out[i] = low + (high − low)·u(start + i) as float, u the 53-bit Philox-4×32-10 uniform of RandomGenerator.swift
+/// (bit-identical to it) for counter start + i and key seed.
+void ck_random_uniform_f32(float *out, int64_t n, uint64_t start, uint64_t seed, double low, double high);
+/// out[i] = 1 if u(start + i) < p else 0, with the same uniform.
+void ck_random_bernoulli_f32(float *out, int64_t n, uint64_t start, uint64_t seed, double p);
+
 // MARK: - Fused attention
 
 /// O = softmax(Q·Kᵀ·scale + bias)·V for slices bh ∈ [bh_begin, bh_end) of BH = batch·heads.

@@ -1,6 +1,7 @@
 // Counter-based random numbers (Philox-4×32-10): element i of a draw depends only on (seed, offset + i),
 // so results are the same whatever the thread count or slicing.
 import Foundation
+import CKernels
 
 /// Philox-4×32 with 10 rounds: four 32-bit words from a 128-bit counter and a 64-bit key.
 @inline(__always)
@@ -67,6 +68,23 @@ struct RandomOp: NonDifferentiableOp {
     }
     private func run<T: KernelScalar>(_ y: UnsafeMutablePointer<T>, _ n: Int) {
         let (kind, seed, start) = (self.kind, self.seed, self.start)
+        if T.self == Float.self {
+            // Vectorised C loops with the same values (see random.c).
+            let out = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+            switch kind {
+            case .uniform(let lo, let hi):
+                parallelFor(n, grain: 8192) { r in
+                    ck_random_uniform_f32(out + r.lowerBound, Int64(r.count), start &+ UInt64(r.lowerBound), seed, lo, hi)
+                }
+                return
+            case .bernoulli(let p):
+                parallelFor(n, grain: 8192) { r in
+                    ck_random_bernoulli_f32(out + r.lowerBound, Int64(r.count), start &+ UInt64(r.lowerBound), seed, p)
+                }
+                return
+            case .normal: break
+            }
+        }
         parallelFor(n, grain: 8192) { r in
             for i in r {
                 let (a, b, c, d) = philox(start &+ UInt64(i), seed)

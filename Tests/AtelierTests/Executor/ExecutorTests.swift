@@ -46,6 +46,25 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
     #expect(Swift.abs(mean) < 0.15)
 }
 
+/// Float32 uniform and Bernoulli draws come from a vectorised C kernel; they must equal the Swift (Float64) path's
+/// values rounded to float, element for element, and not depend on where slices start.
+@Test func vectorisedDrawsMatchTheReference() {
+    let before = Threading.count
+    defer { Threading.setCount(before) }
+    for threads in [1, 2] {
+        Threading.setCount(threads)
+        let n = 50_001
+        let u32 = Tensor.uniform([n], low: -2, high: 3, dtype: .float32, generator: RandomGenerator(seed: 77, offset: 5)).floats()
+        let u64 = Tensor.uniform([n], low: -2, high: 3, dtype: .float64, generator: RandomGenerator(seed: 77, offset: 5)).doubles()
+        #expect(u32 == u64.map { Float($0) })
+        let b32 = Tensor.bernoulli([n], p: 0.3, dtype: .float32, generator: RandomGenerator(seed: 78)).floats()
+        let b64 = Tensor.bernoulli([n], p: 0.3, dtype: .float64, generator: RandomGenerator(seed: 78)).doubles()
+        #expect(b32 == b64.map { Float($0) })
+        let ones = b32.reduce(0, +) / Float(n)
+        #expect(Swift.abs(ones - 0.3) < 0.01)
+    }
+}
+
 @Test func hostOpRunsInsideEvaluation() {
     let x = Tensor(shape: [3], values: [3, 1, 2])
     let sortedT = Tensor.hostOp("sort", [x * 2], outputShapes: [[3]]) { args in
