@@ -15,6 +15,9 @@ public enum GANLoss: String, Sendable, Codable, CaseIterable {
     case wganGPEps = "wgangp-eps"
     /// L_D = E[relu(1 − D(x_r))] + E[relu(1 + D(G(z)))], L_G = −E[D(G(z))].
     case hinge
+    /// Non-saturating logistic loss with an R1 penalty on real images (StyleGAN2's recipe; not TransGAN's):
+    /// L_D = E[softplus(D(G(z)))] + E[softplus(−D(x_r))] + (γ/2)·E[‖∇ₓD(x_r)‖²], L_G = E[softplus(−D(G(z)))].
+    case logisticR1 = "logistic-r1"
 }
 
 /// Everything about training that is not the model's shape.
@@ -34,9 +37,11 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var clipNorm: Double = 5
     /// Gradient-penalty weight λ.
     public var gpWeight: Double = 10
-    /// Lazy gradient penalty: compute GP only on D steps where step % gpEvery == 0, weighted λ·gpEvery
+    /// Lazy gradient penalty (GP or R1): compute it only on D steps where step % gpEvery == 0, weighted λ·gpEvery
     /// (StyleGAN2-style lazy regularisation; 1 = every step, the official recipe).
     public var gpEvery: Int = 1
+    /// R1 weight γ for `logistic-r1` (the penalty is (γ/2)·E‖∇ₓD(x_r)‖², lazily every `gpEvery` steps).
+    public var r1Gamma: Double = 0.1
     /// Drift weight ε on (E[D(x_r)])².
     public var driftWeight: Double = 1e-3
     /// EMA half-life in thousands of images (500 official).
@@ -169,7 +174,19 @@ public final class Trainer: @unchecked Sendable {
         case .hinge:
             let loss = (1 - outReal).relu().mean() + (1 + outFake).relu().mean()
             return (loss, Tensor.zeros([], dtype: dtype), dReal, dFake)
+        case .logisticR1:
+            let base = outFake.softplus().mean() + (-outReal).softplus().mean()
+            guard options.gpEvery <= 1 || step % options.gpEvery == 0 else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
+            let r1 = r1Penalty(real: real, score: outReal)
+            return (base + r1 * (options.r1Gamma / 2 * Double(Swift.max(options.gpEvery, 1))), r1, dReal, dFake)
         }
+    }
+
+    /// R1 = mean_b ‖∇ₓ D(x)‖² for real images `x` and their scores `D(x)` (the loss's own forward pass, so the
+    /// penalty costs one double backward and no extra forward); differentiable w.r.t. D's parameters.
+    public func r1Penalty(real: Tensor, score: Tensor) -> Tensor {
+        let g = gradients(of: score.sum(), wrt: [real], higherOrder: true)[0]               // [B, C, S, S]
+        return g.square().sum(axes: [1, 2, 3]).mean()
     }
 
     /// GP = mean_b (‖∇_x̂ D(x̂)‖₂ − 1)², x̂ = α·x_r + (1 − α)·x_f, α ~ U[0, 1) per sample; D(x̂) draws its own
@@ -185,10 +202,11 @@ public final class Trainer: @unchecked Sendable {
         return (norm - 1).square().mean()
     }
 
-    /// L_G = −E[D(G(z))] for both losses.
+    /// L_G = −E[D(G(z))] for the WGAN and hinge losses, E[softplus(−D(G(z)))] for the logistic one.
     public func generatorLoss(batch n: Int) -> Tensor {
         let z = Tensor.normal([n, config.latentDim], dtype: dtype, generator: rng)
-        return -discriminator(generator(z), generator: rng).mean()
+        let score = discriminator(generator(z), generator: rng)
+        return options.loss == .logisticR1 ? (-score).softplus().mean() : -score.mean()
     }
 
     // MARK: - One iteration

@@ -10,7 +10,7 @@ nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
 
 @main
 struct TrainTransGAN: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train-transgan", abstract: "Train TransGAN (WGAN-GP or hinge) on a CPU.")
+    static let configuration = CommandConfiguration(commandName: "train-transgan", abstract: "Train TransGAN (WGAN-GP, hinge or logistic with R1) on a CPU.")
 
     @Option(help: "Model configuration: xl, s, m, l, s-lite, tiny, micro, grid64.") var config = "tiny"
     @Option(help: "Override: generator grid-attention window side.") var gWindow: Int?
@@ -21,11 +21,12 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "D batch size.") var batch = 32
     @Option(help: "G batch size (default: 2 × batch).") var gBatch: Int?
     @Option(help: "D steps per G step.") var nCritic = 4
-    @Option(help: "wgangp-eps | hinge") var loss = "wgangp-eps"
+    @Option(help: "wgangp-eps (official) | hinge | logistic-r1 (non-saturating with an R1 penalty, StyleGAN2's)") var loss = "wgangp-eps"
+    @Option(help: "R1 weight γ for --loss logistic-r1 (penalty (γ/2)·E‖∇D(x_real)‖²).") var r1Gamma = 0.1
     @Option(help: "Learning rate of both networks.") var lr = 1e-4
     @Option(help: "Generator learning rate (default: --lr).") var gLr: Double?
     @Option(help: "Discriminator learning rate (default: --lr; e.g. 4 × the generator's for a two-time-scale update).") var dLr: Double?
-    @Option(help: "Compute the gradient penalty every N D steps with weight 10·N (1: every step, official).") var gpEvery = 1
+    @Option(help: "Compute the gradient penalty (or R1) every N D steps with N times its weight (1: every step, official).") var gpEvery = 1
     @Option(help: "EMA half-life in thousands of images.") var emaKimg = 500.0
     @Option(help: "EMA warm-up ratio (0: fixed --ema-beta).") var emaWarmup = 0.1
     @Option(help: "Fixed EMA beta when --ema-warmup is 0.") var emaBeta = 0.9999
@@ -59,12 +60,15 @@ struct TrainTransGAN: ParsableCommand {
         if let gridFrom { cfg.gridAttentionFrom = gridFrom }
         try cfg.validate()
         var options = TrainingOptions()
-        guard let l = GANLoss(rawValue: loss) else { throw TrainingError.badOption("unknown loss '\(loss)' (use wgangp-eps or hinge)") }
+        guard let l = GANLoss(rawValue: loss) else { throw TrainingError.badOption("unknown loss '\(loss)' (use wgangp-eps, hinge or logistic-r1)") }
         options.loss = l
         options.batch = batch
         options.gBatch = gBatch ?? 2 * batch
         options.nCritic = nCritic
+        guard gpEvery >= 1 else { throw TrainingError.badOption("--gp-every must be at least 1, got \(gpEvery)") }
         options.gpEvery = gpEvery
+        guard r1Gamma >= 0 && r1Gamma.isFinite else { throw TrainingError.badOption("--r1-gamma must be a finite number ≥ 0, got \(r1Gamma)") }
+        options.r1Gamma = r1Gamma
         for (flag, value) in [("--lr", lr), ("--g-lr", gLr ?? lr), ("--d-lr", dLr ?? lr)] where !(value > 0 && value.isFinite) {
             throw TrainingError.badOption("\(flag) must be a positive number, got \(value)")
         }

@@ -96,6 +96,7 @@ let firstOrderCases: [GradCase] = [
         $0[0].binaryCrossEntropyWithLogits(Tensor(shape: [3, 4], values: (0..<12).map { Double($0 % 2) }, dtype: .float64), posWeight: 10)
     },
     GradCase(name: "hingeLoss", shapes: [[3, 4]], low: -3, high: 3) { $0[0].hingeLoss(sign: -1) },
+    GradCase(name: "softplus", shapes: [[3, 5]], low: -6, high: 6) { $0[0].softplus() },
 ]
 
 @Test(arguments: firstOrderCases)
