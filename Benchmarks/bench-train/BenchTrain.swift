@@ -41,17 +41,18 @@ struct BenchTrain: ParsableCommand {
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let rss = peakRSSMegabytes()
         let core = String(cString: openblas_get_corename())
+        let spin = ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "default"
         if json {
             var fields = [
                 "\"model\": \"\(model.rawValue)\"", "\"config\": \"\(config)\"", "\"batch\": \(batch)", "\"threads\": \(Threading.count)",
-                "\"blas_core\": \"\(core)\"", "\"iterations\": \(timings.count)",
+                "\"blas_core\": \"\(core)\"", "\"blas_thread_timeout\": \"\(spin)\"", "\"iterations\": \(timings.count)",
                 String(format: "\"median_ms\": %.1f", median), String(format: "\"min_ms\": %.1f", sorted.first ?? 0),
                 String(format: "\"peak_rss_mb\": %.1f", rss),
             ]
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { fields.append("\"\(k)\": \(v)") }
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
-            print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core)")
+            print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core), thread timeout \(spin)")
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             print(String(format: "one iteration: median %.1f ms (min %.1f ms, %d runs); peak RSS %.1f MB", median, sorted.first ?? 0, timings.count, rss))
             if Profiler.enabled { print(Profiler.report(top: 40)) }

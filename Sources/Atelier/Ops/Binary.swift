@@ -25,52 +25,65 @@ func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
     }
 }
 
-/// Runs `f` over the broadcast of two inputs into a contiguous output.
-@inline(__always)
-func broadcastMap<T: KernelScalar>(_ a: UnsafePointer<T>, _ aShape: [Int], _ b: UnsafePointer<T>, _ bShape: [Int],
-                                   _ y: UnsafeMutablePointer<T>, _ outShape: [Int], _ f: (T, T) -> T) {
+/// A binary elementwise function as a type, so that generic specialisation puts it inline in every parallel
+/// slice (a closure value handed to the worker threads was called per element through a thunk).
+protocol BinaryFunction {
+    static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T
+}
+
+enum AddFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a + b } }
+enum SubFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a - b } }
+enum MulFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a * b } }
+enum DivFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a / b } }
+enum MaximumFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a >= b ? a : b } }
+enum MinimumFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a <= b ? a : b } }
+enum GreaterFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a > b ? 1 : 0 } }
+enum GreaterEqualFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a >= b ? 1 : 0 } }
+enum LessFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a < b ? 1 : 0 } }
+enum LessEqualFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a <= b ? 1 : 0 } }
+enum EqualFunction: BinaryFunction { @inline(__always) static func apply<T: KernelScalar>(_ a: T, _ b: T) -> T { a == b ? 1 : 0 } }
+
+/// Runs `F` over the broadcast of two inputs into a contiguous output.
+func broadcastMap<T: KernelScalar, F: BinaryFunction>(_: F.Type, _ a: UnsafePointer<T>, _ aShape: [Int], _ b: UnsafePointer<T>, _ bShape: [Int],
+                                                      _ y: UnsafeMutablePointer<T>, _ outShape: [Int]) {
     let n = outShape.reduce(1, *)
-    withoutActuallyEscaping(f) { f in
-        let box = UncheckedSendable(f)
-        if aShape == bShape {
-            parallelFor(n, grain: 32768) { r in
-                let o = r.lowerBound
-                zipElements(y + o, a + o, b + o, r.count, box.value)
+    if aShape == bShape {
+        parallelFor(n, grain: 32768) { r in
+            let o = r.lowerBound
+            zipElements(y + o, a + o, b + o, r.count) { F.apply($0, $1) }
+        }
+        return
+    }
+    // A scalar operand (constants such as `x * 0.5`): hoisted, so the loop vectorises.
+    if bShape.reduce(1, *) == 1 && aShape.reduce(1, *) == n {
+        let vb = b[0]
+        parallelFor(n, grain: 32768) { r in mapElements(y + r.lowerBound, a + r.lowerBound, r.count) { F.apply($0, vb) } }
+        return
+    }
+    if aShape.reduce(1, *) == 1 && bShape.reduce(1, *) == n {
+        let va = a[0]
+        parallelFor(n, grain: 32768) { r in mapElements(y + r.lowerBound, b + r.lowerBound, r.count) { F.apply(va, $0) } }
+        return
+    }
+    let (dims, st) = coalesce(shape: outShape, strideSets: [broadcastStrides(aShape, to: outShape), broadcastStrides(bShape, to: outShape)])
+    let rank = dims.count, inner = dims[rank - 1]
+    let sa = st[0], sb = st[1]
+    let ia = sa[rank - 1], ib = sb[rank - 1]
+    let outerDims = Array(dims.dropLast())
+    let outer = outerDims.reduce(1, *)
+    parallelFor(outer, grain: max(1, 32768 / inner)) { r in
+        for o in r {
+            var rem = o, offA = 0, offB = 0
+            for d in stride(from: outerDims.count - 1, through: 0, by: -1) {
+                let i = rem % outerDims[d]; rem /= outerDims[d]
+                offA += i * sa[d]; offB += i * sb[d]
             }
-            return
-        }
-        // A scalar operand (constants such as `x * 0.5`): hoisted, so the loop vectorises.
-        if bShape.reduce(1, *) == 1 && aShape.reduce(1, *) == n {
-            let vb = b[0]
-            parallelFor(n, grain: 32768) { r in let f = box.value; mapElements(y + r.lowerBound, a + r.lowerBound, r.count) { f($0, vb) } }
-            return
-        }
-        if aShape.reduce(1, *) == 1 && bShape.reduce(1, *) == n {
-            let va = a[0]
-            parallelFor(n, grain: 32768) { r in let f = box.value; mapElements(y + r.lowerBound, b + r.lowerBound, r.count) { f(va, $0) } }
-            return
-        }
-        let (dims, st) = coalesce(shape: outShape, strideSets: [broadcastStrides(aShape, to: outShape), broadcastStrides(bShape, to: outShape)])
-        let rank = dims.count, inner = dims[rank - 1]
-        let sa = st[0], sb = st[1]
-        let ia = sa[rank - 1], ib = sb[rank - 1]
-        let outerDims = Array(dims.dropLast())
-        let outer = outerDims.reduce(1, *)
-        parallelFor(outer, grain: max(1, 32768 / inner)) { r in
-            let f = box.value
-            for o in r {
-                var rem = o, offA = 0, offB = 0
-                for d in stride(from: outerDims.count - 1, through: 0, by: -1) {
-                    let i = rem % outerDims[d]; rem /= outerDims[d]
-                    offA += i * sa[d]; offB += i * sb[d]
-                }
-                let pa = a + offA, pb = b + offB, py = y + o * inner
-                switch (ia, ib) {
-                case (1, 1): zipElements(py, pa, pb, inner, f)
-                case (1, 0): let vb = pb[0]; mapElements(py, pa, inner) { f($0, vb) }
-                case (0, 1): let va = pa[0]; mapElements(py, pb, inner) { f(va, $0) }
-                default: for i in 0..<inner { py[i] = f(pa[i * ia], pb[i * ib]) }
-                }
+            let pa = a + offA, pb = b + offB, py = y + o * inner
+            switch (ia, ib) {
+            case (1, 1): zipElements(py, pa, pb, inner) { F.apply($0, $1) }
+            case (1, 0): let vb = pb[0]; mapElements(py, pa, inner) { F.apply($0, vb) }
+            case (0, 1): let va = pa[0]; mapElements(py, pb, inner) { F.apply(va, $0) }
+            default: for i in 0..<inner { py[i] = F.apply(pa[i * ia], pb[i * ib]) }
             }
         }
     }
@@ -90,17 +103,17 @@ struct BinaryOp: Op {
         let y = c.outputs[0].pointer(as: T.self)
         let sa = c.inputShapes[0], sb = c.inputShapes[1], so = c.outputShapes[0]
         switch kind {
-        case .add: broadcastMap(a, sa, b, sb, y, so) { $0 + $1 }
-        case .sub: broadcastMap(a, sa, b, sb, y, so) { $0 - $1 }
-        case .mul: broadcastMap(a, sa, b, sb, y, so) { $0 * $1 }
-        case .div: broadcastMap(a, sa, b, sb, y, so) { $0 / $1 }
-        case .maximum: broadcastMap(a, sa, b, sb, y, so) { $0 >= $1 ? $0 : $1 }
-        case .minimum: broadcastMap(a, sa, b, sb, y, so) { $0 <= $1 ? $0 : $1 }
-        case .greater: broadcastMap(a, sa, b, sb, y, so) { $0 > $1 ? 1 : 0 }
-        case .greaterEqual: broadcastMap(a, sa, b, sb, y, so) { $0 >= $1 ? 1 : 0 }
-        case .less: broadcastMap(a, sa, b, sb, y, so) { $0 < $1 ? 1 : 0 }
-        case .lessEqual: broadcastMap(a, sa, b, sb, y, so) { $0 <= $1 ? 1 : 0 }
-        case .equal: broadcastMap(a, sa, b, sb, y, so) { $0 == $1 ? 1 : 0 }
+        case .add: broadcastMap(AddFunction.self, a, sa, b, sb, y, so)
+        case .sub: broadcastMap(SubFunction.self, a, sa, b, sb, y, so)
+        case .mul: broadcastMap(MulFunction.self, a, sa, b, sb, y, so)
+        case .div: broadcastMap(DivFunction.self, a, sa, b, sb, y, so)
+        case .maximum: broadcastMap(MaximumFunction.self, a, sa, b, sb, y, so)
+        case .minimum: broadcastMap(MinimumFunction.self, a, sa, b, sb, y, so)
+        case .greater: broadcastMap(GreaterFunction.self, a, sa, b, sb, y, so)
+        case .greaterEqual: broadcastMap(GreaterEqualFunction.self, a, sa, b, sb, y, so)
+        case .less: broadcastMap(LessFunction.self, a, sa, b, sb, y, so)
+        case .lessEqual: broadcastMap(LessEqualFunction.self, a, sa, b, sb, y, so)
+        case .equal: broadcastMap(EqualFunction.self, a, sa, b, sb, y, so)
         }
     }
 

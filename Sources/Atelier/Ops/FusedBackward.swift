@@ -46,29 +46,3 @@ struct FusedElementwiseBackwardOp: Op {
         fatalError("[\(name)] is first-order only; request gradients with higherOrder: true")
     }
 }
-
-/// Inputs (g, x̂, r) of layer norm → dx = r·(g − mean(g) − x̂·mean(g∘x̂)) per row, in one pass per row.
-struct LayerNormBackwardOp: Op {
-    var name: String { "layerNormBackward" }
-    func execute(_ c: KernelContext) {
-        let s = c.inputShapes[0]
-        let cols = s.last!, rows = s.reduce(1, *) / max(cols, 1)
-        dispatch(c.dtype, { run(Float.self, c, rows, cols) }, { run(Double.self, c, rows, cols) })
-    }
-    private func run<T: KernelScalar>(_: T.Type, _ c: KernelContext, _ rows: Int, _ cols: Int) {
-        let g = c.inputs[0].pointer(as: T.self), xh = c.inputs[1].pointer(as: T.self), rs = c.inputs[2].pointer(as: T.self)
-        let dx = c.outputs[0].pointer(as: T.self)
-        parallelFor(rows, grain: max(1, 4096 / max(cols, 1))) { r in
-            for row in r {
-                let gi = g + row * cols, xi = xh + row * cols, di = dx + row * cols
-                var sg: T = 0, sgx: T = 0
-                for j in 0..<cols { sg += gi[j]; sgx += gi[j] * xi[j] }
-                let mg = sg / T(cols), mgx = sgx / T(cols), rr = rs[row]
-                for j in 0..<cols { di[j] = rr * (gi[j] - mg - xi[j] * mgx) }
-            }
-        }
-    }
-    func gradient(_ c: GradientContext) -> [Tensor?] {
-        fatalError("[layerNormBackward] is first-order only; request gradients with higherOrder: true")
-    }
-}

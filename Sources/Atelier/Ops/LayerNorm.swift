@@ -1,5 +1,5 @@
 // Layer normalisation over the last axis. The fused kernel outputs x̂ = (x − μ)·r and r = 1/√(σ² + ε);
-// the gradient is built from ops on those outputs, so it can be differentiated again (WGAN-GP needs it).
+// the gradient is built from differentiable ops on those outputs, so WGAN-GP can differentiate it again.
 
 struct LayerNormOp: Op {
     let eps: Double
@@ -31,12 +31,8 @@ struct LayerNormOp: Op {
         let n = Double(c.inputs[0].shape.last!)
         var dx: Tensor? = nil
         if let g = c.cotangents[0] {
-            // dx = r·(g − mean(g) − x̂·mean(g∘x̂))
-            if c.higherOrder {
-                dx = rstd * (g - g.mean(axes: [-1], keepDims: true) - xhat * (g * xhat).mean(axes: [-1], keepDims: true))
-            } else {
-                dx = Tensor.make(LayerNormBackwardOp(), [g, xhat, rstd], shape: xhat.shape, dtype: xhat.dtype)
-            }
+            // dx = r·(g − mean(g) − x̂·mean(g∘x̂)), one fused op with its own (fused or composite) gradient rule.
+            dx = layerNormBackward(g: g, xhat: xhat, rstd: rstd)
         }
         if let gr = c.cotangents[1] {
             // ∂r/∂x = −r²·x̂/N

@@ -61,6 +61,7 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "softmaxBackward", shapes: [[3, 11], [3, 11]]) { softmaxBackward(y: $0[0], g: $0[1]) },
     GradCase(name: "logSoftmax", shapes: [[3, 5]]) { $0[0].logSoftmax() },
     GradCase(name: "layerNorm", shapes: [[3, 6], [6], [6]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
+    GradCase(name: "layerNormBackward", shapes: [[3, 13], [3, 13], [3, 1]]) { layerNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2]) },
     GradCase(name: "cast", shapes: [[3]], eps: 1e-2, atol: 1e-5, rtol: 1e-5) { $0[0].cast(to: .float32).cast(to: .float64) * 1.0 },
     GradCase(name: "attention", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 4]]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) },
     GradCase(name: "attention bias", shapes: [[2, 2, 3, 4], [2, 2, 5, 4], [2, 2, 5, 4], [2, 3, 5]]) {
@@ -114,6 +115,9 @@ let secondOrderCases: [GradCase] = [
     GradCase(name: "linear", shapes: [[2, 3, 4], [5, 4], [5]]) { $0[0].linear(weight: $0[1], bias: $0[2]).tanh() },
     GradCase(name: "layerNorm", shapes: [[3, 6], [6], [6]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
     GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
+    // The composite higher-order rule of the fused layer-norm backward (third order of layer norm).
+    GradCase(name: "layerNormBackward", shapes: [[3, 13], [3, 13], [3, 1]]) { layerNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2]).square() },
+    GradCase(name: "layerNorm (rows of 37)", shapes: [[2, 37], [37], [37]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]).tanh() },
     // Its composite higher-order rule (third order of softmax).
     GradCase(name: "softmaxBackward", shapes: [[3, 11], [3, 11]]) { softmaxBackward(y: $0[0], g: $0[1]).square() },
     GradCase(name: "indexSelect", shapes: [[4, 3]]) { $0[0].indexSelect(axis: 0, [3, 0, 0, 2]).square() },
