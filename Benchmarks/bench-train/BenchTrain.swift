@@ -21,6 +21,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Batch size (D batch; the G batch is the same).") var batch = 32
     @Option(help: "Image channels.") var channels = 3
     @Option(help: "Loss (transgan: wgangp-eps or hinge).") var loss = "wgangp-eps"
+    @Option(help: "TransGAN: samples of the D batch the gradient penalty uses (default: all).") var gpBatch: Int?
     @Option(help: "Timed iterations.") var iterations = 5
     @Option(help: "Untimed warm-up iterations.") var warmup = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
@@ -68,6 +69,7 @@ struct BenchTrain: ParsableCommand {
         options.nCritic = 1
         guard let l = GANLoss(rawValue: loss) else { throw ValidationError("unknown loss \(loss)") }
         options.loss = l
+        options.gpBatch = gpBatch
         let data = DataSource.synthetic(count: 256, channels: channels, size: cfg.imageSize, seed: 1)
         let trainer = try Trainer(config: cfg, options: options, data: data)
         // Validate before timing: the iteration must produce finite losses.
@@ -83,7 +85,7 @@ struct BenchTrain: ParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         return (times, ["g_params": String(trainer.generator.parameterCount), "d_params": String(trainer.discriminator.parameterCount),
-                        "loss": "\"\(loss)\""])
+                        "loss": "\"\(loss)\"", "gp_batch": String(gpBatch ?? batch)])
     }
 }
 

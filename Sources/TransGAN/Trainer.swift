@@ -40,6 +40,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// Lazy gradient penalty (GP or R1): compute it only on D steps where step % gpEvery == 0, weighted λ·gpEvery
     /// (StyleGAN2-style lazy regularisation; 1 = every step, the official recipe).
     public var gpEvery: Int = 1
+    /// Samples of the D batch the gradient penalty is computed on (nil: all of them, official). The penalty's
+    /// double backward is about a third of an iteration, so half the batch buys ~15 % more steps for a noisier
+    /// (still unbiased) estimate of the same mean.
+    public var gpBatch: Int? = nil
     /// R1 weight γ for `logistic-r1` (the penalty is (γ/2)·E‖∇ₓD(x_r)‖², lazily every `gpEvery` steps).
     public var r1Gamma: Double = 0.1
     /// Drift weight ε on (E[D(x_r)])².
@@ -119,6 +123,9 @@ public final class Trainer: @unchecked Sendable {
         guard options.batch > 0, options.gBatch > 0, options.nCritic > 0 else {
             throw TrainingError.badOption("batch sizes and n-critic must be positive")
         }
+        if let k = options.gpBatch, !(1...options.batch).contains(k) {
+            throw TrainingError.badOption("the gradient-penalty batch must be between 1 and the D batch (\(options.batch)), got \(k)")
+        }
         guard data.count > 0 else { throw TrainingError.badOption("the dataset is empty") }
         self.config = config
         self.options = options
@@ -169,7 +176,12 @@ public final class Trainer: @unchecked Sendable {
         case .wganGPEps:
             let base = dFake - dReal + dReal.square() * options.driftWeight
             guard options.gpEvery <= 1 || step % options.gpEvery == 0 else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
-            let gp = gradientPenalty(real: real, fake: fake)
+            var (gpReal, gpFake) = (real, fake)
+            if let k = options.gpBatch, k < real.shape[0] {
+                gpReal = real.sliced(axis: 0, 0, k)
+                gpFake = fake.sliced(axis: 0, 0, k)
+            }
+            let gp = gradientPenalty(real: gpReal, fake: gpFake)
             return (base + gp * (options.gpWeight * Double(Swift.max(options.gpEvery, 1))), gp, dReal, dFake)
         case .hinge:
             let loss = (1 - outReal).relu().mean() + (1 + outFake).relu().mean()

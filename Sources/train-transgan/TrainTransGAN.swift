@@ -27,6 +27,7 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Generator learning rate (default: --lr).") var gLr: Double?
     @Option(help: "Discriminator learning rate (default: --lr; e.g. 4 × the generator's for a two-time-scale update).") var dLr: Double?
     @Option(help: "Compute the gradient penalty (or R1) every N D steps with N times its weight (1: every step, official).") var gpEvery = 1
+    @Option(help: "Compute the gradient penalty on the first N samples of each D batch (default: all, official).") var gpBatch: Int?
     @Option(help: "EMA half-life in thousands of images.") var emaKimg = 500.0
     @Option(help: "EMA warm-up ratio (0: fixed --ema-beta).") var emaWarmup = 0.1
     @Option(help: "Fixed EMA beta when --ema-warmup is 0.") var emaBeta = 0.9999
@@ -67,6 +68,7 @@ struct TrainTransGAN: ParsableCommand {
         options.nCritic = nCritic
         guard gpEvery >= 1 else { throw TrainingError.badOption("--gp-every must be at least 1, got \(gpEvery)") }
         options.gpEvery = gpEvery
+        options.gpBatch = gpBatch
         guard r1Gamma >= 0 && r1Gamma.isFinite else { throw TrainingError.badOption("--r1-gamma must be a finite number ≥ 0, got \(r1Gamma)") }
         options.r1Gamma = r1Gamma
         for (flag, value) in [("--lr", lr), ("--g-lr", gLr ?? lr), ("--d-lr", dLr ?? lr)] where !(value > 0 && value.isFinite) {

@@ -138,6 +138,21 @@ extension TransGANTests {
         #expect(abs(stats[1].dLoss - 2 * log(2.0)) < 0.5)
     }
 
+    @Test func gradientPenaltyOnPartOfTheBatch() throws {
+        var options = TrainingOptions()
+        options.batch = 4
+        options.gBatch = 4
+        options.gpBatch = 2
+        let data = DataSource.synthetic(count: 32, channels: 3, size: 32, seed: 3)
+        let t = try Trainer(config: .micro, options: options, data: data)
+        let s = try t.trainStep()
+        #expect(s.dLoss.isFinite && s.gradientPenalty > 0)
+        options.gpBatch = 5
+        #expect(throws: TrainingError.self) { try Trainer(config: .micro, options: options, data: data) }
+        options.gpBatch = 0
+        #expect(throws: TrainingError.self) { try Trainer(config: .micro, options: options, data: data) }
+    }
+
     @Test func hingeLossRuns() throws {
         let t = try microTrainer(loss: .hinge)
         let s = try t.trainStep()

@@ -16,6 +16,11 @@ struct IndexSelectOp: Op {
         indices.withUnsafeBufferPointer { idx in
             let idx = UncheckedSendable(idx)
             parallelFor(outer * n, grain: max(1, 8192 / inner)) { r in
+                if inner == 1 {
+                    // Element gathers (relative-position bias tables): a plain loop, not a copy call per element.
+                    for t in r { y[t] = x[(t / n) * size + idx.value[t % n]] }
+                    return
+                }
                 for t in r {
                     let o = t / n, i = t % n
                     (y + t * inner).update(from: x + (o * size + idx.value[i]) * inner, count: inner)
@@ -41,19 +46,36 @@ struct IndexAddOp: Op {
                           { run(c.inputs[0].pointer(as: Double.self), c.outputs[0].pointer(as: Double.self), outer, size, inner) })
     }
     private func run<T: KernelScalar>(_ g: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ size: Int, _ inner: Int) {
-        // Sources of each destination row, in ascending order.
-        var sources = [[Int]](repeating: [], count: size)
-        for (i, d) in indices.enumerated() { sources[d].append(i) }
+        // Sources of each destination row in ascending order, as one flat counting-sort list:
+        // sources[start[d] ..< start[d + 1]] (an array per row cost more than the sums for 4M-entry lists).
         let n = indices.count
-        let src = UncheckedSendable(sources)
-        parallelFor(outer * size, grain: max(1, 8192 / inner)) { r in
-            for t in r {
-                let o = t / size, d = t % size
-                let out = y + t * inner
-                out.update(repeating: 0, count: inner)
-                for i in src.value[d] {
-                    let row = g + (o * n + i) * inner
-                    for j in 0..<inner { out[j] += row[j] }
+        var start = [Int](repeating: 0, count: size + 1)
+        for d in indices { start[d + 1] += 1 }
+        for d in 0..<size { start[d + 1] += start[d] }
+        var sources = [Int](repeating: 0, count: n)
+        var fill = start
+        for (i, d) in indices.enumerated() { sources[fill[d]] = i; fill[d] += 1 }
+        start.withUnsafeBufferPointer { startBuffer in
+            sources.withUnsafeBufferPointer { sourceBuffer in
+                let (starts, src) = (UncheckedSendable(startBuffer), UncheckedSendable(sourceBuffer))
+                parallelFor(outer * size, grain: max(1, 8192 / inner)) { r in
+                    for t in r {
+                        let o = t / size, d = t % size
+                        let out = y + t * inner
+                        let rows = starts.value[d]..<starts.value[d + 1]
+                        if inner == 1 {
+                            let base = g + o * n
+                            var acc: T = 0
+                            for k in rows { acc += base[src.value[k]] }
+                            out[0] = acc
+                            continue
+                        }
+                        out.update(repeating: 0, count: inner)
+                        for k in rows {
+                            let row = g + (o * n + src.value[k]) * inner
+                            for j in 0..<inner { out[j] += row[j] }
+                        }
+                    }
                 }
             }
         }

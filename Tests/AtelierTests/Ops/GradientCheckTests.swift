@@ -56,6 +56,9 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "stack", shapes: [[2, 3], [2, 3]]) { Tensor.stack($0, axis: 1) },
     GradCase(name: "indexSelect", shapes: [[4, 3]]) { $0[0].indexSelect(axis: 0, [3, 0, 0, 2, 1]) },
     GradCase(name: "indexAdd", shapes: [[5, 3]]) { $0[0].indexAdd(axis: 0, [3, 0, 0, 2, 1], size: 4) },
+    // Element-wise (inner size 1) paths, one destination without sources.
+    GradCase(name: "indexSelect last axis", shapes: [[2, 4]]) { $0[0].indexSelect(axis: 1, [3, 0, 0, 2, 3, 3]) },
+    GradCase(name: "indexAdd last axis", shapes: [[2, 6]]) { $0[0].indexAdd(axis: 1, [3, 0, 0, 3, 1, 3], size: 5) },
     GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
     GradCase(name: "softmax axis 0", shapes: [[3, 5]]) { $0[0].softmax(axis: 0) },
     GradCase(name: "softmaxBackward", shapes: [[3, 11], [3, 11]]) { softmaxBackward(y: $0[0], g: $0[1]) },
