@@ -21,6 +21,8 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Batch size (D batch; the G batch is the same).") var batch = 32
     @Option(help: "Image channels.") var channels = 3
     @Option(help: "Loss (transgan: wgangp-eps or hinge).") var loss = "wgangp-eps"
+    @Option(help: "TransGAN: generator grid-attention window side (with --grid-from).") var gWindow: Int?
+    @Option(help: "TransGAN: grid side from which generator stages use window attention.") var gridFrom: Int?
     @Option(help: "TransGAN: samples of the D batch the gradient penalty uses (default: all).") var gpBatch: Int?
     @Option(help: "Timed iterations.") var iterations = 5
     @Option(help: "Untimed warm-up iterations.") var warmup = 1
@@ -63,6 +65,9 @@ struct BenchTrain: ParsableCommand {
     func benchTransGAN() throws -> ([Double], [String: String]) {
         var cfg = try TransGANConfiguration.named(config)
         cfg.channels = channels
+        if let gWindow { cfg.gWindow = gWindow }
+        if let gridFrom { cfg.gridAttentionFrom = gridFrom }
+        try cfg.validate()
         var options = TrainingOptions()
         options.batch = batch
         options.gBatch = batch
