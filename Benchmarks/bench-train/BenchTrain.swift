@@ -20,7 +20,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Model configuration (transgan: s, tiny, micro, …; paint-transformer: paper, small).") var config = "tiny"
     @Option(help: "Batch size (D batch; the G batch is the same).") var batch = 32
     @Option(help: "Image channels.") var channels = 3
-    @Option(help: "Loss (transgan: wgangp-eps or hinge).") var loss = "wgangp-eps"
+    @Option(help: "Loss (transgan: wgangp-eps, hinge or logistic-r1).") var loss = "wgangp-eps"
     @Option(help: "TransGAN: generator grid-attention window side (with --grid-from).") var gWindow: Int?
     @Option(help: "TransGAN: grid side from which generator stages use window attention.") var gridFrom: Int?
     @Option(help: "TransGAN: samples of the D batch the gradient penalty uses (default: all).") var gpBatch: Int?

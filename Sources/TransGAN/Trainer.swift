@@ -124,7 +124,7 @@ public final class Trainer: @unchecked Sendable {
             throw TrainingError.badOption("batch sizes and n-critic must be positive")
         }
         if let k = options.gpBatch, !(1...options.batch).contains(k) {
-            throw TrainingError.badOption("the gradient-penalty batch must be between 1 and the D batch (\(options.batch)), got \(k)")
+            throw TrainingError.badOption("gp-batch (samples for the gradient penalty) must be between 1 and the D batch (\(options.batch)), got \(k)")
         }
         guard data.count > 0 else { throw TrainingError.badOption("the dataset is empty") }
         self.config = config
@@ -172,25 +172,28 @@ public final class Trainer: @unchecked Sendable {
         let outReal = discriminator(real, generator: rng)                                   // [B, 1]
         let outFake = discriminator(fake, generator: rng)                                   // [B, 1]
         let dReal = outReal.mean(), dFake = outFake.mean()
+        // Lazy regularisation: the penalty on every gpEvery-th step only, weighted gpEvery times.
+        let penaltyDue = options.gpEvery <= 1 || step % options.gpEvery == 0
+        let lazyWeight = Double(Swift.max(options.gpEvery, 1))
         switch options.loss {
         case .wganGPEps:
             let base = dFake - dReal + dReal.square() * options.driftWeight
-            guard options.gpEvery <= 1 || step % options.gpEvery == 0 else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
+            guard penaltyDue else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
             var (gpReal, gpFake) = (real, fake)
             if let k = options.gpBatch, k < real.shape[0] {
                 gpReal = real.sliced(axis: 0, 0, k)
                 gpFake = fake.sliced(axis: 0, 0, k)
             }
             let gp = gradientPenalty(real: gpReal, fake: gpFake)
-            return (base + gp * (options.gpWeight * Double(Swift.max(options.gpEvery, 1))), gp, dReal, dFake)
+            return (base + gp * (options.gpWeight * lazyWeight), gp, dReal, dFake)
         case .hinge:
             let loss = (1 - outReal).relu().mean() + (1 + outFake).relu().mean()
             return (loss, Tensor.zeros([], dtype: dtype), dReal, dFake)
         case .logisticR1:
             let base = outFake.softplus().mean() + (-outReal).softplus().mean()
-            guard options.gpEvery <= 1 || step % options.gpEvery == 0 else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
+            guard penaltyDue else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
             let r1 = r1Penalty(real: real, score: outReal)
-            return (base + r1 * (options.r1Gamma / 2 * Double(Swift.max(options.gpEvery, 1))), r1, dReal, dFake)
+            return (base + r1 * (options.r1Gamma / 2 * lazyWeight), r1, dReal, dFake)
         }
     }
 
