@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "bench-ops", targets: ["bench-ops"]),
         .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
         .executable(name: "paint", targets: ["paint"]),
+        .executable(name: "paint-eval", targets: ["paint-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,6 +77,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "paint",
+            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
+        .executableTarget(
+            name: "paint-eval",
             dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),

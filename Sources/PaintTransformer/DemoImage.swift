@@ -74,18 +74,6 @@ extension RGBImage {
         }
         return image
     }
-
-    /// Peak signal-to-noise ratio in dB against `reference` (same size), for values in [0, 1].
-    public func psnr(against reference: RGBImage) -> Double {
-        precondition(width == reference.width && height == reference.height, "[psnr] sizes differ")
-        var sum = 0.0
-        for (a, b) in zip(pixels, reference.pixels) {
-            let d = Double(min(max(a, 0), 1)) - Double(min(max(b, 0), 1))
-            sum += d * d
-        }
-        let mse = sum / Double(max(pixels.count, 1))
-        return mse == 0 ? .infinity : 10 * log10(1 / mse)
-    }
 }
 
 private func simd_clamp01(_ v: SIMD3<Float>) -> SIMD3<Float> {

@@ -99,6 +99,32 @@ public struct DifferentiableStrokeRenderer: @unchecked Sendable {
         return (foreground, softAlpha.minFilter3x3())
     }
 
+    /// A cheaper rendition for stroke refinement: each stroke samples only the brush `vertical[i]` names (the
+    /// choice is fixed, as `render` passes no gradient through it either) and the 3×3 morphology is skipped, which
+    /// changes only a one-pixel rim. Same shapes and outputs as `render`.
+    public func renderWithoutMorphology(shapes: Tensor, colors: Tensor, vertical: [Bool], height: Int, width: Int)
+        -> (foreground: Tensor, alpha: Tensor) {
+        let n = shapes.shape.first ?? 0
+        shapeCheck(colors.shape == [n, 3] && vertical.count == n, "DifferentiableStrokeRenderer",
+                   "colors \(colors.shape) and \(vertical.count) brush choices for shapes \(shapes.shape)")
+        let (verticalTexture, horizontalTexture) = textures(shapes.dtype)
+        var parts: [Tensor] = [], order: [Int] = []
+        for (texture, wanted) in [(verticalTexture, true), (horizontalTexture, false)] {
+            let members = (0..<n).filter { vertical[$0] == wanted }
+            guard !members.isEmpty else { continue }
+            let subset = members.count == n ? shapes : shapes.indexSelect(axis: 0, members)
+            let grid = Tensor.affineGrid(theta: Self.affineMatrices(subset, height: height, width: width), height: height, width: width)
+            parts.append(texture.gridSample(grid))                                      // [n_k, 2, H, W]
+            order += members
+        }
+        var position = [Int](repeating: 0, count: n)
+        for (slot, original) in order.enumerated() { position[original] = slot }
+        let joined = parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
+        let sampled = position == Array(0..<n) ? joined : joined.indexSelect(axis: 0, position)  // [N, 2, H, W]
+        let foreground = sampled.sliced(axis: 1, 0, 1) * colors.reshaped([n, 3, 1, 1])        // [N, 3, H, W]
+        return (foreground, sampled.sliced(axis: 1, 1, 2))
+    }
+
     /// The over operator in query order: canvas ← fg·α·d + canvas·(1 − α·d) for strokes 0…N−1.
     /// - Parameters:
     ///   - canvas: [B, 3, H, W] starting canvases.

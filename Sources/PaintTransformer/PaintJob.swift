@@ -29,6 +29,12 @@ public struct PaintJobOptions: Sendable {
     public var saveInput: URL?
     /// Patches per network call.
     public var batchSize: Int = 256
+    /// Adam steps of stroke refinement per layer (0: off).
+    public var refineSteps: Int = PaintJobOptions.defaultRefineSteps
+    /// The default refinement: on, as it fits the time budget (README: PSNR with and without).
+    public static let defaultRefineSteps = 10
+    /// Largest `refineSteps` accepted.
+    public static let maximumRefineSteps = 1000
 
     public init(input: URL?, output: URL) {
         self.input = input
@@ -93,9 +99,12 @@ public enum PaintJob {
             throw .badOption("--size must be 1…\(PaintJobError.maximumSide), got \(size)")
         }
         if let layers = options.layers, layers < 1 { throw .badOption("--layers must be at least 1, got \(layers)") }
+        guard (0...PaintJobOptions.maximumRefineSteps).contains(options.refineSteps) else {
+            throw .badOption("--refine must be 0…\(PaintJobOptions.maximumRefineSteps), got \(options.refineSteps)")
+        }
         var configuration: PaintTransformerConfiguration? = nil
         if let name = options.configuration {
-            guard let c = PaintTransformerConfiguration.named[name] else { throw .badOption("unknown --config '\(name)'; use paper or small") }
+            guard let c = PaintTransformerConfiguration.named[name] else { throw .badOption("unknown --config '\(name)'; use one of \(PaintTransformerConfiguration.namesList)") }
             configuration = c
         }
         let targets = [options.output] + [options.animation, options.strokes, options.saveInput].compactMap { $0 }
@@ -157,7 +166,8 @@ public enum PaintJob {
         }
 
         log("painting \(name) (\(image.width)×\(image.height)) with the '\(network.configuration.name)' model")
-        let painter = Painter(brushes: brushes, maxLayers: options.layers, predictorBatchSize: options.batchSize)
+        let refiner = options.refineSteps > 0 ? StrokeRefiner(steps: options.refineSteps, brushes: brushes) : nil
+        let painter = Painter(brushes: brushes, maxLayers: options.layers, predictorBatchSize: options.batchSize, refiner: refiner)
         var frames: [RasterImage] = []
         let wantFrames = options.animation != nil
         let painting: Painting
@@ -176,7 +186,7 @@ public enum PaintJob {
                     switch p.phase {
                     case .predicting:
                         log("pass \(p.pass + 1)/\(p.passCount)\(p.pass == p.passCount - 1 ? " (shifted)" : ""): \(p.patches) patches, \(p.strokesDrawn) strokes so far")
-                    case .rendering: break
+                    case .refining, .rendering: break
                     case .finished: log("done: \(p.strokesDrawn) strokes")
                     }
                 },

@@ -8,6 +8,8 @@ import Atelier
 //   gt         1 · mean |pred − gt| over matched pairs × 5 params
 //   w         10 · mean W(pred, gt) over matched pairs
 //   decision  10 · BCEWithLogits(logit, matched?) with pos_weight 10, over all B·N predictions
+//   proposal  (`proposals` design only) per token cell holding a ground-truth centre: 1 · L1 + 10 · W of its
+//             proposed stroke, plus 10 · BCEWithLogits(objectness, cell holds a centre) over all B·64 tokens
 
 /// Loss weights (the reference's defaults).
 public struct PaintTransformerLossWeights: Sendable, Equatable {
@@ -17,6 +19,10 @@ public struct PaintTransformerLossWeights: Sendable, Equatable {
     public var decision = 10.0
     /// BCE pos_weight (λ_recall).
     public var recall = 10.0
+    /// Dense proposal terms (`proposals` design): L1, Wasserstein and objectness BCE.
+    public var proposalParameters = 1.0
+    public var proposalWasserstein = 10.0
+    public var objectness = 10.0
     public init() {}
 }
 
@@ -26,6 +32,8 @@ public struct PaintTransformerLosses {
     public var parameters: Tensor
     public var wasserstein: Tensor
     public var decision: Tensor
+    /// The dense proposal terms (zero for the `learned` design).
+    public var proposal: Tensor
     public var total: Tensor
     /// The painted reconstruction [B, 3, P, P] (for previews).
     public var reconstruction: Tensor
@@ -116,7 +124,8 @@ public enum PaintTransformerLoss {
     ///   - renderer: the differentiable renderer.
     public static func compute(
         shapes: Tensor, logits: Tensor, groundTruth: Tensor, validity: Tensor, old: Tensor, target: Tensor,
-        renderer: DifferentiableStrokeRenderer, weights: PaintTransformerLossWeights = .init()
+        renderer: DifferentiableStrokeRenderer, proposals: (strokes: Tensor, objectness: Tensor)? = nil,
+        weights: PaintTransformerLossWeights = .init()
     ) -> PaintTransformerLosses {
         let (b, n) = (shapes.shape[0], shapes.shape[1])
         let p = target.shape[2]
@@ -140,9 +149,32 @@ public enum PaintTransformerLoss {
         let w = gaussianWasserstein(shapes, pairedGT)                                                // [B, N]
         let wassersteinLoss = (w * matched).sum() / matchedCount * weights.wasserstein
         let decisionLoss = logits.binaryCrossEntropyWithLogits(matched, posWeight: weights.recall) * weights.decision
-        let total = pixel + parameterLoss + wassersteinLoss + decisionLoss
+        var total = pixel + parameterLoss + wassersteinLoss + decisionLoss
+        var proposalLoss = Tensor(scalar: 0, dtype: total.dtype)
+        if let proposals {
+            proposalLoss = proposalTerms(proposals, groundTruth: groundTruth, validity: validity, weights: weights)
+            total = total + proposalLoss
+        }
         return PaintTransformerLosses(pixel: pixel, parameters: parameterLoss, wasserstein: wassersteinLoss,
-                                      decision: decisionLoss, total: total, reconstruction: reconstruction,
-                                      assignment: assignment, matched: matched)
+                                      decision: decisionLoss, proposal: proposalLoss, total: total,
+                                      reconstruction: reconstruction, assignment: assignment, matched: matched)
+    }
+
+    /// The dense proposal loss: every token whose cell holds a valid ground-truth centre regresses that stroke
+    /// (L1 and Wasserstein), and objectness says which cells hold one.
+    /// - Parameters:
+    ///   - proposals: strokes [B, T, 5] and objectness logits [B, T].
+    ///   - groundTruth: [B, N, 5]; `validity` [B, N].
+    public static func proposalTerms(_ proposals: (strokes: Tensor, objectness: Tensor), groundTruth: Tensor,
+                                     validity: Tensor, weights: PaintTransformerLossWeights = .init()) -> Tensor {
+        let t = proposals.strokes.shape[1]
+        let grid = Int(Double(t).squareRoot().rounded())
+        shapeCheck(grid * grid == t, "PaintTransformerLoss.proposalTerms", "\(t) tokens are not a square grid")
+        let (targets, positive) = ProposalHead.targets(groundTruth: groundTruth, validity: validity, grid: grid)
+        let count = positive.sum().maximum(1)
+        let l1 = ((proposals.strokes - targets).abs() * positive.unsqueezed(2)).sum() / (count * 5)
+        let w = (gaussianWasserstein(proposals.strokes, targets) * positive).sum() / count
+        let objectness = proposals.objectness.binaryCrossEntropyWithLogits(positive)
+        return l1 * weights.proposalParameters + w * weights.proposalWasserstein + objectness * weights.objectness
     }
 }

@@ -48,11 +48,13 @@ public struct Painter: Sendable {
     public var predictorBatchSize: Int?
     /// Rendering threads (nil: `ATELIER_THREADS` or all cores). The result does not depend on it.
     public var threads: Int?
+    /// Gradient-descent refinement of each layer's strokes before they are drawn (nil or 0 steps: off).
+    public var refiner: StrokeRefiner?
 
     /// Creates a painter; see the properties for the options.
     public init(
         brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, maxLayers: Int? = nil, shiftedPass: Bool = true,
-        predictorBatchSize: Int? = nil, threads: Int? = nil
+        predictorBatchSize: Int? = nil, threads: Int? = nil, refiner: StrokeRefiner? = nil
     ) {
         precondition(strokesPerPatch > 0, "[Painter] strokesPerPatch must be positive")
         precondition(maxLayers.map { $0 > 0 } ?? true, "[Painter] maxLayers must be at least 1")
@@ -63,6 +65,7 @@ public struct Painter: Sendable {
         self.shiftedPass = shiftedPass
         self.predictorBatchSize = predictorBatchSize
         self.threads = threads
+        self.refiner = refiner
     }
 
     /// K: the number of 2× refinements needed for 32·2^K to cover the image's longer side.
@@ -153,6 +156,13 @@ public struct Painter: Sendable {
                             width: 2 * patchPixels, height: 2 * patchPixels)
             }
 
+            if let refiner, refiner.steps > 0 {
+                progress?(PaintProgress(pass: pass, passCount: passCount, phase: .refining, patches: count,
+                                        strokesDrawn: strokes.count))
+                refine(&windowStrokes, perSide: perSide, window: window, target: target, canvas: canvas, side: side,
+                       refiner: refiner)
+            }
+
             for (group, parity) in [(0, 0), (1, 1), (1, 0), (0, 1)].enumerated() {
                 let members = stride(from: parity.0, to: perSide, by: 2).flatMap { row in
                     stride(from: parity.1, to: perSide, by: 2).map { col in (row, col) }
@@ -193,6 +203,30 @@ public struct Painter: Sendable {
                                 strokesDrawn: strokes.count))
         let record = PaintingRecord(width: image.width, height: image.height, layers: layers, strokes: strokes)
         return Painting(image: crop(), record: record)
+    }
+
+    /// Replaces each window's kept strokes by their refined versions.
+    private func refine(
+        _ windowStrokes: inout [Stroke?], perSide: Int, window: (Int, Int) -> PixelWindow, target: [Float],
+        canvas: [Float], side: Int, refiner: StrokeRefiner
+    ) {
+        var windows: [RefinementWindow] = [], owners: [[Int]] = []
+        for row in 0..<perSide {
+            for col in 0..<perSide {
+                let first = (row * perSide + col) * strokesPerPatch
+                let kept = (first..<(first + strokesPerPatch)).filter { windowStrokes[$0] != nil }
+                guard !kept.isEmpty else { continue }
+                let win = window(row, col)
+                windows.append(RefinementWindow(
+                    target: boxSample(target, side: side, window: win, resolution: refiner.resolution),
+                    canvas: boxSample(canvas, side: side, window: win, resolution: refiner.resolution),
+                    strokes: kept.map { windowStrokes[$0]! }))
+                owners.append(kept)
+            }
+        }
+        for (refined, kept) in zip(refiner.refine(windows), owners) {
+            for (stroke, index) in zip(refined, kept) { windowStrokes[index] = stroke }
+        }
     }
 
     /// Calls the predictor in chunks and checks the number of strokes it returns.
@@ -316,6 +350,33 @@ private func gatherPatches(
             }
         }
     }
+}
+
+/// The part of a full-resolution [3, S, S] image under `window`, box-averaged to [3, r, r] (zero outside the image).
+private func boxSample(_ full: [Float], side: Int, window: PixelWindow, resolution r: Int) -> [Float] {
+    var out = [Float](repeating: 0, count: 3 * r * r)
+    let factor = max(1, window.width / r)
+    let norm = 1 / Float(factor * factor)
+    full.withUnsafeBufferPointer { src in
+        for c in 0..<3 {
+            for y in 0..<r {
+                for x in 0..<r {
+                    var sum: Float = 0
+                    for dy in 0..<factor {
+                        let fy = window.top + y * factor + dy
+                        guard fy >= 0, fy < side else { continue }
+                        let line = (c * side + fy) * side
+                        for dx in 0..<factor {
+                            let fx = window.left + x * factor + dx
+                            if fx >= 0, fx < side { sum += src[line + fx] }
+                        }
+                    }
+                    out[(c * r + y) * r + x] = sum * norm
+                }
+            }
+        }
+    }
+    return out
 }
 
 /// Bilinear colour of a [3, size, size] patch at normalised (x, y): grid_sample with align_corners=False and

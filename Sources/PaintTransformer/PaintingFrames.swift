@@ -3,7 +3,7 @@
 /// Where the painter is, reported through the optional progress closure.
 public struct PaintProgress: Sendable, Equatable {
     /// What the painter is about to do (or has done, for `finished`).
-    public enum Phase: Sendable, Equatable { case predicting, rendering, finished }
+    public enum Phase: Sendable, Equatable { case predicting, refining, rendering, finished }
     /// 0-based pass: layers 0…L−1, then the shifted pass (index L).
     public var pass: Int
     /// Layers plus the shifted pass.

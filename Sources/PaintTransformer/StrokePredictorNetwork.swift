@@ -10,6 +10,15 @@ import Atelier
 // transformer.{encoder,decoder}.norm.*, linear_param.{0,2,4}.*, linear_decider.*, query_pos, row_embed, col_embed.
 // Layout is batch-first ([B, T, E]) inside; PyTorch's seq-first order only matters for weights, which match.
 
+/// How the decoder's queries are made.
+public enum QueryDesign: String, Sendable, Equatable, Codable {
+    /// The reference: N learned `query_pos` vectors, the same for every patch.
+    case learned
+    /// Dense per-token stroke proposals; the N most confident tokens are the queries and the decoder refines
+    /// their strokes (ProposalStage.swift).
+    case proposals
+}
+
 /// Sizes of a stroke predictor.
 public struct PaintTransformerConfiguration: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Name used by `--config` and stored in checkpoints.
@@ -26,6 +35,8 @@ public struct PaintTransformerConfiguration: Sendable, Equatable, Codable, Custo
     public var dropout: Double
     /// Queries = strokes per patch.
     public var strokesPerPatch: Int
+    /// Learned queries (the reference) or dense proposals.
+    public var queries: QueryDesign = .learned
 
     /// Side of the input patches; the encoders reduce it 4× to an 8×8 token grid.
     public static let patchSize = 32
@@ -48,17 +59,32 @@ public struct PaintTransformerConfiguration: Sendable, Equatable, Codable, Custo
         name: "small", encoderChannels: [16, 32, 64], hiddenDimension: 128, heads: 4, encoderLayers: 2,
         decoderLayers: 2, feedForward: 512, dropout: 0, strokesPerPatch: 8)
 
+    /// `small` with dense proposals as queries: the configuration the project trains and ships. It drops the
+    /// learned `query_pos` and adds the proposal head and the proposal embedding (1,085,703 parameters).
+    public static let smallProposals = PaintTransformerConfiguration(
+        name: "small-proposals", encoderChannels: [16, 32, 64], hiddenDimension: 128, heads: 4, encoderLayers: 2,
+        decoderLayers: 2, feedForward: 512, dropout: 0, strokesPerPatch: 8, queries: .proposals)
+
     /// A tiny configuration for tests.
     public static let tiny = PaintTransformerConfiguration(
         name: "tiny", encoderChannels: [8, 8, 16], hiddenDimension: 32, heads: 2, encoderLayers: 1,
         decoderLayers: 1, feedForward: 64, dropout: 0.1, strokesPerPatch: 8)
 
+    /// `tiny` with dense proposals, for tests.
+    public static let tinyProposals = PaintTransformerConfiguration(
+        name: "tiny-proposals", encoderChannels: [8, 8, 16], hiddenDimension: 32, heads: 2, encoderLayers: 1,
+        decoderLayers: 1, feedForward: 64, dropout: 0.1, strokesPerPatch: 8, queries: .proposals)
+
     /// The configurations `--config` accepts.
-    public static let named: [String: PaintTransformerConfiguration] = ["paper": .paper, "small": .small, "tiny": .tiny]
+    public static let named: [String: PaintTransformerConfiguration] = [
+        "paper": .paper, "small": .small, "small-proposals": .smallProposals, "tiny": .tiny, "tiny-proposals": .tinyProposals,
+    ]
+    /// Their names, for messages.
+    public static var namesList: String { named.keys.sorted().joined(separator: ", ") }
 
     public var description: String {
         "\(name) (CNN \(encoderChannels.map(String.init).joined(separator: "/")), d=\(hiddenDimension), "
-            + "\(heads) heads, \(encoderLayers)+\(decoderLayers) layers, FFN \(feedForward))"
+            + "\(heads) heads, \(encoderLayers)+\(decoderLayers) layers, FFN \(feedForward), \(queries.rawValue) queries)"
     }
 }
 
@@ -117,11 +143,15 @@ final class EncoderDecoder: Module, @unchecked Sendable {
         register("decoder", decoder)
     }
 
-    /// `source` [B, S, E], `target` [B, T, E] → [B, T, E]
-    func callAsFunction(source: Tensor, target: Tensor) -> Tensor {
+    /// `source` [B, S, E] → memory [B, S, E]
+    func encode(_ source: Tensor) -> Tensor {
         var memory = source
         for layer in encoder.layers.items { memory = layer(memory) }
-        memory = encoder.norm(memory)
+        return encoder.norm(memory)
+    }
+
+    /// `target` [B, T, E] attending to `memory` [B, S, E] → [B, T, E]
+    func decode(_ target: Tensor, memory: Tensor) -> Tensor {
         var h = target
         for layer in decoder.layers.items { h = layer(h, memory: memory) }
         return decoder.norm(h)
@@ -140,6 +170,16 @@ final class ParameterHead: Module, @unchecked Sendable {
     func callAsFunction(_ x: Tensor) -> Tensor { layers[2](layers[1](layers[0](x).relu()).relu()) }
 }
 
+/// What the predictor outputs for a batch of patches.
+public struct StrokePrediction {
+    /// Stroke shapes [B, N, 5] (x, y, w, h, θ, patch-normalised).
+    public var shapes: Tensor
+    /// Decision logits [B, N]: a stroke is drawn iff its logit is > 0.
+    public var logits: Tensor
+    /// The `proposals` design's dense per-token strokes [B, T, 5] and objectness logits [B, T] (nil for `learned`).
+    public var proposals: (strokes: Tensor, objectness: Tensor)?
+}
+
 /// The Paint Transformer stroke predictor.
 public final class StrokePredictorNetwork: Module, @unchecked Sendable {
     public let configuration: PaintTransformerConfiguration
@@ -148,7 +188,12 @@ public final class StrokePredictorNetwork: Module, @unchecked Sendable {
     let transformer: EncoderDecoder
     let linearParam: ParameterHead
     let linearDecider: Linear
-    let queryPos: Parameter, rowEmbed: Parameter, colEmbed: Parameter
+    let rowEmbed: Parameter, colEmbed: Parameter
+    /// `learned`: the N decoder inputs.
+    let queryPos: Parameter?
+    /// `proposals`: the dense head and the embedding of a proposed stroke added to its token.
+    let proposalHead: ProposalHead?
+    let proposalEmbed: Linear?
     /// Draws the initial weights and, in training mode, every dropout mask (its state goes into checkpoints).
     public let generator: RandomGenerator
 
@@ -160,14 +205,23 @@ public final class StrokePredictorNetwork: Module, @unchecked Sendable {
         configuration = c
         self.generator = generator
         let d = c.hiddenDimension
+        let grid = PaintTransformerConfiguration.patchSize / 4
         encImg = ConvEncoder(channels: c.encoderChannels, generator: generator)
         encCanvas = ConvEncoder(channels: c.encoderChannels, generator: generator)
         conv = Conv2d(2 * c.encoderChannels[2], d, kernel: 1, generator: generator)
         transformer = EncoderDecoder(c, generator: generator)
         linearParam = ParameterHead(width: d, outputs: PaintTransformerConfiguration.parametersPerStroke, generator: generator)
         linearDecider = Linear(d, 1, generator: generator)
-        queryPos = Parameter(Initializer.uniform([c.strokesPerPatch, d], 0, 1, generator: generator))
-        let grid = PaintTransformerConfiguration.patchSize / 4
+        switch c.queries {
+        case .learned:
+            queryPos = Parameter(Initializer.uniform([c.strokesPerPatch, d], 0, 1, generator: generator))
+            proposalHead = nil
+            proposalEmbed = nil
+        case .proposals:
+            queryPos = nil
+            proposalHead = ProposalHead(width: d, grid: grid, generator: generator)
+            proposalEmbed = Linear(PaintTransformerConfiguration.parametersPerStroke, d, generator: generator)
+        }
         rowEmbed = Parameter(Initializer.uniform([grid, d / 2], 0, 1, generator: generator))
         colEmbed = Parameter(Initializer.uniform([grid, d / 2], 0, 1, generator: generator))
         super.init()
@@ -177,7 +231,11 @@ public final class StrokePredictorNetwork: Module, @unchecked Sendable {
         register("transformer", transformer)
         register("linear_param", linearParam)
         register("linear_decider", linearDecider)
-        register("query_pos", queryPos)
+        if let queryPos { register("query_pos", queryPos) }
+        if let proposalHead, let proposalEmbed {
+            register("proposal", proposalHead)
+            register("proposal_embed", proposalEmbed)
+        }
         register("row_embed", rowEmbed)
         register("col_embed", colEmbed)
         applyReferenceInitialization()
@@ -207,6 +265,12 @@ public final class StrokePredictorNetwork: Module, @unchecked Sendable {
     ///   - canvas: current canvases, [B, 3, 32, 32].
     /// - Returns: `shapes` [B, N, 5] (raw x, y, w, h, θ) and decision `logits` [B, N].
     public func callAsFunction(image: Tensor, canvas: Tensor) -> (shapes: Tensor, logits: Tensor) {
+        let prediction = predict(image: image, canvas: canvas)
+        return (prediction.shapes, prediction.logits)
+    }
+
+    /// Predicts strokes (and, for the `proposals` design, the dense proposals the training loss needs).
+    public func predict(image: Tensor, canvas: Tensor) -> StrokePrediction {
         let p = PaintTransformerConfiguration.patchSize
         shapeCheck(image.rank == 4 && image.shape[1...] == [3, p, p] && canvas.shape == image.shape,
                    "StrokePredictorNetwork", "image \(image.shape) and canvas \(canvas.shape) must both be [B, 3, \(p), \(p)]")
@@ -219,10 +283,20 @@ public final class StrokePredictorNetwork: Module, @unchecked Sendable {
         let cols = colEmbed.tensor.unsqueezed(0).expanded(to: [grid, grid, d / 2])        // [8 (i), 8 (j), d/2]
         let rows = rowEmbed.tensor.unsqueezed(1).expanded(to: [grid, grid, d / 2])
         let position = Tensor.concat([cols, rows], axis: 2).reshaped([1, tokens, d])      // [1, 64, d]
-        let queries = queryPos.tensor.unsqueezed(0).expanded(to: [b, c.strokesPerPatch, d])  // [B, N, d]
-        let hidden = transformer(source: sequence + position, target: queries)            // [B, N, d]
-        let shapes = linearParam(hidden)                                                  // [B, N, 5]
-        let logits = linearDecider(hidden).reshaped([b, c.strokesPerPatch])               // [B, N]
-        return (shapes, logits)
+        let memory = transformer.encode(sequence + position)                              // [B, 64, d]
+        if let queryPos {
+            let queries = queryPos.tensor.unsqueezed(0).expanded(to: [b, c.strokesPerPatch, d])  // [B, N, d]
+            let hidden = transformer.decode(queries, memory: memory)                          // [B, N, d]
+            return StrokePrediction(shapes: linearParam(hidden),                              // [B, N, 5]
+                                    logits: linearDecider(hidden).reshaped([b, c.strokesPerPatch]), proposals: nil)
+        }
+        let (proposed, objectness) = proposalHead!(memory)                               // [B, 64, 5], [B, 64]
+        let selection = ProposalHead.selectTop(objectness, count: c.strokesPerPatch)      // [B, N, 64]
+        let reference = selection.matmul(proposed.detached())                            // [B, N, 5]
+        let queries = selection.matmul(memory) + proposalEmbed!(reference)                // [B, N, d]
+        let hidden = transformer.decode(queries, memory: memory)                          // [B, N, d]
+        return StrokePrediction(shapes: reference + linearParam(hidden),
+                                logits: linearDecider(hidden).reshaped([b, c.strokesPerPatch]),
+                                proposals: (proposed, objectness))
     }
 }

@@ -52,6 +52,8 @@ public struct TrainingStepLosses: Sendable, Equatable {
     public var parameters: Double
     public var wasserstein: Double
     public var decision: Double
+    /// Dense proposal terms (0 for the `learned` design).
+    public var proposal: Double = 0
     public var learningRate: Double
 }
 
@@ -184,12 +186,13 @@ public final class PaintTransformerTrainer {
         let validity = Tensor(shape: [b, n], floats: batch.validity)
 
         network.train()
-        let (shapes, logits) = network(image: target, canvas: old)
-        let losses = PaintTransformerLoss.compute(shapes: shapes, logits: logits, groundTruth: groundTruth,
-                                                  validity: validity, old: old, target: target, renderer: renderer)
+        let prediction = network.predict(image: target, canvas: old)
+        let losses = PaintTransformerLoss.compute(shapes: prediction.shapes, logits: prediction.logits, groundTruth: groundTruth,
+                                                  validity: validity, old: old, target: target, renderer: renderer,
+                                                  proposals: prediction.proposals)
         let parameters = network.namedParameters().map(\.1.tensor)
         let grads = gradients(of: losses.total, wrt: parameters)
-        let scalars = [losses.total, losses.pixel, losses.parameters, losses.wasserstein, losses.decision]
+        let scalars = [losses.total, losses.pixel, losses.parameters, losses.wasserstein, losses.decision, losses.proposal]
         evaluate(scalars + grads + network.pendingStatistics() + (preview ? [losses.reconstruction] : []))
 
         let values = scalars.map { $0.item() }
@@ -209,7 +212,7 @@ public final class PaintTransformerTrainer {
         }
         return StepResult(
             losses: TrainingStepLosses(step: step, total: values[0], pixel: values[1], parameters: values[2],
-                                       wasserstein: values[3], decision: values[4], learningRate: rate),
+                                       wasserstein: values[3], decision: values[4], proposal: values[5], learningRate: rate),
             preview: sheet)
     }
 

@@ -21,12 +21,14 @@ struct Paint: ParsableCommand {
     @Option(help: "Animation of the painting process: .gif or .png (APNG).") var animation: String?
     @Option(help: "Stroke list: .json or .svg.") var strokes: String?
     @Option(help: "Weights (safetensors); default: the model shipped with the package.") var model: String?
-    @Option(help: "Model configuration (paper or small); default: the one named in the model file.") var config: String?
+    @Option(help: "Model configuration (small-proposals, small, paper); default: the one named in the model file.") var config: String?
     @Option(help: "Resize so the longer side is S pixels (at most 2048).") var size: Int?
     @Option(help: "Paint at most K coarse-to-fine layers.") var layers: Int?
     @Option(help: "Grayscale PNG to use as the brush.") var brush: String?
     @Option(help: "Also write the picture that was painted (PNG), e.g. the demo landscape.") var saveInput: String?
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
+    @Option(help: "Adam steps refining each layer's strokes against the photo (0: off).")
+    var refine = PaintJobOptions.defaultRefineSteps
 
     func run() throws {
         BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set
@@ -44,6 +46,7 @@ struct Paint: ParsableCommand {
         options.layers = layers
         options.brush = brush.map { URL(fileURLWithPath: $0) }
         options.saveInput = saveInput.map { URL(fileURLWithPath: $0) }
+        options.refineSteps = refine
         do {
             let summary = try PaintJob.run(options) { printError($0) }
             let written = [output, animation, strokes].compactMap { $0 }.joined(separator: ", ")

@@ -29,7 +29,7 @@ struct TrainPaintTransformer: ParsableCommand {
         commandName: "train-paint-transformer",
         abstract: "Train the Paint Transformer stroke predictor on synthetic strokes (self-supervised).")
 
-    @Option(help: "Network configuration: paper or small.") var config = "small"
+    @Option(help: "Network configuration: small-proposals (the shipped design), small (the reference design at the same size), paper.") var config = "small"
     @Option(help: "Train until this many steps are done in total (also the schedule length unless --schedule-steps).")
     var steps = 1000
     @Option(help: "Length of the learning-rate schedule (default: --steps).") var scheduleSteps: Int?
@@ -41,18 +41,20 @@ struct TrainPaintTransformer: ParsableCommand {
     @Option(help: "Write preview.png (target | canvas | prediction) every N steps (0: never).") var previewEvery = 200
     @Option(help: "Write checkpoint.safetensors every N steps.") var checkpointEvery = 250
     @Option(help: "Print a progress line every N steps.") var logEvery = 10
+    @Option(help: "Score the fixed synthetic validation set every N steps (0: never), appending to OUT/validation.csv.")
+    var validateEvery = 250
     @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
 
     func validate() throws {
         guard PaintTransformerConfiguration.named[config] != nil else {
-            throw ValidationError("unknown --config '\(config)'; use paper or small")
+            throw ValidationError("unknown --config '\(config)'; use one of \(PaintTransformerConfiguration.namesList)")
         }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
         if let batch, batch <= 0 || batch % 4 != 0 { throw ValidationError("--batch must be a positive multiple of 4") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
-        guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0 else {
-            throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every non-negative")
+        guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0, validateEvery >= 0 else {
+            throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every and --validate-every non-negative")
         }
     }
 
@@ -106,8 +108,27 @@ struct TrainPaintTransformer: ParsableCommand {
             printError("saved \(checkpointURL.path) at step \(trainer.step) (\(why))")
         }
 
+        let validation = validateEvery > 0 ? SyntheticValidation(strokesPerPatch: net.configuration.strokesPerPatch) : nil
+        let validationURL = directory.appendingPathComponent("validation.csv")
+        func validate() throws {
+            guard let validation else { return }
+            let report = validation.evaluate(net)
+            printError(String(format: "validation at step %d: L1 %.4f (baseline %.4f)  W %.4f (%.4f)  decision F1 %.3f (%.3f)  "
+                              + "detection F1 %.3f (%.3f)  pixel L1 %.4f (%.4f)", trainer.step,
+                              report.model.parameterL1, report.baseline.parameterL1, report.model.wasserstein,
+                              report.baseline.wasserstein, report.model.decisionF1, report.baseline.decisionF1,
+                              report.model.detectionF1, report.baseline.detectionF1, report.model.pixelL1, report.baseline.pixelL1))
+            do {
+                try ValidationLog.append(report, step: trainer.step, to: validationURL)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+        }
+
         let start = Date()
         let firstStep = trainer.step
+        if trainer.step == 0 { try validate() }
         var window: [TrainingStepLosses] = []
         while trainer.step < steps {
             let wantPreview = previewEvery > 0 && (trainer.step + 1) % previewEvery == 0
@@ -130,13 +151,14 @@ struct TrainPaintTransformer: ParsableCommand {
                 let elapsed = Date().timeIntervalSince(start)
                 let rate = Double(done) / max(elapsed, 1e-9)
                 let mean = { (f: (TrainingStepLosses) -> Double) in window.map(f).reduce(0, +) / Double(window.count) }
-                let line = String(format: "step %d/%d  %.2f it/s  loss %.4f (pixel %.4f gt %.4f w %.4f decision %.4f)  lr %.2e  elapsed %@  ETA %@",
+                let line = String(format: "step %d/%d  %.2f it/s  loss %.4f (pixel %.4f gt %.4f w %.4f decision %.4f proposal %.4f)  lr %.2e  elapsed %@  ETA %@",
                                   trainer.step, steps, rate, mean(\.total), mean(\.pixel), mean(\.parameters),
-                                  mean(\.wasserstein), mean(\.decision), result.losses.learningRate,
+                                  mean(\.wasserstein), mean(\.decision), mean(\.proposal), result.losses.learningRate,
                                   formatDuration(elapsed), formatDuration(Double(steps - trainer.step) / rate))
                 printError(line)
                 window.removeAll()
             }
+            if validateEvery > 0, trainer.step % validateEvery == 0 || trainer.step == steps { try validate() }
             if trainer.step % checkpointEvery == 0 || trainer.step == steps { try save("step") }
             if stop.isRaised {
                 try save("interrupted")

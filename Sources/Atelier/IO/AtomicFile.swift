@@ -78,3 +78,15 @@ private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) 
 func errnoDescription() -> String {
     String(cString: strerror(errno))
 }
+
+/// A file that could not be replaced atomically.
+public struct FileWriteError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
+/// Replaces the file at `url` with `data` atomically (temporary file beside it, fsync, rename).
+public func writeFileAtomically(_ data: Data, to url: URL) throws(FileWriteError) {
+    do { try AtomicFile.write(data, to: url) } catch { throw FileWriteError(path: url.path, reason: error.reason) }
+}
