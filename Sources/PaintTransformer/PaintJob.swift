@@ -29,6 +29,10 @@ public struct PaintJobOptions: Sendable {
     public var saveInput: URL?
     /// Patches per network call.
     public var batchSize: Int = 256
+    /// Least-squares stroke colours over each stroke's footprint instead of the colour at its centre.
+    public var fitColors = true
+    /// Layers finer than the paper's last one (0…2; each ≈ 4× the strokes).
+    public var detailLayers: Int = 0
     /// Adam steps of stroke refinement per layer (0: off).
     public var refineSteps: Int = PaintJobOptions.defaultRefineSteps
     /// The default refinement: on, as it fits the time budget (README: PSNR with and without).
@@ -99,6 +103,9 @@ public enum PaintJob {
             throw .badOption("--size must be 1…\(PaintJobError.maximumSide), got \(size)")
         }
         if let layers = options.layers, layers < 1 { throw .badOption("--layers must be at least 1, got \(layers)") }
+        guard (0...Painter.maximumDetailLayers).contains(options.detailLayers) else {
+            throw .badOption("--detail must be 0…\(Painter.maximumDetailLayers), got \(options.detailLayers)")
+        }
         guard (0...PaintJobOptions.maximumRefineSteps).contains(options.refineSteps) else {
             throw .badOption("--refine must be 0…\(PaintJobOptions.maximumRefineSteps), got \(options.refineSteps)")
         }
@@ -166,8 +173,10 @@ public enum PaintJob {
         }
 
         log("painting \(name) (\(image.width)×\(image.height)) with the '\(network.configuration.name)' model")
-        let refiner = options.refineSteps > 0 ? StrokeRefiner(steps: options.refineSteps, brushes: brushes) : nil
-        let painter = Painter(brushes: brushes, maxLayers: options.layers, predictorBatchSize: options.batchSize, refiner: refiner)
+        let refiner = options.refineSteps > 0 || options.fitColors
+            ? StrokeRefiner(steps: options.refineSteps, fitColors: options.fitColors, brushes: brushes) : nil
+        let painter = Painter(brushes: brushes, maxLayers: options.layers, detailLayers: options.detailLayers,
+                              predictorBatchSize: options.batchSize, refiner: refiner)
         var frames: [RasterImage] = []
         let wantFrames = options.animation != nil
         let painting: Painting

@@ -4,8 +4,10 @@ import Atelier
 // a training step is a single evaluation: the Hungarian matching runs inside it as a host op.
 //
 //   pixel     10 · mean |rec − target|                       rec: predicted strokes on `old` with hard decisions
-//   matching  cost(i, j) = Σ|pred_i − gt_j| (5 params) + W(pred_i, gt_j) + (1 − logit_i), valid gt only, no grad
-//   gt         1 · mean |pred − gt| over matched pairs × 5 params
+//   matching  cost(i, j) = L1(pred_i, gt_j) (5 params) + W(pred_i, gt_j) + (1 − logit_i), valid gt only, no grad
+//   gt         1 · mean L1(pred, gt) over matched pairs × 5 params
+//   L1 is `strokeL1`: the plain L1 in the closer of a stroke's two equivalent forms, θ periodic (the reference
+//   takes the plain L1; see `strokeL1` for why not here)
 //   w         10 · mean W(pred, gt) over matched pairs
 //   decision  10 · BCEWithLogits(logit, matched?) with pos_weight 10, over all B·N predictions
 //   proposal  (`proposals` design only) per token cell holding a ground-truth centre: 1 · L1 + 10 · W of its
@@ -73,12 +75,32 @@ public enum PaintTransformerLoss {
         return w2.reshaped(Array(w2.shape.dropLast()))
     }
 
+    /// Stroke-parameter L1 that treats equivalent strokes as equal, elementwise over broadcast shapes `[..., 5]` →
+    /// `[...]`: the smaller of |Δx| + |Δy| + |Δw| + |Δh| + per(Δθ) and the same against the target's other form
+    /// (h, w, θ + ½), with per(d) = |d − ⌊d + ½⌋| (θ has period 1, i.e. 180°).
+    ///
+    /// Why (a deviation from the reference, which takes the plain L1): (w, h, θ), (h, w, θ ± ½) and θ ± 1 draw the
+    /// same ellipse, so the image cannot tell them apart, and under a plain L1 the best guess for every ambiguous
+    /// stroke is the mean — measured here, a predictor trained that way learns positions but leaves w, h and θ at
+    /// the mean (validation L1 of w, h, θ at 0.93–0.99 of the constant baseline after 4,500 steps).
+    public static func strokeL1(_ p: Tensor, _ g: Tensor) -> Tensor {
+
+        func part(_ t: Tensor, _ k: Int) -> Tensor { t.sliced(axis: t.rank - 1, k, k + 1) }
+        func periodic(_ d: Tensor) -> Tensor { (d - (d + 0.5).floor().detached()).abs() }
+        let position = (part(p, 0) - part(g, 0)).abs() + (part(p, 1) - part(g, 1)).abs()
+        let angle = part(p, 4) - part(g, 4)
+        let direct = (part(p, 2) - part(g, 2)).abs() + (part(p, 3) - part(g, 3)).abs() + periodic(angle)
+        let swapped = (part(p, 2) - part(g, 3)).abs() + (part(p, 3) - part(g, 2)).abs() + periodic(angle - 0.5)
+        let l1 = position + direct.minimum(swapped)
+        return l1.reshaped(Array(l1.shape.dropLast()))
+    }
+
     /// Matching cost [B, N, N] for predictions `shapes` [B, N, 5], `logits` [B, N] and ground truth `gt` [B, N, 5]
     /// (all columns; the matcher skips invalid ones). Detached.
     public static func matchingCost(shapes: Tensor, logits: Tensor, groundTruth gt: Tensor) -> Tensor {
         let pred = shapes.detached().unsqueezed(2)                                      // [B, N, 1, 5]
         let target = gt.unsqueezed(1)                                                    // [B, 1, N, 5]
-        let l1 = (pred - target).abs().sum(axes: [3])                                   // [B, N, N]
+        let l1 = strokeL1(pred, target)                                                  // [B, N, N]
         let w = gaussianWasserstein(pred, target)                                        // [B, N, N]
         let decision = (1 - logits.detached()).unsqueezed(2)                            // [B, N, 1]
         return l1 + w + decision
@@ -145,7 +167,7 @@ public enum PaintTransformerLoss {
         let mask = matched.unsqueezed(2)                                                             // [B, N, 1]
         let pairedGT = assignment.matmul(groundTruth) + (1 - mask) * 0.5                             // [B, N, 5]
         let matchedCount = matched.sum()                                                             // ≥ B: stroke 0 is always valid
-        let parameterLoss = ((shapes - pairedGT).abs() * mask).sum() / (matchedCount * 5) * weights.parameters
+        let parameterLoss = (strokeL1(shapes, pairedGT) * matched).sum() / (matchedCount * 5) * weights.parameters
         let w = gaussianWasserstein(shapes, pairedGT)                                                // [B, N]
         let wassersteinLoss = (w * matched).sum() / matchedCount * weights.wasserstein
         let decisionLoss = logits.binaryCrossEntropyWithLogits(matched, posWeight: weights.recall) * weights.decision
@@ -172,7 +194,7 @@ public enum PaintTransformerLoss {
         shapeCheck(grid * grid == t, "PaintTransformerLoss.proposalTerms", "\(t) tokens are not a square grid")
         let (targets, positive) = ProposalHead.targets(groundTruth: groundTruth, validity: validity, grid: grid)
         let count = positive.sum().maximum(1)
-        let l1 = ((proposals.strokes - targets).abs() * positive.unsqueezed(2)).sum() / (count * 5)
+        let l1 = (strokeL1(proposals.strokes, targets) * positive).sum() / (count * 5)
         let w = (gaussianWasserstein(proposals.strokes, targets) * positive).sum() / count
         let objectness = proposals.objectness.binaryCrossEntropyWithLogits(positive)
         return l1 * weights.proposalParameters + w * weights.proposalWasserstein + objectness * weights.objectness

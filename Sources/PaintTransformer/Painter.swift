@@ -42,6 +42,9 @@ public struct Painter: Sendable {
     /// Cap on the number of coarse-to-fine layers (nil: K+1 layers, the finest at full resolution). Fewer layers
     /// give fewer, larger strokes; the shifted pass then runs at the last painted layer.
     public var maxLayers: Int?
+    /// Layers beyond the paper's finest one (each halves the patch: 16 full-resolution pixels for 1, 8 for 2), for
+    /// finer detail at ≈ 4× the strokes and time per extra layer. 0 is the paper's procedure.
+    public var detailLayers: Int
     /// Whether to run the final half-patch-shifted pass.
     public var shiftedPass: Bool
     /// Largest number of patches per predictor call (nil: a whole pass at once).
@@ -53,20 +56,26 @@ public struct Painter: Sendable {
 
     /// Creates a painter; see the properties for the options.
     public init(
-        brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, maxLayers: Int? = nil, shiftedPass: Bool = true,
+        brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, maxLayers: Int? = nil, detailLayers: Int = 0,
+        shiftedPass: Bool = true,
         predictorBatchSize: Int? = nil, threads: Int? = nil, refiner: StrokeRefiner? = nil
     ) {
         precondition(strokesPerPatch > 0, "[Painter] strokesPerPatch must be positive")
         precondition(maxLayers.map { $0 > 0 } ?? true, "[Painter] maxLayers must be at least 1")
+        precondition((0...Painter.maximumDetailLayers).contains(detailLayers), "[Painter] detailLayers \(detailLayers) must be 0…\(Painter.maximumDetailLayers)")
         precondition(predictorBatchSize.map { $0 > 0 } ?? true, "[Painter] predictorBatchSize must be positive")
         rasterizer = StrokeRasterizer(brushes: brushes)
         self.strokesPerPatch = strokesPerPatch
         self.maxLayers = maxLayers
+        self.detailLayers = detailLayers
         self.shiftedPass = shiftedPass
         self.predictorBatchSize = predictorBatchSize
         self.threads = threads
         self.refiner = refiner
     }
+
+    /// Most extra detail layers (the finest patch is then 32 / 2² = 8 full-resolution pixels).
+    public static let maximumDetailLayers = 2
 
     /// K: the number of 2× refinements needed for 32·2^K to cover the image's longer side.
     public static func refinementCount(width: Int, height: Int) -> Int {
@@ -93,14 +102,16 @@ public struct Painter: Sendable {
         let p = Painter.patchSize
         let k = Painter.refinementCount(width: image.width, height: image.height)
         let side = p << k  // S
-        let layers = min(k + 1, maxLayers ?? (k + 1))
+        let layers = min(k + 1 + detailLayers, maxLayers ?? (k + 1 + detailLayers))
         let passCount = layers + (shiftedPass ? 1 : 0)
         let padTop = (side - image.height) / 2, padLeft = (side - image.width) / 2
 
-        // Target and canvas, both [3, S, S]; the image sits centred on black.
+        // Target and canvas, both [3, S, S]; the image sits centred, its edge pixels continued outward (the
+        // reference pads with black, which makes border strokes sample black and paint dark rims into the image).
         var target = [Float](repeating: 0, count: 3 * side * side)
         copyRows(from: image.pixels, width: image.width, at: 0, to: &target, width: side, at: padTop * side + padLeft,
                  rows: 3, image.height)
+        replicateEdges(&target, side: side, left: padLeft, top: padTop, width: image.width, height: image.height)
         var canvas = [Float](repeating: 0, count: 3 * side * side)
         var strokes: [PaintedStroke] = []
         var frameNumber = 0
@@ -118,8 +129,7 @@ public struct Painter: Sendable {
             let shifted = pass == layers
             let layer = shifted ? layers - 1 : pass
             let perSide = (1 << layer) + (shifted ? 1 : 0)  // patches per side
-            let step = 1 << (k - layer)  // full-resolution pixels per layer pixel
-            let patchPixels = p * step  // one patch at full resolution: P = S / 2^layer
+            let patchPixels = side >> layer  // one patch at full resolution: S / 2^layer (≥ 8: detail layers ≤ 2)
             let origin = shifted ? -p / 2 : 0  // layer-pixel offset of patch (0, 0)
             let count = perSide * perSide
             progress?(PaintProgress(pass: pass, passCount: passCount, phase: .predicting, patches: count,
@@ -128,8 +138,8 @@ public struct Painter: Sendable {
             // Patches [count, 3, 32, 32] of the nearest-downsampled target and canvas (zero outside).
             var targetPatches = [Float](repeating: 0, count: count * 3 * p * p)
             var canvasPatches = [Float](repeating: 0, count: count * 3 * p * p)
-            gatherPatches(from: target, side: side, perSide: perSide, step: step, origin: origin, into: &targetPatches)
-            gatherPatches(from: canvas, side: side, perSide: perSide, step: step, origin: origin, into: &canvasPatches)
+            gatherPatches(from: target, side: side, perSide: perSide, patchPixels: patchPixels, origin: origin, into: &targetPatches)
+            gatherPatches(from: canvas, side: side, perSide: perSide, patchPixels: patchPixels, origin: origin, into: &canvasPatches)
 
             let predicted = try predict(targetPatches, canvasPatches, count: count, predictor: predictor)
 
@@ -156,7 +166,7 @@ public struct Painter: Sendable {
                             width: 2 * patchPixels, height: 2 * patchPixels)
             }
 
-            if let refiner, refiner.steps > 0 {
+            if let refiner, refiner.steps > 0 || refiner.fitColors {
                 progress?(PaintProgress(pass: pass, passCount: passCount, phase: .refining, patches: count,
                                         strokesDrawn: strokes.count))
                 refine(&windowStrokes, perSide: perSide, window: window, target: target, canvas: canvas, side: side,
@@ -319,31 +329,47 @@ private func copyRows(
     }
 }
 
-/// Cuts `perSide²` patches of 32×32 layer pixels out of a full-resolution [3, S, S] plane set, reading every
-/// `step`-th pixel (PyTorch nearest downsampling by an integer factor) and zeros outside.
+/// Fills the [3, S, S] square outside the image rectangle with the nearest image pixel.
+private func replicateEdges(_ square: inout [Float], side: Int, left: Int, top: Int, width: Int, height: Int) {
+    guard width < side || height < side else { return }
+    for c in 0..<3 {
+        for y in 0..<side {
+            let sy = min(max(y, top), top + height - 1)
+            for x in 0..<side where y != sy || x < left || x >= left + width {
+                let sx = min(max(x, left), left + width - 1)
+                square[(c * side + y) * side + x] = square[(c * side + sy) * side + sx]
+            }
+        }
+    }
+}
+
+/// Cuts `perSide²` patches of 32×32 layer pixels out of a full-resolution [3, S, S] plane set. Layer pixel l maps to
+/// full-resolution pixel ⌊l·patchPixels / 32⌋ (PyTorch nearest resampling: every `step`-th pixel when the layer is
+/// coarser, repeated pixels in detail layers); positions outside the square take the nearest edge pixel, so border
+/// patches of the shifted grid see the image continued rather than a black frame.
 /// - Parameters:
+///   - patchPixels: full-resolution side of one patch, S / 2^layer.
 ///   - origin: layer-pixel coordinate of patch (0, 0)'s top-left corner (−16 for the shifted grid).
 ///   - patches: output [perSide², 3, 32, 32].
 private func gatherPatches(
-    from full: [Float], side: Int, perSide: Int, step: Int, origin: Int, into patches: inout [Float]
+    from full: [Float], side: Int, perSide: Int, patchPixels: Int, origin: Int, into patches: inout [Float]
 ) {
     let p = Painter.patchSize
-    let layerSide = side / step
+    func fullIndex(_ layerPixel: Int) -> Int { min(max(layerPixel * patchPixels / p, 0), side - 1) }
     full.withUnsafeBufferPointer { src in
         patches.withUnsafeMutableBufferPointer { dst in
             for row in 0..<perSide {
                 for col in 0..<perSide {
                     let b = row * perSide + col
+                    let columns = (0..<p).map { fullIndex(origin + col * p + $0) }
                     for c in 0..<3 {
                         for y in 0..<p {
+                            // Floor division keeps negative layer pixels outside (clamped to row 0), not rounded in.
                             let ly = origin + row * p + y
-                            guard ly >= 0, ly < layerSide else { continue }
-                            let line = (c * side + ly * step) * side
+                            let fy = ly < 0 ? 0 : fullIndex(ly)
+                            let line = (c * side + fy) * side
                             let out = ((b * 3 + c) * p + y) * p
-                            for x in 0..<p {
-                                let lx = origin + col * p + x
-                                if lx >= 0, lx < layerSide { dst[out + x] = src[line + lx * step] }
-                            }
+                            for x in 0..<p { dst[out + x] = src[line + columns[x]] }
                         }
                     }
                 }
@@ -352,7 +378,8 @@ private func gatherPatches(
     }
 }
 
-/// The part of a full-resolution [3, S, S] image under `window`, box-averaged to [3, r, r] (zero outside the image).
+/// The part of a full-resolution [3, S, S] image under `window`, box-averaged to [3, r, r] (the nearest edge pixel
+/// outside the square, as `gatherPatches`).
 private func boxSample(_ full: [Float], side: Int, window: PixelWindow, resolution r: Int) -> [Float] {
     var out = [Float](repeating: 0, count: 3 * r * r)
     let factor = max(1, window.width / r)
@@ -363,13 +390,9 @@ private func boxSample(_ full: [Float], side: Int, window: PixelWindow, resoluti
                 for x in 0..<r {
                     var sum: Float = 0
                     for dy in 0..<factor {
-                        let fy = window.top + y * factor + dy
-                        guard fy >= 0, fy < side else { continue }
+                        let fy = min(max(window.top + y * factor + dy, 0), side - 1)
                         let line = (c * side + fy) * side
-                        for dx in 0..<factor {
-                            let fx = window.left + x * factor + dx
-                            if fx >= 0, fx < side { sum += src[line + fx] }
-                        }
+                        for dx in 0..<factor { sum += src[line + min(max(window.left + x * factor + dx, 0), side - 1)] }
                     }
                     out[(c * r + y) * r + x] = sum * norm
                 }

@@ -1,3 +1,4 @@
+import Foundation
 import Atelier
 
 // Stroke refinement (beyond the paper): after a layer's prediction, a few Adam steps on the kept strokes'
@@ -24,36 +25,77 @@ public struct RefinementWindow: Sendable {
 
 /// Refines strokes by gradient descent on the rendered window error.
 public struct StrokeRefiner: Sendable {
-    /// Adam steps per layer (0: off).
+    /// Adam steps per layer (0: none).
     public var steps: Int
+    /// Start from least-squares colours instead of the colours sampled at the stroke centres.
+    public var fitColors: Bool
     /// Side of the square the windows are rendered at.
     public var resolution: Int
-    /// Adam learning rate, in window units per step for shapes and colour units for colours.
-    public var learningRate: Double
+    /// Adam learning rates: shapes in window units per step, colours in colour units. The colour error is smooth;
+    /// the shape error is rough (textured brushes), so shapes take smaller steps.
+    public var shapeLearningRate: Double
+    public var colorLearningRate: Double
     /// Windows per evaluation (bounds memory: ≈ 0.3 MB per window and stroke at 64²).
     public var windowsPerBatch: Int
     let renderer: DifferentiableStrokeRenderer
 
-    public init(steps: Int, resolution: Int = 32, learningRate: Double = 0.01, windowsPerBatch: Int = 256,
-                brushes: BrushSet = .oilPaint()) {
-        precondition(steps >= 0 && resolution > 0 && learningRate > 0 && windowsPerBatch > 0,
-                     "[StrokeRefiner] steps \(steps), resolution \(resolution), learning rate \(learningRate), batch \(windowsPerBatch)")
+    public init(steps: Int, resolution: Int = 32, shapeLearningRate: Double = 0.01, colorLearningRate: Double = 0.05,
+                windowsPerBatch: Int = 256, fitColors: Bool = true, brushes: BrushSet = .oilPaint()) {
+        precondition(steps >= 0 && resolution > 0 && shapeLearningRate >= 0 && colorLearningRate >= 0 && windowsPerBatch > 0,
+                     "[StrokeRefiner] steps \(steps), resolution \(resolution), learning rates \(shapeLearningRate), \(colorLearningRate), batch \(windowsPerBatch)")
         self.steps = steps
+        self.fitColors = fitColors
         self.resolution = resolution
-        self.learningRate = learningRate
+        self.shapeLearningRate = shapeLearningRate
+        self.colorLearningRate = colorLearningRate
         self.windowsPerBatch = windowsPerBatch
         renderer = DifferentiableStrokeRenderer(brushes: brushes)
     }
 
-    /// Returns every window's strokes after refinement (same counts and order).
+    /// Returns every window's strokes after refinement (same counts and order): colours fitted by least squares
+    /// when `fitColors`, then `steps` Adam steps on shapes and colours.
     public func refine(_ windows: [RefinementWindow]) -> [[Stroke]] {
-        guard steps > 0 else { return windows.map(\.strokes) }
         var result: [[Stroke]] = []
         result.reserveCapacity(windows.count)
         for start in stride(from: 0, to: windows.count, by: windowsPerBatch) {
-            result += refineBatch(Array(windows[start..<min(start + windowsPerBatch, windows.count)]))
+            var batch = Array(windows[start..<min(start + windowsPerBatch, windows.count)])
+            if fitColors {
+                for (i, strokes) in fittedColors(batch).enumerated() { batch[i].strokes = strokes }
+            }
+            result += steps > 0 ? refineBatch(batch) : batch.map(\.strokes)
         }
         return result
+    }
+
+    /// Each stroke's colour c minimising its own squared error over the window, given its coverage α and brush
+    /// intensity b (colour 1 rendered): the stroke paints c·b·α + old·(1 − α), so
+    /// c = Σ α·b·(target − old·(1 − α)) / Σ (α·b)², per channel, clamped to [0, 1]. Overlaps between strokes of a
+    /// window are ignored; the Adam steps that follow see them.
+    private func fittedColors(_ windows: [RefinementWindow]) -> [[Stroke]] {
+        let (shapes, _, _, vertical, n) = pack(windows, strokes: windows.map(\.strokes))
+        let r = resolution, plane = r * r
+        let ones = Tensor.ones([windows.count * n, 3])
+        let (fg, alpha) = renderer.render(shapes: shapes, colors: ones, vertical: vertical, height: r, width: r)
+        evaluate([fg, alpha])
+        let b = fg.floats(), a = alpha.floats()
+        return windows.enumerated().map { w, window in
+            window.strokes.enumerated().map { i, stroke in
+                let o = w * n + i
+                var fitted = stroke.color
+                for c in 0..<3 {
+                    var numerator = 0.0, denominator = 0.0
+                    for k in 0..<plane {
+                        let coverage = Double(a[o * plane + k]), intensity = Double(b[(o * 3 + c) * plane + k])
+                        let ab = coverage * intensity
+                        let t = Double(window.target[c * plane + k]), old = Double(window.canvas[c * plane + k])
+                        numerator += ab * (t - old * (1 - coverage))
+                        denominator += ab * ab
+                    }
+                    if denominator > 1e-6 { fitted[c] = Float(min(max(numerator / denominator, 0), 1)) }
+                }
+                return Stroke(x: stroke.x, y: stroke.y, w: stroke.w, h: stroke.h, theta: stroke.theta, color: fitted)
+            }
+        }
     }
 
     /// The mean squared error of each batch before and after, for reports and tests.
@@ -96,7 +138,7 @@ public struct StrokeRefiner: Sendable {
         let r = resolution, count = windows.count
         let target = Tensor(shape: [count, 3, r, r], floats: windows.flatMap(\.target))
         let canvas = Tensor(shape: [count, 3, r, r], floats: windows.flatMap(\.canvas))
-        let (fg, alpha) = renderer.renderWithoutMorphology(shapes: shapes, colors: colors, vertical: vertical, height: r, width: r)
+        let (fg, alpha) = renderer.render(shapes: shapes, colors: colors, vertical: vertical, height: r, width: r)
         let painted = DifferentiableStrokeRenderer.composite(canvas: canvas, foreground: fg, alpha: alpha, decisions: decisions)
         return (painted - target).square().mean()
     }
@@ -104,16 +146,22 @@ public struct StrokeRefiner: Sendable {
     private func refineBatch(_ windows: [RefinementWindow]) -> [[Stroke]] {
         let (shapes0, colors0, decisions, vertical, n) = pack(windows, strokes: windows.map(\.strokes))
         let shapes = Parameter(shapes0), colors = Parameter(colors0)
-        let adam = Adam(parameters: [("shapes", shapes), ("colors", colors)], learningRate: learningRate, betas: (0.9, 0.999))
+        let shapeAdam = Adam(parameters: [("shapes", shapes)], learningRate: shapeLearningRate, betas: (0.9, 0.999))
+        let colorAdam = Adam(parameters: [("colors", colors)], learningRate: colorLearningRate, betas: (0.9, 0.999))
         // The loss is a mean over the batch: scale it back so each window's step does not shrink with the batch.
         let scale = Double(windows.count)
-        for _ in 0..<steps {
+        for step in 0..<steps {
+            // Cosine decay to zero: large early moves, then settling instead of Adam's constant-size jitter.
+            let decay = 0.5 * (1 + cos(Double.pi * Double(step) / Double(steps)))
+            shapeAdam.learningRate = shapeLearningRate * decay
+            colorAdam.learningRate = colorLearningRate * decay
             let loss = reconstructionError(windows, shapes: shapes.tensor, colors: colors.tensor, decisions: decisions,
                                            vertical: vertical, n: n) * scale
             let grads = gradients(of: loss, wrt: [shapes.tensor, colors.tensor])
             evaluate(grads)
             guard grads.allSatisfy({ g in g.floats().allSatisfy(\.isFinite) }) else { break }
-            adam.step(gradients: grads)
+            shapeAdam.step(gradients: [grads[0]])
+            colorAdam.step(gradients: [grads[1]])
             shapes.assign(Self.clampShapes(shapes.tensor.floats()))
             colors.assign(colors.tensor.floats().map { min(max($0, 0), 1) })
         }

@@ -27,6 +27,10 @@ struct Paint: ParsableCommand {
     @Option(help: "Grayscale PNG to use as the brush.") var brush: String?
     @Option(help: "Also write the picture that was painted (PNG), e.g. the demo landscape.") var saveInput: String?
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
+    @Option(help: "Stroke colours: fitted (least squares over each stroke's footprint) or sampled (at its centre, as the paper).")
+    var colors = "fitted"
+    @Option(help: "Extra fine layers beyond the paper's last (0…2): smaller strokes, ≈ 4× the strokes and time each.")
+    var detail = 0
     @Option(help: "Adam steps refining each layer's strokes against the photo (0: off).")
     var refine = PaintJobOptions.defaultRefineSteps
 
@@ -47,6 +51,12 @@ struct Paint: ParsableCommand {
         options.brush = brush.map { URL(fileURLWithPath: $0) }
         options.saveInput = saveInput.map { URL(fileURLWithPath: $0) }
         options.refineSteps = refine
+        options.detailLayers = detail
+        guard ["fitted", "sampled"].contains(colors) else {
+            printError("error: --colors must be fitted or sampled, got '\(colors)'")
+            throw ExitCode.failure
+        }
+        options.fitColors = colors == "fitted"
         do {
             let summary = try PaintJob.run(options) { printError($0) }
             let written = [output, animation, strokes].compactMap { $0 }.joined(separator: ", ")

@@ -118,4 +118,6 @@ extension Tensor {
     public func sign() -> Tensor { unary(.sign) }
     /// 1 where the element is positive, else 0; no gradient.
     public func step() -> Tensor { unary(.step) }
+    /// ⌊x⌋ per element; no gradient (zero almost everywhere).
+    public func floor() -> Tensor { unary(.floor) }
 }

@@ -7,7 +7,8 @@ import Atelier
 // that baseline, so "no better than the baseline" reads as collapse.
 //
 //   matching   per patch, Hungarian on cost L1(5 params) + W between all N predictions and the valid strokes
-//   L1, W      mean over matched pairs (L1 averaged over the 5 parameters)
+//   L1, W      mean over matched pairs (L1 averaged over the 5 parameters, in the closer of a stroke's two
+//              equivalent forms with θ periodic: `strokeErrors`)
 //   decision   kept = logit > 0, positive = matched: precision |kept ∩ matched| / |kept|, recall … / |matched|
 //   detection  kept predictions matched (Hungarian on kept only) to a valid stroke with W < 0.01 (centres within
 //              0.1 of the patch side when the shapes agree) count as hits: precision hits / kept, recall hits / valid
@@ -26,6 +27,8 @@ public struct SyntheticValidationMetrics: Sendable, Equatable, Codable {
     public var pixelL1: Double
     /// Fraction of predictions kept.
     public var keptFraction: Double
+    /// Matched L1 of each parameter (x, y, w, h, θ); their mean is `parameterL1`.
+    public var parameterL1ByComponent: [Double] = []
 
     /// Names in CSV column order.
     public static let names = ["parameter_l1", "wasserstein", "decision_precision", "decision_recall", "decision_f1",
@@ -49,6 +52,10 @@ public struct SyntheticValidationReport: Sendable, Equatable, Codable {
         for (i, name) in SyntheticValidationMetrics.names.enumerated() {
             let m = model.values[i], b = baseline.values[i]
             lines.append(String(format: "%-20@ %10.4f %10.4f %8.3f", name as NSString, m, b, b != 0 ? m / b : .nan))
+        }
+        for (k, name) in ["x", "y", "w", "h", "theta"].enumerated() where model.parameterL1ByComponent.count == 5 {
+            let m = model.parameterL1ByComponent[k], b = baseline.parameterL1ByComponent[k]
+            lines.append(String(format: "%-20@ %10.4f %10.4f %8.3f", "  l1 \(name)" as NSString, m, b, b != 0 ? m / b : .nan))
         }
         return lines.joined(separator: "\n")
     }
@@ -103,6 +110,7 @@ public struct SyntheticValidation {
         let b = batch.batchSize, n = batch.strokesPerPatch, p = batch.patchSize
         precondition(shapes.count == b * n * 5 && logits.count == b * n, "[SyntheticValidation] predictions do not fit the set")
         var l1Sum = 0.0, wSum = 0.0, pairs = 0
+        var componentSums = [Double](repeating: 0, count: 5)
         var keptMatched = 0, kept = 0, matchedTotal = 0, hits = 0, valid = 0
         for s in 0..<b {
             let truth = (0..<n).filter { batch.validity[s * n + $0] > 0.5 }
@@ -119,7 +127,7 @@ public struct SyntheticValidation {
             for i in 0..<n {
                 for (j, g) in gt.enumerated() {
                     let w = Self.wasserstein(predicted[i], g)
-                    let l1 = zip(predicted[i], g).map { Swift.abs($0 - $1) }.reduce(0, +)
+                    let l1 = Self.strokeErrors(predicted[i], g).reduce(0, +)
                     wTable[i * gt.count + j] = w
                     cost[i * gt.count + j] = (l1 + w).isFinite ? l1 + w : 1e30
                 }
@@ -128,7 +136,9 @@ public struct SyntheticValidation {
             var matchedRows = Set<Int>()
             for (r, c) in zip(rows, cols) {
                 matchedRows.insert(r)
-                l1Sum += zip(predicted[r], gt[c]).map { Swift.abs($0 - $1) }.reduce(0, +) / 5
+                let errors = Self.strokeErrors(predicted[r], gt[c])
+                l1Sum += errors.reduce(0, +) / 5
+                for k in 0..<5 { componentSums[k] += errors[k] }
                 wSum += wTable[r * gt.count + c]
                 pairs += 1
             }
@@ -150,7 +160,20 @@ public struct SyntheticValidation {
             parameterL1: pairs > 0 ? l1Sum / Double(pairs) : 0, wasserstein: pairs > 0 ? wSum / Double(pairs) : 0,
             decisionPrecision: dp, decisionRecall: dr, decisionF1: f1(dp, dr),
             detectionPrecision: hp, detectionRecall: hr, detectionF1: f1(hp, hr),
-            pixelL1: pixelL1(shapes: shapes, logits: logits, patchSize: p), keptFraction: ratio(kept, b * n))
+            pixelL1: pixelL1(shapes: shapes, logits: logits, patchSize: p), keptFraction: ratio(kept, b * n),
+            parameterL1ByComponent: componentSums.map { pairs > 0 ? $0 / Double(pairs) : 0 })
+    }
+
+    /// Per-parameter absolute errors of `p` against `g` (x, y, w, h, θ), in whichever of `g`'s two equivalent forms
+    /// is closer: (w, h, θ) and (h, w, θ + ½) describe the same ellipse, and θ is periodic with period 1 (180°).
+    /// Without this, an exact prediction in the other form would count as wrong, and the best L1 guess for an
+    /// ambiguous stroke would be the mean.
+    public static func strokeErrors(_ p: [Double], _ g: [Double]) -> [Double] {
+        func periodic(_ d: Double) -> Double { Swift.abs(d - (d + 0.5).rounded(.down)) }
+        let direct = [Swift.abs(p[0] - g[0]), Swift.abs(p[1] - g[1]), Swift.abs(p[2] - g[2]), Swift.abs(p[3] - g[3]),
+                      periodic(p[4] - g[4])]
+        let swapped = [direct[0], direct[1], Swift.abs(p[2] - g[3]), Swift.abs(p[3] - g[2]), periodic(p[4] - g[4] - 0.5)]
+        return swapped.reduce(0, +) < direct.reduce(0, +) ? swapped : direct
     }
 
     /// A detection hit needs W below this (squared 2-Wasserstein in patch units).
