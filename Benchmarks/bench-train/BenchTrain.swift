@@ -31,7 +31,7 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
-        if let threads { Threading.setCount(threads) }
+        if let threads { Threading.setCount(try Threading.validatedCount(threads)) }
         let timings: [Double]
         var details: [String: String] = [:]
         switch model {

@@ -111,30 +111,73 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
     /// Token grid sides of the two discriminator scales.
     public var dSides: (first: Int, second: Int) { (imageSize / patchSize, imageSize / (2 * patchSize)) }
 
-    /// Checks that every shape rule holds; throws the first violation.
+    /// Largest embedding dimension (latent, G stage 1, D) a configuration may have.
+    public static let maximumDim = 65_536
+    /// Largest bottom width (stage-1 token grid side; the image is 4× it).
+    public static let maximumBottomWidth = 64
+    public static let maximumImageSize = 1_024
+    /// Largest attention window side: a 64×64 window is 4,096 tokens attending to each other (16.7 M
+    /// scores per head per image); larger stages must use grid attention (`gWindow`, `gridAttentionFrom`).
+    public static let maximumWindow = 64
+    /// Blocks per stage or scale, heads per block, MLP ratio.
+    public static let maximumDepth = 64
+    public static let maximumHeads = 64
+    public static let maximumMLPRatio = 16
+
+    /// Checks that every shape rule holds and every size is within the limits above (so a configuration read
+    /// from a file cannot overflow or allocate without bound); throws the first violation.
     public func validate() throws(ConfigurationError) {
         func need(_ ok: Bool, _ message: @autoclosure () -> String) throws(ConfigurationError) {
             if !ok { throw .invalid(config: name, message()) }
         }
+        let dims = 1...Self.maximumDim
         try need(channels == 1 || channels == 3, "image channels must be 1 or 3, got \(channels)")
-        try need(latentDim > 0, "latent dimension must be positive, got \(latentDim)")
-        try need(gDepths.count == 3 && gDepths.allSatisfy { $0 >= 0 }, "generator needs three non-negative stage depths, got \(gDepths)")
-        try need(bottomWidth > 0 && imageSize == 4 * bottomWidth,
-                 "image size \(imageSize) must be 4 × bottom width \(bottomWidth) (two ×2 upsamplings)")
-        try need(gHeads > 0 && dHeads > 0, "head counts must be positive")
-        try need(gfDim > 0 && gfDim % (16 * gHeads) == 0,
-                 "generator dim \(gfDim) must be divisible by 16 × heads (\(16 * gHeads)) so every stage splits into \(gHeads) heads")
+        try need(dims.contains(latentDim), "latent dimension must be 1…\(Self.maximumDim), got \(latentDim)")
+        try need(gDepths.count == 3 && gDepths.allSatisfy { (0...Self.maximumDepth).contains($0) },
+                 "generator needs three stage depths of 0…\(Self.maximumDepth), got \(gDepths)")
+        try need((1...Self.maximumImageSize).contains(imageSize), "image size must be 1…\(Self.maximumImageSize), got \(imageSize)")
+        try need((1...Self.maximumBottomWidth).contains(bottomWidth), "bottom width must be 1…\(Self.maximumBottomWidth), got \(bottomWidth)")
+        try need(imageSize == 4 * bottomWidth, "image size \(imageSize) must be 4 × bottom width \(bottomWidth) (two ×2 upsamplings)")
+        try need((1...Self.maximumHeads).contains(gHeads) && (1...Self.maximumHeads).contains(dHeads),
+                 "head counts must be 1…\(Self.maximumHeads), got \(gHeads) (G) and \(dHeads) (D)")
+        try need(dims.contains(gfDim) && gfDim % (16 * gHeads) == 0,
+                 "generator dim \(gfDim) must be 1…\(Self.maximumDim) and divisible by 16 × heads (\(16 * gHeads)) so every stage splits into \(gHeads) heads")
+        try need((1...Self.maximumImageSize).contains(gWindow), "grid-attention window must be 1…\(Self.maximumImageSize), got \(gWindow)")
+        try need((1...Self.maximumImageSize).contains(gridAttentionFrom),
+                 "grid-attention start side must be 1…\(Self.maximumImageSize), got \(gridAttentionFrom)")
         for (side, window) in zip(stageSides, stageWindows) {
             try need(window > 0 && side % window == 0, "attention window \(window) does not divide the \(side)×\(side) token grid")
+            try need(window <= Self.maximumWindow, "the \(side)×\(side) generator stage attends over \(window)×\(window) windows, more than "
+                     + "\(Self.maximumWindow)×\(Self.maximumWindow); use grid attention (g-window, grid-from) for it")
         }
-        try need(mlpRatio > 0, "MLP ratio must be positive")
-        try need(dfDim > 0 && dfDim % 4 == 0, "discriminator dim \(dfDim) must be divisible by 4 (¾ and ¼ branches)")
+        try need((1...Self.maximumMLPRatio).contains(mlpRatio), "MLP ratio must be 1…\(Self.maximumMLPRatio), got \(mlpRatio)")
+        try need(dims.contains(dfDim) && dfDim % 4 == 0, "discriminator dim \(dfDim) must be 1…\(Self.maximumDim) and divisible by 4 (¾ and ¼ branches)")
         try need(dDims.first % dHeads == 0 && dfDim % dHeads == 0,
                  "discriminator dims \(dDims.first) and \(dfDim) must be divisible by \(dHeads) heads")
         try need(patchSize > 0 && imageSize % (2 * patchSize) == 0,
                  "image size \(imageSize) must be divisible by 2 × patch size \(patchSize)")
         try need(dSides.first % 2 == 0, "discriminator first grid \(dSides.first) must be even for the 2×2 average-pool merge")
-        try need(dDepth >= 0, "discriminator depth must be non-negative")
+        try need(dSides.first <= Self.maximumWindow, "the discriminator attends globally over its \(dSides.first)×\(dSides.first) grid, "
+                 + "more than \(Self.maximumWindow)×\(Self.maximumWindow); use a larger patch size")
+        try need((0...Self.maximumDepth).contains(dDepth), "discriminator depth must be 0…\(Self.maximumDepth), got \(dDepth)")
+        // Every size is bounded now, so these products cannot overflow.
+        let budget = TransGANLimits.parameterBudget
+        try need(generatorParameterCount <= budget, "the generator would have \(generatorParameterCount) parameters, more than the budget of \(budget)")
+        try need(discriminatorParameterCount <= budget,
+                 "the discriminator would have \(discriminatorParameterCount) parameters, more than the budget of \(budget)")
+    }
+
+    /// The fields in which `other` differs from this configuration, as `field value (this) vs value (other)`.
+    public func differences(from other: TransGANConfiguration) -> [String] {
+        var out: [String] = []
+        func cmp<T: Equatable>(_ field: String, _ a: T, _ b: T) { if a != b { out.append("\(field) \(a) vs \(b)") } }
+        cmp("name", name, other.name); cmp("channels", channels, other.channels); cmp("image size", imageSize, other.imageSize)
+        cmp("latent dim", latentDim, other.latentDim); cmp("bottom width", bottomWidth, other.bottomWidth); cmp("gf dim", gfDim, other.gfDim)
+        cmp("G depths", gDepths, other.gDepths); cmp("G heads", gHeads, other.gHeads); cmp("g-window", gWindow, other.gWindow)
+        cmp("grid-from", gridAttentionFrom, other.gridAttentionFrom); cmp("MLP ratio", mlpRatio, other.mlpRatio)
+        cmp("df dim", dfDim, other.dfDim); cmp("patch size", patchSize, other.patchSize); cmp("D depth", dDepth, other.dDepth)
+        cmp("D heads", dHeads, other.dHeads)
+        return out
     }
 
     /// A human-readable summary (for `--info`).

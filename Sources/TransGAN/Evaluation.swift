@@ -127,6 +127,9 @@ public struct FrechetEvaluator: @unchecked Sendable {
 
     /// Fréchet distance between generated images (`[N, 1, 32, 32]` floats) and the train statistics.
     public func distance(images: [Float], count: Int) throws -> Double {
+        // Statistics of one image have no covariance (the eigen-decomposition would trap on it).
+        try Require.int(count, in: TransGANLimits.evalSamples, flag: "samples")
+        guard images.count == count * 1024 else { throw TrainingError.badOption("\(images.count) pixels for \(count) 32×32 images") }
         let f = Self.features(classifier, images, count: count)
         let s = gaussianStatistics(f, rows: count, dim: FeatureClassifier.featureDim)
         return try frechetDistance(mean1: s.mean, cov1: s.covariance, mean2: trainStats.mean, cov2: trainStats.covariance)
@@ -134,6 +137,7 @@ public struct FrechetEvaluator: @unchecked Sendable {
 
     /// Fréchet distance of `samples` images from a generator (EMA by default) against the train statistics.
     public func distance(of generator: Generator, samples: Int, seed: UInt64, batch: Int = 100) throws -> Double {
+        try Require.int(samples, in: TransGANLimits.evalSamples, flag: "samples")
         let g = RandomGenerator(seed: seed)
         var pixels = [Float]()
         pixels.reserveCapacity(samples * 1024)

@@ -20,58 +20,6 @@ public enum GANLoss: String, Sendable, Codable, CaseIterable {
     case logisticR1 = "logistic-r1"
 }
 
-/// Everything about training that is not the model's shape.
-public struct TrainingOptions: Sendable, Equatable, Codable {
-    public var loss: GANLoss = .wganGPEps
-    /// D batch (real and fake).
-    public var batch: Int = 64
-    /// G batch for the G step.
-    public var gBatch: Int = 128
-    /// D steps per G step; a G step runs when step % nCritic == 0.
-    public var nCritic: Int = 4
-    public var gLearningRate: Double = 1e-4
-    public var dLearningRate: Double = 1e-4
-    public var beta1: Double = 0
-    public var beta2: Double = 0.99
-    /// Global L2 clip on each network's gradients.
-    public var clipNorm: Double = 5
-    /// Gradient-penalty weight λ.
-    public var gpWeight: Double = 10
-    /// Lazy gradient penalty (GP or R1): compute it only on D steps where step % gpEvery == 0, weighted λ·gpEvery
-    /// (StyleGAN2-style lazy regularisation; 1 = every step, the official recipe).
-    public var gpEvery: Int = 1
-    /// Samples of the D batch the gradient penalty is computed on (nil: all of them, official). The penalty is
-    /// about a third of a `tiny` iteration; half the batch made the step 19 % shorter, for a noisier (still
-    /// unbiased) estimate of the same mean.
-    public var gpBatch: Int? = nil
-    /// R1 weight γ for `logistic-r1` (the penalty is (γ/2)·E‖∇ₓD(x_r)‖², lazily every `gpEvery` steps).
-    public var r1Gamma: Double = 0.1
-    /// Drift weight ε on (E[D(x_r)])².
-    public var driftWeight: Double = 1e-3
-    /// EMA half-life in thousands of images (500 official).
-    public var emaKimg: Double = 500
-    /// EMA warm-up: the half-life is at most `emaWarmup` × images seen so far (0.1 official; 0 = fixed `emaBeta`).
-    public var emaWarmup: Double = 0.1
-    /// Fixed EMA β when `emaWarmup` is 0.
-    public var emaBeta: Double = 0.9999
-    /// DiffAugment policy.
-    public var augment: String = "translation,cutout,color"
-    /// Random horizontal flips of real images.
-    public var flip: Bool = true
-    public var seed: UInt64 = 12345
-
-    public init() {}
-
-    /// β of the EMA update after D step `step`: 0.5^(B / max(min(kimg·1000, warmup·B·step), 1e-8)).
-    public func emaBeta(atStep step: Int) -> Double {
-        guard emaWarmup != 0 else { return emaBeta }
-        let b = Double(batch)
-        var nimg = emaKimg * 1000
-        nimg = Swift.min(nimg, Double(step) * b * emaWarmup)
-        return Foundation.pow(0.5, b / Swift.max(nimg, 1e-8))
-    }
-}
-
 /// Scalars from one D step (and the G step that followed it, if any).
 public struct StepStatistics: Sendable, Equatable {
     public var step: Int
@@ -83,20 +31,6 @@ public struct StepStatistics: Sendable, Equatable {
     public var dGradNorm: Double
     public var gGradNorm: Double?
     public var emaBeta: Double?
-}
-
-public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
-    case nonFinite(step: Int, what: String)
-    case incompatibleCheckpoint(path: String, reason: String)
-    case badOption(String)
-
-    public var description: String {
-        switch self {
-        case let .nonFinite(step, what): return "non-finite \(what) at step \(step); stopped without applying it"
-        case let .incompatibleCheckpoint(path, reason): return "checkpoint \(path) does not fit this run: \(reason)"
-        case let .badOption(m): return m
-        }
-    }
 }
 
 public final class Trainer: @unchecked Sendable {
@@ -112,6 +46,9 @@ public final class Trainer: @unchecked Sendable {
     public private(set) var rng: RandomGenerator
     /// Completed D steps.
     public private(set) var step = 0
+    /// The step whose non-finite value stopped training: from then on the trainer takes no steps and writes
+    /// no checkpoints (the D update, data draws or RNG of that step may already have happened).
+    public private(set) var failedStep: Int? = nil
     public let data: ImageDataset
 
     public init(config: TransGANConfiguration, options: TrainingOptions, data: ImageDataset, dtype: DType = .float32) throws {
@@ -120,12 +57,7 @@ public final class Trainer: @unchecked Sendable {
             throw TrainingError.badOption("data is \(data.channels)×\(data.height)×\(data.width) but configuration '\(config.name)' expects "
                                           + "\(config.channels)×\(config.imageSize)×\(config.imageSize)")
         }
-        guard options.batch > 0, options.gBatch > 0, options.nCritic > 0 else {
-            throw TrainingError.badOption("batch sizes and n-critic must be positive")
-        }
-        if let k = options.gpBatch, !(1...options.batch).contains(k) {
-            throw TrainingError.badOption("gp-batch (samples for the gradient penalty) must be between 1 and the D batch (\(options.batch)), got \(k)")
-        }
+        try options.validate(for: config)
         guard data.count > 0 else { throw TrainingError.badOption("the dataset is empty") }
         self.config = config
         self.options = options
@@ -226,10 +158,23 @@ public final class Trainer: @unchecked Sendable {
 
     // MARK: - One iteration
 
-    /// One D step and, when `step % nCritic == 0`, one G step and EMA update. Losses are checked before any
-    /// parameter changes; a non-finite value throws `TrainingError.nonFinite` and leaves the state untouched.
+    /// One D step and, when `step % nCritic == 0`, one G step and EMA update. Each network's losses and
+    /// gradient norm are checked before its optimizer step, so a non-finite update is never applied: the value
+    /// throws `TrainingError.nonFinite`, and the trainer refuses further steps and checkpoints
+    /// (`failedStep`), so the last checkpoint written stays the last good state.
     @discardableResult
     public func trainStep() throws -> StepStatistics {
+        if let failedStep { throw TrainingError.stoppedAfterFailure(step: failedStep) }
+        do { return try unguardedStep() } catch {
+            failedStep = step
+            throw error
+        }
+    }
+
+    private func unguardedStep() throws(TrainingError) -> StepStatistics {
+        func finite(_ value: Double, _ what: String) throws(TrainingError) {
+            if !value.isFinite { throw .nonFinite(step: step, what: "\(what) (\(value))") }
+        }
         let dParams = discriminator.parameters().map(\.tensor)
         let real = realBatch(options.batch)
         let z = Tensor.normal([options.batch, config.latentDim], dtype: dtype, generator: rng)
@@ -238,12 +183,16 @@ public final class Trainer: @unchecked Sendable {
         let dGrads = gradients(of: loss, wrt: dParams)
         evaluate([loss, gp, dReal, dFake] + dGrads)
         let dLoss = loss.item()
-        guard dLoss.isFinite else { throw TrainingError.nonFinite(step: step, what: "D loss (\(dLoss))") }
+        try finite(dLoss, "D loss")
+        let (gpValue, dRealValue, dFakeValue) = (gp.item(), dReal.item(), dFake.item())
+        try finite(gpValue, "gradient penalty")
+        try finite(dRealValue, "D(real)")
+        try finite(dFakeValue, "D(fake)")
         let (dNorm, dFactor) = clipFactor(gradients: dGrads, maxNorm: options.clipNorm)
-        guard dNorm.isFinite else { throw TrainingError.nonFinite(step: step, what: "D gradient norm") }
+        try finite(dNorm, "D gradient norm")
         dOptimizer.step(gradients: dGrads, gradientScale: dFactor)
-        var stats = StepStatistics(step: step, dLoss: dLoss, gLoss: nil, gradientPenalty: gp.item(), dReal: dReal.item(),
-                                   dFake: dFake.item(), dGradNorm: dNorm, gGradNorm: nil, emaBeta: nil)
+        var stats = StepStatistics(step: step, dLoss: dLoss, gLoss: nil, gradientPenalty: gpValue, dReal: dRealValue,
+                                   dFake: dFakeValue, dGradNorm: dNorm, gGradNorm: nil, emaBeta: nil)
 
         if step % options.nCritic == 0 {
             let gParams = generator.parameters().map(\.tensor)
@@ -251,11 +200,12 @@ public final class Trainer: @unchecked Sendable {
             let gGrads = gradients(of: gLoss, wrt: gParams)
             evaluate([gLoss] + gGrads)
             let gl = gLoss.item()
-            guard gl.isFinite else { throw TrainingError.nonFinite(step: step, what: "G loss (\(gl))") }
+            try finite(gl, "G loss")
             let (gNorm, gFactor) = clipFactor(gradients: gGrads, maxNorm: options.clipNorm)
-            guard gNorm.isFinite else { throw TrainingError.nonFinite(step: step, what: "G gradient norm") }
-            gOptimizer.step(gradients: gGrads, gradientScale: gFactor)
+            try finite(gNorm, "G gradient norm")
             let beta = options.emaBeta(atStep: step)
+            guard beta >= 0 && beta <= 1 else { throw .nonFinite(step: step, what: "EMA β (\(beta))") }
+            gOptimizer.step(gradients: gGrads, gradientScale: gFactor)
             updateMovingAverage(target: emaGenerator, source: generator, beta: beta)
             stats.gLoss = gl
             stats.gGradNorm = gNorm
@@ -275,8 +225,10 @@ public final class Trainer: @unchecked Sendable {
     // MARK: - Checkpoints
 
     /// Keys: `gen.*`, `dis.*`, `gen_ema.*` (state_dict names), `opt_gen.exp_avg.*` … (Adam state), metadata
-    /// `step`, `rng.seed`/`rng.offset`, `config` (JSON) and `options` (JSON).
-    public func checkpoint() -> SafeTensorsFile {
+    /// `step`, `rng.seed`/`rng.offset`, `config` (JSON) and `options` (JSON: every training option, so a resume
+    /// needs nothing but the file). Throws after a failed step (`failedStep`): that state is not a good one.
+    public func checkpoint() throws(TrainingError) -> SafeTensorsFile {
+        if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
         var file = SafeTensorsFile()
         file.store(generator, prefix: "gen.")
         file.store(discriminator, prefix: "dis.")
@@ -292,7 +244,8 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// Only the generators (EMA and raw) and the configuration: what sampling and evaluation need.
-    public func generatorSnapshot() -> SafeTensorsFile {
+    public func generatorSnapshot() throws(TrainingError) -> SafeTensorsFile {
+        if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
         var file = SafeTensorsFile()
         file.store(generator, prefix: "gen.")
         file.store(emaGenerator, prefix: "gen_ema.")
@@ -304,33 +257,38 @@ public final class Trainer: @unchecked Sendable {
 
     /// Writes `checkpoint()` atomically.
     public func saveCheckpoint(to url: URL) throws {
+        // checkpoint() refuses after a failed step, before the file is touched.
         try checkpoint().write(to: url)
     }
 
-    /// Restores a checkpoint written by `checkpoint()`; the configuration must match exactly.
+    /// Restores a checkpoint written by `checkpoint()`; the configuration must match exactly (the options may
+    /// differ: the caller decides, see `TrainingFlags.resolve`). The stored configuration, options and step are
+    /// validated and every stored tensor must be finite before anything changes.
     public func restore(from file: SafeTensorsFile) throws {
-        guard let c = file.metadata["config"], let saved = try? JSONDecoder().decode(TransGANConfiguration.self, from: Data(c.utf8)) else {
-            throw TrainingError.incompatibleCheckpoint(path: file.source, reason: "no TransGAN configuration in its metadata")
-        }
+        let saved = try file.transGANConfiguration()
         guard saved == config else {
-            throw TrainingError.incompatibleCheckpoint(path: file.source, reason: "it was trained with configuration '\(saved.name)' "
-                                                       + "(\(saved.channels)×\(saved.imageSize)², gf \(saved.gfDim), df \(saved.dfDim)), "
-                                                       + "this run uses '\(config.name)' (\(config.channels)×\(config.imageSize)², gf \(config.gfDim), df \(config.dfDim))")
+            throw TrainingError.incompatibleCheckpoint(path: file.source, reason: "it was trained with configuration '\(saved.name)', this run uses '\(config.name)'; "
+                                                       + "they differ in " + saved.differences(from: config).joined(separator: ", ")
+                                                       + " (checkpoint vs this run)")
         }
+        _ = try file.transGANOptions(for: saved)
+        let savedStep = try file.transGANStep()
+        try file.requireFiniteTensors()
         try file.restore(generator, prefix: "gen.")
         try file.restore(discriminator, prefix: "dis.")
         try file.restore(emaGenerator, prefix: "gen_ema.")
         try file.restore(gOptimizer, prefix: "opt_gen.")
         try file.restore(dOptimizer, prefix: "opt_dis.")
         rng = try file.restoreGenerator(name: "rng")
-        step = try file.metadataInt("step")
+        step = savedStep
+        failedStep = nil
     }
 
-    /// Loads only the generators (EMA and raw) of a checkpoint into fresh models, for sampling.
+    /// Loads only the generators (EMA and raw) of a checkpoint into fresh models, for sampling. The stored
+    /// configuration is validated and the generator tensors must be finite.
     public static func loadGenerators(from file: SafeTensorsFile) throws -> (config: TransGANConfiguration, generator: Generator, ema: Generator) {
-        guard let c = file.metadata["config"], let config = try? JSONDecoder().decode(TransGANConfiguration.self, from: Data(c.utf8)) else {
-            throw TrainingError.incompatibleCheckpoint(path: file.source, reason: "no TransGAN configuration in its metadata")
-        }
+        let config = try file.transGANConfiguration()
+        try file.requireFiniteTensors(prefixes: ["gen.", "gen_ema."])
         let g = RandomGenerator(seed: 0)
         let gen = try Generator(config, generator: g), ema = try Generator(config, generator: g)
         try file.restore(gen, prefix: "gen.", strict: false)

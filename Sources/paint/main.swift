@@ -37,7 +37,7 @@ struct Paint: ParsableCommand {
     func run() throws {
         BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set
         if let threads {
-            guard threads > 0 else { printError("error: --threads must be positive"); throw ExitCode.failure }
+            guard (try? Threading.validatedCount(threads)) != nil else { printError("error: \(ThreadCountError(flag: "--threads", value: threads))"); throw ExitCode.failure }
             Threading.setCount(threads)
         }
         if demo && input != nil { printError("error: give an INPUT or --demo, not both"); throw ExitCode.failure }

@@ -52,7 +52,7 @@ struct TrainPaintTransformer: ParsableCommand {
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
         if let batch, batch <= 0 || batch % 4 != 0 { throw ValidationError("--batch must be a positive multiple of 4") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if let threads { do { try Threading.validatedCount(threads) } catch { throw ValidationError("\(error)") } }
         guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0, validateEvery >= 0 else {
             throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every and --validate-every non-negative")
         }

@@ -10,40 +10,62 @@ nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
 
 @main
 struct TrainTransGAN: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train-transgan", abstract: "Train TransGAN (WGAN-GP, hinge or logistic with R1) on a CPU.")
+    static let configuration = CommandConfiguration(
+        commandName: "train-transgan", abstract: "Train TransGAN (WGAN-GP, hinge or logistic with R1) on a CPU.",
+        discussion: """
+        Checkpoints store the configuration and every training option. `--resume CHECKPOINT` alone continues the run \
+        with them; the flags marked "stored" may be repeated only with the stored value (a different one is an error \
+        naming both). Flags marked "may change on resume" (steps, time limit, output, schedules, threads, data \
+        directory) apply to the resumed run.
+        """)
 
-    @Option(help: "Model configuration: xl, s, m, l, s-lite, tiny, micro, grid64.") var config = "tiny"
-    @Option(help: "Override: generator grid-attention window side.") var gWindow: Int?
-    @Option(help: "Override: grid side from which generator stages use window attention (e.g. 32 to window the 32×32 stage).") var gridFrom: Int?
-    @Option(help: "fashion-mnist | cifar10:PATH | folder:PATH | synthetic") var data = "fashion-mnist"
-    @Option(help: "Directory of the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).") var dataDir: String?
-    @Option(help: "Total D steps (the run stops when it reaches this step).") var steps = 1000
-    @Option(help: "D batch size.") var batch = 32
-    @Option(help: "G batch size (default: 2 × batch).") var gBatch: Int?
-    @Option(help: "D steps per G step.") var nCritic = 4
-    @Option(help: "wgangp-eps (official) | hinge | logistic-r1 (non-saturating with an R1 penalty, StyleGAN2's)") var loss = "wgangp-eps"
-    @Option(help: "R1 weight γ for --loss logistic-r1 (penalty (γ/2)·E‖∇D(x_real)‖²).") var r1Gamma = 0.1
-    @Option(help: "Learning rate of both networks.") var lr = 1e-4
-    @Option(help: "Generator learning rate (default: --lr).") var gLr: Double?
-    @Option(help: "Discriminator learning rate (default: --lr; e.g. 4 × the generator's for a two-time-scale update).") var dLr: Double?
-    @Option(help: "Compute the gradient penalty (or R1) every N D steps with N times its weight (1: every step, official).") var gpEvery = 1
-    @Option(help: "Compute the gradient penalty on the first N samples of each D batch (default: all, official).") var gpBatch: Int?
-    @Option(help: "EMA half-life in thousands of images.") var emaKimg = 500.0
-    @Option(help: "EMA warm-up ratio (0: fixed --ema-beta).") var emaWarmup = 0.1
-    @Option(help: "Fixed EMA beta when --ema-warmup is 0.") var emaBeta = 0.9999
-    @Option(help: "DiffAugment policy.") var augment = "translation,cutout,color"
-    @Option(help: "Random seed.") var seed: UInt64 = 12345
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Output directory.") var out = "runs/transgan"
-    @Option(help: "Write a sample grid every N steps (0: never).") var sampleEvery = 200
-    @Option(help: "Save the EMA generator alone (gen_ema_STEP.safetensors, for Fréchet curves) every N steps (0: never).") var snapshotEvery = 0
-    @Option(help: "Write a checkpoint every N steps (0: only at the end).") var checkpointEvery = 500
-    @Option(help: "Print the Fréchet distance every N steps (0: never; Fashion-MNIST only).") var evalEvery = 0
-    @Option(help: "Samples used for each Fréchet distance.") var evalSamples = 1000
-    @Option(help: "Directory caching the evaluation classifier and real statistics.") var evalCache = "runs/transgan-eval-cache"
-    @Option(help: "Stop after this many minutes of wall time (a checkpoint is written).") var maxMinutes: Double?
-    @Option(help: "Resume from this checkpoint.") var resume: String?
+    @Option(help: "Model configuration: xl, s, m, l, s-lite, tiny, micro, grid64 (default tiny; stored).") var config: String?
+    @Option(help: "Override: generator grid-attention window side (1…1024; stored).") var gWindow: Int?
+    @Option(help: "Override: grid side from which generator stages use window attention, e.g. 32 to window the 32×32 stage (1…1024; stored).") var gridFrom: Int?
+    @Option(help: "fashion-mnist | cifar10:PATH | folder:PATH | synthetic (default fashion-mnist; stored).") var data: String?
+    @Option(help: "Directory of the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist; may change on resume).") var dataDir: String?
+    @Option(help: "Total D steps: the run stops when it reaches this step (1…1000000000; may change on resume).") var steps = 1000
+    @Option(help: "D batch size (default 32; 1…65536 and an estimated 16 GiB of activations per step; stored).") var batch: Int?
+    @Option(help: "G batch size (default 2 × batch; same limits; stored).") var gBatch: Int?
+    @Option(help: "D steps per G step (default 4; 1…1000; stored).") var nCritic: Int?
+    @Option(help: "wgangp-eps (official, default) | hinge | logistic-r1 (non-saturating with an R1 penalty, StyleGAN2's; stored)") var loss: String?
+    @Option(help: "R1 weight γ for --loss logistic-r1, penalty (γ/2)·E‖∇D(x_real)‖² (default 0.1; finite ≥ 0; stored).") var r1Gamma: Double?
+    @Option(help: "Learning rate of both networks (default 1e-4; finite > 0; stored).") var lr: Double?
+    @Option(help: "Generator learning rate (default: --lr; stored).") var gLr: Double?
+    @Option(help: "Discriminator learning rate (default: --lr; e.g. 4 × the generator's for a two-time-scale update; stored).") var dLr: Double?
+    @Option(help: "Compute the gradient penalty (or R1) every N D steps with N times its weight (default 1, official; 1…1000; stored).") var gpEvery: Int?
+    @Option(help: "Compute the gradient penalty on the first N samples of each D batch (default: all, official; 1…batch; stored).") var gpBatch: Int?
+    @Option(help: "EMA half-life in thousands of images (default 500; finite > 0; stored).") var emaKimg: Double?
+    @Option(help: "EMA warm-up ratio (default 0.1; finite ≥ 0; 0: fixed --ema-beta; stored).") var emaWarmup: Double?
+    @Option(help: "Fixed EMA beta when --ema-warmup is 0 (default 0.9999; 0…1; stored).") var emaBeta: Double?
+    @Option(help: "DiffAugment policy (default translation,cutout,color; stored).") var augment: String?
+    @Option(help: "Random seed (default 12345; stored).") var seed: UInt64?
+    @Option(help: "Worker threads (1…1024; default: ATELIER_THREADS or all cores; may change on resume).") var threads: Int?
+    @Option(help: "Output directory (may change on resume).") var out = "runs/transgan"
+    @Option(help: "Write a sample grid every N steps (0: never; may change on resume).") var sampleEvery = 200
+    @Option(help: "Save the EMA generator alone (gen_ema_STEP.safetensors, for Fréchet curves) every N steps (0: never; may change on resume).") var snapshotEvery = 0
+    @Option(help: "Write a checkpoint every N steps (0: only at the end; may change on resume).") var checkpointEvery = 500
+    @Option(help: "Print the Fréchet distance every N steps (0: never; Fashion-MNIST only; may change on resume).") var evalEvery = 0
+    @Option(help: "Samples used for each Fréchet distance (2…100000: the covariance needs two; may change on resume).") var evalSamples = 1000
+    @Option(help: "Directory caching the evaluation classifier and real statistics (may change on resume).") var evalCache = "runs/transgan-eval-cache"
+    @Option(help: "Stop after this many minutes of wall time, writing a checkpoint (finite > 0; may change on resume).") var maxMinutes: Double?
+    @Option(help: "Resume from this checkpoint, with its stored configuration and options.") var resume: String?
     @Flag(help: "Print the configuration and parameter counts, then exit.") var info = false
+
+    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
+    /// --help prints as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("\(configuration.commandName ?? "error"): error: \(first) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
@@ -53,41 +75,39 @@ struct TrainTransGAN: ParsableCommand {
         }
     }
 
-    func train() throws {
-        if let threads { Threading.setCount(threads) }
-        let source = try DataSource(parsing: data, dataDir: dataDir)
-        var cfg = try TransGANConfiguration.named(config).with(channels: source.channels)
-        if let gWindow { cfg.gWindow = gWindow }
-        if let gridFrom { cfg.gridAttentionFrom = gridFrom }
-        try cfg.validate()
-        var options = TrainingOptions()
-        guard let l = GANLoss(rawValue: loss) else { throw TrainingError.badOption("unknown loss '\(loss)' (use wgangp-eps, hinge or logistic-r1)") }
-        options.loss = l
-        options.batch = batch
-        options.gBatch = gBatch ?? 2 * batch
-        options.nCritic = nCritic
-        guard gpEvery >= 1 else { throw TrainingError.badOption("--gp-every must be at least 1, got \(gpEvery)") }
-        options.gpEvery = gpEvery
-        options.gpBatch = gpBatch
-        guard r1Gamma >= 0 && r1Gamma.isFinite else { throw TrainingError.badOption("--r1-gamma must be a finite number ≥ 0, got \(r1Gamma)") }
-        options.r1Gamma = r1Gamma
-        for (flag, value) in [("--lr", lr), ("--g-lr", gLr ?? lr), ("--d-lr", dLr ?? lr)] where !(value > 0 && value.isFinite) {
-            throw TrainingError.badOption("\(flag) must be a positive number, got \(value)")
+    var flags: TrainingFlags {
+        var f = TrainingFlags()
+        f.config = config; f.gWindow = gWindow; f.gridFrom = gridFrom; f.data = data
+        f.batch = batch; f.gBatch = gBatch; f.nCritic = nCritic; f.loss = loss; f.r1Gamma = r1Gamma
+        f.lr = lr; f.gLr = gLr; f.dLr = dLr; f.gpEvery = gpEvery; f.gpBatch = gpBatch
+        f.emaKimg = emaKimg; f.emaWarmup = emaWarmup; f.emaBeta = emaBeta; f.augment = augment; f.seed = seed
+        return f
+    }
+
+    /// The flags that may change on resume (schedules, limits), checked before anything is loaded.
+    func validateRunFlags() throws {
+        if let threads { Threading.setCount(try Threading.validatedCount(threads)) }
+        try checkRange(steps, TransGANLimits.steps, "--steps")
+        for (flag, every) in [("--sample-every", sampleEvery), ("--snapshot-every", snapshotEvery),
+                              ("--checkpoint-every", checkpointEvery), ("--eval-every", evalEvery)] {
+            try checkRange(every, 0...TransGANLimits.steps.upperBound, flag, " (0: never)")
         }
-        options.gLearningRate = gLr ?? lr
-        options.dLearningRate = dLr ?? lr
-        options.emaKimg = emaKimg
-        options.emaWarmup = emaWarmup
-        options.emaBeta = emaBeta
-        options.augment = augment
-        options.seed = seed
-        _ = try DiffAugment(policy: augment)
+        try checkRange(evalSamples, TransGANLimits.evalSamples, "--eval-samples", " (the covariance needs two samples)")
+        if let maxMinutes, !(maxMinutes > 0 && maxMinutes.isFinite) {
+            throw TrainingError.invalidOption(flag: "--max-minutes", value: String(maxMinutes), allowed: "a finite number > 0")
+        }
+    }
+
+    func train() throws {
+        try validateRunFlags()
+        let resumeFile = try resume.map { try SafeTensorsFile.read(from: URL(fileURLWithPath: $0)) }
+        let setup = try resumeFile.map { try flags.resumedRun(from: $0, dataDir: dataDir) } ?? flags.newRun(dataDir: dataDir)
+        let (cfg, options, source) = (setup.config, setup.options, setup.source)
 
         if info {
-            let g = RandomGenerator(seed: 0)
             print(cfg.summary)
-            print("generator parameters: \(try Generator(cfg, generator: g).parameterCount)")
-            print("discriminator parameters: \(try Discriminator(cfg, generator: g).parameterCount)")
+            print("generator parameters: \(cfg.generatorParameterCount)")
+            print("discriminator parameters: \(cfg.discriminatorParameterCount)")
             return
         }
 
@@ -96,9 +116,12 @@ struct TrainTransGAN: ParsableCommand {
         let outURL = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
         let checkpointURL = outURL.appendingPathComponent("checkpoint.safetensors")
-        if let resume {
-            try trainer.restore(from: SafeTensorsFile.read(from: URL(fileURLWithPath: resume)))
+        // The last checkpoint known to hold a good state: the one resumed from, then each one written.
+        var lastGood: (path: String, step: Int)? = nil
+        if let resume, let resumeFile {
+            try trainer.restore(from: resumeFile)
             log("resumed from \(resume) at step \(trainer.step)")
+            lastGood = (resume, trainer.step)
         }
         log("\(cfg.name): G \(trainer.generator.parameterCount) / D \(trainer.discriminator.parameterCount) parameters, "
             + "\(dataset.count) images, batch \(options.batch)/\(options.gBatch), \(Threading.count) threads, loss \(options.loss.rawValue)")
@@ -111,7 +134,7 @@ struct TrainTransGAN: ParsableCommand {
         }
 
         // Fixed latents for the sample grids, independent of the training stream.
-        let zGrid = Tensor.normal([64, cfg.latentDim], generator: RandomGenerator(seed: seed &+ 99)).materialized()
+        let zGrid = Tensor.normal([64, cfg.latentDim], generator: RandomGenerator(seed: options.seed &+ 99)).materialized()
         let csvURL = outURL.appendingPathComponent("losses.csv")
         if trainer.step == 0 || !FileManager.default.fileExists(atPath: csvURL.path) {
             try "step,d_loss,g_loss,gp,d_real,d_fake,d_grad_norm,g_grad_norm,ema_beta,seconds\n".write(to: csvURL, atomically: true, encoding: .utf8)
@@ -127,6 +150,7 @@ struct TrainTransGAN: ParsableCommand {
         var lastLog = Date.distantPast
         func save(_ why: String) throws {
             try trainer.saveCheckpoint(to: checkpointURL)
+            lastGood = (checkpointURL.path, trainer.step)
             log("checkpoint (\(why)) at step \(trainer.step): \(checkpointURL.path)")
         }
         func writeGrid() throws {
@@ -139,8 +163,9 @@ struct TrainTransGAN: ParsableCommand {
             if let maxMinutes, Date().timeIntervalSince(start) > maxMinutes * 60 { log("time limit reached"); break }
             let s: StepStatistics
             do { s = try trainer.trainStep() } catch let e as TrainingError {
-                log("stopping: \(e); last good checkpoint kept at \(checkpointURL.path)")
-                throw ExitCode.failure
+                // Nothing is written after a failed step; say which file holds the last good state.
+                let kept = lastGood.map { "last good checkpoint: \($0.path) (step \($0.step))" } ?? "no checkpoint was written by this run"
+                throw TrainingError.badOption("\(e); \(kept)")
             }
             if let g = s.gLoss { lastGLoss = g }
             let elapsed = Date().timeIntervalSince(start)
@@ -152,8 +177,9 @@ struct TrainTransGAN: ParsableCommand {
                 lastLog = Date()
                 let rate = Double(done) / max(elapsed, 1e-9)
                 let eta = Double(steps - trainer.step) / max(rate, 1e-9)
-                log(String(format: "step %d/%d  %.3f it/s  D %.4f  G %.4f  GP %.4f  D(real) %.3f  D(fake) %.3f  ETA %@",
-                           trainer.step, steps, rate, s.dLoss, lastGLoss, s.gradientPenalty, s.dReal, s.dFake, duration(eta)))
+                // Steps go in by interpolation: %d is 32-bit in String(format:) and printed 3000000000 negative.
+                log("step \(trainer.step)/\(steps)  " + String(format: "%.3f it/s  D %.4f  G %.4f  GP %.4f  D(real) %.3f  D(fake) %.3f  ETA ",
+                                                             rate, s.dLoss, lastGLoss, s.gradientPenalty, s.dReal, s.dFake) + formatDuration(eta))
             }
             if sampleEvery > 0 && trainer.step % sampleEvery == 0 { try writeGrid() }
             if checkpointEvery > 0 && trainer.step % checkpointEvery == 0 { try save("periodic") }
@@ -161,7 +187,7 @@ struct TrainTransGAN: ParsableCommand {
                 try trainer.generatorSnapshot().write(to: outURL.appendingPathComponent(String(format: "gen_ema_%06d.safetensors", trainer.step)))
             }
             if let ev = evaluator, evalEvery > 0, trainer.step % evalEvery == 0 {
-                let fd = try ev.distance(of: trainer, samples: evalSamples, seed: seed &+ 1234)
+                let fd = try ev.distance(of: trainer, samples: evalSamples, seed: options.seed &+ 1234)
                 log(String(format: "step %d  Fréchet distance %.3f  (real vs real %.3f)", trainer.step, fd, ev.realVsReal))
                 let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,real_vs_real,seconds\n"
                 let row = header + String(format: "%d,%.4f,%.4f,%.1f\n", trainer.step, fd, ev.realVsReal, Date().timeIntervalSince(start))
@@ -176,10 +202,10 @@ struct TrainTransGAN: ParsableCommand {
 
 func fmt(_ v: Double) -> String { String(format: "%.5f", v) }
 
-func duration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    let s = Int(seconds)
-    return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
+func checkRange(_ value: Int, _ range: ClosedRange<Int>, _ flag: String, _ why: String = "") throws {
+    guard range.contains(value) else {
+        throw TrainingError.invalidOption(flag: flag, value: String(value), allowed: "between \(range.lowerBound) and \(range.upperBound)\(why)")
+    }
 }
 
 func log(_ message: String) {

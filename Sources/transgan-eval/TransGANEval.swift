@@ -12,12 +12,27 @@ struct TransGANEval: ParsableCommand {
 
     @Option(name: .customLong("checkpoint"), help: "Checkpoint(s) or generator snapshot(s); repeat for a curve.") var checkpoints: [String] = []
     @Argument(help: "More checkpoints.") var more: [String] = []
-    @Option(help: "Generated samples per distance.") var samples = 2000
+    @Option(help: "Generated samples per distance (2…100000: the covariance needs two).") var samples = 2000
     @Option(help: "Cache directory for the classifier and real statistics.") var cache = "runs/transgan-eval-cache"
     @Option(help: "Fashion-MNIST directory.") var dataDir: String?
     @Option(help: "Latent seed.") var seed: UInt64 = 1234
     @Flag(help: "Use the raw generator instead of the EMA weights.") var raw = false
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(help: "Worker threads (1…1024; default: ATELIER_THREADS or all cores).") var threads: Int?
+
+    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
+    /// --help prints as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("\(configuration.commandName ?? "error"): error: \(first) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
@@ -28,8 +43,22 @@ struct TransGANEval: ParsableCommand {
     }
 
     func evaluateAll() throws {
-        if let threads { Threading.setCount(threads) }
+        if let threads { Threading.setCount(try Threading.validatedCount(threads)) }
+        guard TransGANLimits.evalSamples.contains(samples) else {
+            throw TrainingError.invalidOption(flag: "--samples", value: String(samples), allowed: "between \(TransGANLimits.evalSamples.lowerBound) and "
+                                              + "\(TransGANLimits.evalSamples.upperBound) (the covariance needs two samples)")
+        }
         let paths = checkpoints + more
+        // Every file's configuration and generator weights are checked before the (possibly long) evaluator
+        // preparation.
+        for path in paths {
+            let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: path))
+            let config = try file.transGANConfiguration()
+            try file.requireFiniteTensors(prefixes: [raw ? "gen." : "gen_ema."])
+            guard config.channels == 1 && config.imageSize == 32 else {
+                throw TrainingError.badOption("\(path): model makes \(config.channels)×\(config.imageSize)² images; the evaluator needs 1×32²")
+            }
+        }
         let ev = try FrechetEvaluator.prepared(cacheDirectory: URL(fileURLWithPath: cache), channels: 1, imageSize: 32,
                                                dataDirectory: dataDir.map { URL(fileURLWithPath: $0) },
                                                log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })

@@ -11,17 +11,32 @@ struct TransGANSample: ParsableCommand {
 
     @Option(help: "Checkpoint (training checkpoint or generator snapshot).") var checkpoint: String
     @Option(help: "Grid PNG to write.") var grid: String?
-    @Option(help: "Images in the grid.") var gridCount = 64
-    @Option(help: "Grid columns.") var columns = 8
-    @Option(help: "Nearest-neighbour upscaling of each image.") var scale = 2
-    @Option(help: "Write this many individual PNGs to --out-dir.") var count = 0
+    @Option(help: "Images in the grid (1…4096; the grid PNG is at most 16384 pixels a side and 100 Mpx).") var gridCount = 64
+    @Option(help: "Grid columns (1…4096).") var columns = 8
+    @Option(help: "Nearest-neighbour upscaling of each image (1…16).") var scale = 2
+    @Option(help: "Write this many individual PNGs to --out-dir (0…1000000; generated 64 at a time).") var count = 0
     @Option(help: "Directory for individual PNGs.") var outDir: String?
     @Option(help: "Latent-interpolation animation (.gif or .png for APNG).") var animation: String?
-    @Option(help: "Key latents in the animation (it loops back to the first).") var keyframes = 4
-    @Option(help: "Frames between key latents.") var framesPerKey = 12
+    @Option(help: "Key latents in the animation; it loops back to the first (2…64).") var keyframes = 4
+    @Option(help: "Frames between key latents (1…240; keyframes × frames at most 1024, all held in memory).") var framesPerKey = 12
     @Option(help: "Random seed for the latents.") var seed: UInt64 = 0
     @Flag(help: "Use the raw generator instead of the EMA weights.") var raw = false
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(help: "Worker threads (1…1024; default: ATELIER_THREADS or all cores).") var threads: Int?
+
+    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
+    /// --help prints as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("\(configuration.commandName ?? "error"): error: \(first) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
@@ -32,7 +47,11 @@ struct TransGANSample: ParsableCommand {
     }
 
     func sample() throws {
-        if let threads { Threading.setCount(threads) }
+        if let threads { Threading.setCount(try Threading.validatedCount(threads)) }
+        var limits = SamplingOptions()
+        limits.gridCount = gridCount; limits.columns = columns; limits.scale = scale; limits.count = count
+        limits.keyframes = keyframes; limits.framesPerKey = framesPerKey
+        try limits.validate()
         guard grid != nil || count > 0 || animation != nil else {
             throw TrainingError.badOption("nothing to do: pass --grid FILE, --count N --out-dir DIR, or --animation FILE")
         }
@@ -41,6 +60,8 @@ struct TransGANSample: ParsableCommand {
         }
         let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint))
         let (config, gen, ema) = try Trainer.loadGenerators(from: file)
+        if grid != nil { try limits.validateGrid(imageSize: config.imageSize) }
+        if count > 0 && outDir == nil { throw TrainingError.badOption("--count needs --out-dir") }
         let g = raw ? gen : ema
         let rng = RandomGenerator(seed: seed)
         func generate(_ z: Tensor) -> Tensor {
@@ -60,14 +81,16 @@ struct TransGANSample: ParsableCommand {
             guard let outDir else { throw TrainingError.badOption("--count needs --out-dir") }
             let dir = URL(fileURLWithPath: outDir)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let images = rasterImages(generate(Tensor.normal([count, config.latentDim], generator: rng)))
-            for (i, image) in images.enumerated() {
-                try image.writePNG(to: dir.appendingPathComponent(String(format: "sample_%05d.png", i)))
+            // 64 at a time: memory stays that of one chunk for any --count.
+            for start in stride(from: 0, to: count, by: 64) {
+                let n = min(64, count - start)
+                for (i, image) in rasterImages(generate(Tensor.normal([n, config.latentDim], generator: rng))).enumerated() {
+                    try image.writePNG(to: dir.appendingPathComponent("sample_" + String(format: "%05d", start + i) + ".png"))
+                }
             }
             print("wrote \(count) images to \(outDir)")
         }
         if let animation {
-            guard keyframes >= 2, framesPerKey >= 1 else { throw TrainingError.badOption("--keyframes must be ≥ 2 and --frames-per-key ≥ 1") }
             let keys = Tensor.normal([keyframes, config.latentDim], generator: rng).doubles()
             let d = config.latentDim
             var zs: [Double] = []

@@ -9,20 +9,21 @@ public enum Threading {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var configured: Int? = nil
 
-    /// Number of worker threads (`ATELIER_THREADS`, default: all cores).
+    /// Number of worker threads (`ATELIER_THREADS` if it is in `allowedCounts`, default: all cores).
     public static var count: Int {
         lock.lock(); defer { lock.unlock() }
         if let n = configured { return n }
         var n = ProcessInfo.processInfo.activeProcessorCount
-        if let s = ProcessInfo.processInfo.environment["ATELIER_THREADS"], let v = Int(s), v > 0 { n = v }
+        if let s = ProcessInfo.processInfo.environment["ATELIER_THREADS"], let v = Int(s), allowedCounts.contains(v) { n = v }
         configured = n
         openblas_set_num_threads(Int32(n))
         return n
     }
 
-    /// Sets the worker count for both the slice pool and OpenBLAS.
+    /// Sets the worker count for both the slice pool and OpenBLAS. A count from a user goes through
+    /// `validatedCount(_:flag:)` first; outside `allowedCounts` this is a programming error.
     public static func setCount(_ n: Int) {
-        precondition(n > 0, "[threads] thread count must be positive, got \(n)")
+        precondition(allowedCounts.contains(n), "[threads] thread count must be in \(allowedCounts), got \(n)")
         lock.lock(); configured = n; lock.unlock()
         openblas_set_num_threads(Int32(n))
     }
