@@ -1,5 +1,40 @@
 // 3×3 max and min window filters (dilation and erosion) over the last two dimensions. Out-of-image
-// neighbours are ignored. The gradient goes to the selected element (first in scan order on ties).
+// neighbours are ignored. The gradient goes to the selected element: the centre when it holds the extreme, else
+// the first extreme in scan order.
+
+/// How a window filter combines two values: the larger (dilation) or the smaller (erosion).
+protocol WindowPick {
+    static func pick<T: KernelScalar>(_ a: T, _ b: T) -> T
+    /// True if `a` wins strictly over `b`.
+    static func beats<T: KernelScalar>(_ a: T, _ b: T) -> Bool
+}
+enum PickMax: WindowPick {
+    @inline(__always) static func pick<T: KernelScalar>(_ a: T, _ b: T) -> T { a > b ? a : b }
+    @inline(__always) static func beats<T: KernelScalar>(_ a: T, _ b: T) -> Bool { a > b }
+}
+enum PickMin: WindowPick {
+    @inline(__always) static func pick<T: KernelScalar>(_ a: T, _ b: T) -> T { a < b ? a : b }
+    @inline(__always) static func beats<T: KernelScalar>(_ a: T, _ b: T) -> Bool { a < b }
+}
+
+/// The 3×3 filter of one [h, w] plane, separably: a 1×3 pass into `rows`, then a 3×1 pass (the extreme of a
+/// window is the extreme of its rows' extremes). Out-of-image neighbours are skipped at the edges.
+@inline(__always)
+func filterPlane<T: KernelScalar, P: WindowPick>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, rows: UnsafeMutablePointer<T>,
+                                                 h: Int, w: Int, _: P.Type) {
+    for i in 0..<h {
+        let xr = x + i * w, rr = rows + i * w
+        if w == 1 { rr[0] = xr[0]; continue }
+        rr[0] = P.pick(xr[0], xr[1])
+        for j in 1..<(w - 1) { rr[j] = P.pick(P.pick(xr[j - 1], xr[j]), xr[j + 1]) }
+        rr[w - 1] = P.pick(xr[w - 2], xr[w - 1])
+    }
+    for i in 0..<h {
+        let yr = y + i * w, rr = rows + i * w
+        let above = i > 0 ? rows + (i - 1) * w : rr, below = i < h - 1 ? rows + (i + 1) * w : rr
+        for j in 0..<w { yr[j] = P.pick(P.pick(above[j], rr[j]), below[j]) }
+    }
+}
 
 struct WindowFilterOp: Op {
     let isMax: Bool
@@ -13,20 +48,11 @@ struct WindowFilterOp: Op {
         let h = s[s.count - 2], w = s[s.count - 1], planes = s.reduce(1, *) / (h * w)
         let isMax = self.isMax
         parallelFor(planes) { r in
+            let rows = UnsafeMutablePointer<T>.allocate(capacity: h * w)
+            defer { rows.deallocate() }
             for p in r {
-                let xi = x + p * h * w, yi = y + p * h * w
-                for i in 0..<h {
-                    for j in 0..<w {
-                        var best = xi[i * w + j]
-                        for di in -1...1 where i + di >= 0 && i + di < h {
-                            for dj in -1...1 where j + dj >= 0 && j + dj < w {
-                                let v = xi[(i + di) * w + j + dj]
-                                if isMax ? v > best : v < best { best = v }
-                            }
-                        }
-                        yi[i * w + j] = best
-                    }
-                }
+                if isMax { filterPlane(x + p * h * w, y + p * h * w, rows: rows, h: h, w: w, PickMax.self) }
+                else { filterPlane(x + p * h * w, y + p * h * w, rows: rows, h: h, w: w, PickMin.self) }
             }
         }
     }
@@ -36,7 +62,8 @@ struct WindowFilterOp: Op {
     }
 }
 
-/// Routes each output's cotangent to the element its window selected. Per plane, so race-free.
+/// Routes each output's cotangent to the element its window selected: the centre if it holds the extreme, else
+/// the first extreme in scan order (row by row). Per plane, so race-free.
 struct WindowFilterBackwardOp: Op {
     let isMax: Bool
     var name: String { isMax ? "maxFilter3x3Backward" : "minFilter3x3Backward" }
@@ -49,21 +76,33 @@ struct WindowFilterBackwardOp: Op {
         let h = s[s.count - 2], w = s[s.count - 1], planes = s.reduce(1, *) / (h * w)
         let isMax = self.isMax
         parallelFor(planes) { r in
+            let scratch = UnsafeMutablePointer<T>.allocate(capacity: 2 * h * w)
+            defer { scratch.deallocate() }
             for p in r {
-                let xi = x + p * h * w, gi = g + p * h * w, di_ = dx + p * h * w
-                di_.update(repeating: 0, count: h * w)
-                for i in 0..<h {
-                    for j in 0..<w {
-                        var best = xi[i * w + j], at = i * w + j
-                        for di in -1...1 where i + di >= 0 && i + di < h {
-                            for dj in -1...1 where j + dj >= 0 && j + dj < w {
-                                let k = (i + di) * w + j + dj
-                                if isMax ? xi[k] > best : xi[k] < best { best = xi[k]; at = k }
-                            }
-                        }
-                        di_[at] += gi[i * w + j]
+                if isMax { route(x + p * h * w, g + p * h * w, dx + p * h * w, scratch, h: h, w: w, PickMax.self) }
+                else { route(x + p * h * w, g + p * h * w, dx + p * h * w, scratch, h: h, w: w, PickMin.self) }
+            }
+        }
+    }
+    @inline(__always)
+    private func route<T: KernelScalar, P: WindowPick>(_ x: UnsafeMutablePointer<T>, _ g: UnsafeMutablePointer<T>,
+                                                        _ dx: UnsafeMutablePointer<T>, _ scratch: UnsafeMutablePointer<T>,
+                                                        h: Int, w: Int, _ pick: P.Type) {
+        let extreme = scratch, rows = scratch + h * w
+        filterPlane(x, extreme, rows: rows, h: h, w: w, P.self)
+        dx.update(repeating: 0, count: h * w)
+        for i in 0..<h {
+            for j in 0..<w {
+                let centre = i * w + j, m = extreme[centre]
+                if !P.beats(m, x[centre]) { dx[centre] += g[centre]; continue }
+                var at = centre
+                search: for di in -1...1 where i + di >= 0 && i + di < h {
+                    for dj in -1...1 where j + dj >= 0 && j + dj < w {
+                        let k = (i + di) * w + j + dj
+                        if x[k] == m { at = k; break search }
                     }
                 }
+                dx[at] += g[centre]
             }
         }
     }
