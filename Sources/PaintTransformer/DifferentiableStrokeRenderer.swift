@@ -101,11 +101,12 @@ public struct DifferentiableStrokeRenderer: @unchecked Sendable {
 
     /// `render` with the brush choice given: each stroke samples only the brush `vertical[i]` names (the choice
     /// passes no gradient in `render` either), half the sampling work. Same outputs as `render` when `vertical[i]`
-    /// is h > w.
+    /// is h > w. `colors` may have any number of channels C ([N, C] → foreground [N, C, H, W]); one channel of 1s
+    /// gives the dilated brush intensity alone.
     public func render(shapes: Tensor, colors: Tensor, vertical: [Bool], height: Int, width: Int)
         -> (foreground: Tensor, alpha: Tensor) {
         let n = shapes.shape.first ?? 0
-        shapeCheck(colors.shape == [n, 3] && vertical.count == n, "DifferentiableStrokeRenderer",
+        shapeCheck(colors.rank == 2 && colors.shape[0] == n && vertical.count == n, "DifferentiableStrokeRenderer",
                    "colors \(colors.shape) and \(vertical.count) brush choices for shapes \(shapes.shape)")
         let (verticalTexture, horizontalTexture) = textures(shapes.dtype)
         var parts: [Tensor] = [], order: [Int] = []
@@ -121,7 +122,7 @@ public struct DifferentiableStrokeRenderer: @unchecked Sendable {
         for (slot, original) in order.enumerated() { position[original] = slot }
         let joined = parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
         let sampled = position == Array(0..<n) ? joined : joined.indexSelect(axis: 0, position)  // [N, 2, H, W]
-        let foreground = (sampled.sliced(axis: 1, 0, 1) * colors.reshaped([n, 3, 1, 1])).maxFilter3x3()  // [N, 3, H, W]
+        let foreground = (sampled.sliced(axis: 1, 0, 1) * colors.reshaped([n, colors.shape[1], 1, 1])).maxFilter3x3()  // [N, C, H, W]
         return (foreground, sampled.sliced(axis: 1, 1, 2).minFilter3x3())
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Atelier
 
 // The self-supervised losses (reference §4, Huage001 painter_model.py `optimize_parameters`), built as one graph so
@@ -26,6 +27,47 @@ public struct PaintTransformerLossWeights: Sendable, Equatable {
     public var proposalWasserstein = 10.0
     public var objectness = 10.0
     public init() {}
+
+    /// The names `--loss-weights` and checkpoints use, with their values.
+    public var named: [(String, Double)] {
+        [("pixel", pixel), ("parameters", parameters), ("wasserstein", wasserstein), ("decision", decision),
+         ("recall", recall), ("proposal-parameters", proposalParameters), ("proposal-wasserstein", proposalWasserstein),
+         ("objectness", objectness)]
+    }
+
+    /// `name=value,name=value…` as `named` writes it.
+    public var text: String { named.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }
+
+    /// Parses `name=value,…` over the defaults; nil names the first bad entry.
+    public static func parse(_ text: String) -> Result<PaintTransformerLossWeights, LossWeightsError> {
+        var w = PaintTransformerLossWeights()
+        for entry in text.split(separator: ",", omittingEmptySubsequences: true) {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let value = Double(parts[1]), value.isFinite, value >= 0, value <= 1e6 else {
+                return .failure(LossWeightsError(entry: String(entry)))
+            }
+            switch parts[0] {
+            case "pixel": w.pixel = value
+            case "parameters": w.parameters = value
+            case "wasserstein": w.wasserstein = value
+            case "decision": w.decision = value
+            case "recall": w.recall = value
+            case "proposal-parameters": w.proposalParameters = value
+            case "proposal-wasserstein": w.proposalWasserstein = value
+            case "objectness": w.objectness = value
+            default: return .failure(LossWeightsError(entry: String(entry)))
+            }
+        }
+        return .success(w)
+    }
+}
+
+/// A `--loss-weights` entry that is not `name=value` with a known name and a finite value in 0…10⁶.
+public struct LossWeightsError: Error, CustomStringConvertible {
+    public let entry: String
+    public var description: String {
+        "loss weight '\(entry)' is not NAME=VALUE with NAME one of \(PaintTransformerLossWeights().named.map(\.0).joined(separator: ", ")) and VALUE a number in 0…1e6"
+    }
 }
 
 /// The four loss terms of one step (already weighted) and their sum.

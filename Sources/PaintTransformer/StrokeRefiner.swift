@@ -74,24 +74,31 @@ public struct StrokeRefiner: Sendable {
     private func fittedColors(_ windows: [RefinementWindow]) -> [[Stroke]] {
         let (shapes, _, _, vertical, n) = pack(windows, strokes: windows.map(\.strokes))
         let r = resolution, plane = r * r
-        let ones = Tensor.ones([windows.count * n, 3])
-        let (fg, alpha) = renderer.render(shapes: shapes, colors: ones, vertical: vertical, height: r, width: r)
+        // Colour 1 in one channel: the dilated brush intensity b (the same for R, G and B).
+        let (fg, alpha) = renderer.render(shapes: shapes, colors: Tensor.ones([windows.count * n, 1]), vertical: vertical,
+                                          height: r, width: r)
         evaluate([fg, alpha])
         let b = fg.floats(), a = alpha.floats()
         return windows.enumerated().map { w, window in
             window.strokes.enumerated().map { i, stroke in
                 let o = w * n + i
-                var fitted = stroke.color
-                for c in 0..<3 {
-                    var numerator = 0.0, denominator = 0.0
-                    for k in 0..<plane {
-                        let coverage = Double(a[o * plane + k]), intensity = Double(b[(o * 3 + c) * plane + k])
-                        let ab = coverage * intensity
-                        let t = Double(window.target[c * plane + k]), old = Double(window.canvas[c * plane + k])
-                        numerator += ab * (t - old * (1 - coverage))
-                        denominator += ab * ab
+                var numerator = SIMD3<Float>.zero, denominator: Float = 0
+                window.target.withUnsafeBufferPointer { t in
+                    window.canvas.withUnsafeBufferPointer { old in
+                        for k in 0..<plane {
+                            let coverage = a[o * plane + k], ab = coverage * b[o * plane + k]
+                            guard ab > 0 else { continue }
+                            let target = SIMD3(t[k], t[plane + k], t[2 * plane + k])
+                            let below = SIMD3(old[k], old[plane + k], old[2 * plane + k])
+                            numerator += ab * (target - below * (1 - coverage))
+                            denominator += ab * ab
+                        }
                     }
-                    if denominator > 1e-6 { fitted[c] = Float(min(max(numerator / denominator, 0), 1)) }
+                }
+                var fitted = stroke.color
+                if denominator > 1e-6 {
+                    let c = numerator / denominator
+                    fitted = SIMD3(min(max(c.x, 0), 1), min(max(c.y, 0), 1), min(max(c.z, 0), 1))
                 }
                 return Stroke(x: stroke.x, y: stroke.y, w: stroke.w, h: stroke.h, theta: stroke.theta, color: fitted)
             }

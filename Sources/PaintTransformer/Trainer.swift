@@ -65,13 +65,16 @@ public struct TrainerSettings: Sendable, Equatable {
     /// Schedule length: the step decay happens in the last 20/220 of it.
     public var totalSteps: Int = 56_320
     public var seed: UInt64 = 0
+    /// Loss weights (the reference's by default).
+    public var lossWeights = PaintTransformerLossWeights()
     public init(configuration: PaintTransformerConfiguration, batchSize: Int = 64, learningRate: Double = 1e-4,
-                totalSteps: Int = 56_320, seed: UInt64 = 0) {
+                totalSteps: Int = 56_320, seed: UInt64 = 0, lossWeights: PaintTransformerLossWeights = .init()) {
         self.configuration = configuration
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.totalSteps = totalSteps
         self.seed = seed
+        self.lossWeights = lossWeights
     }
 }
 
@@ -110,6 +113,7 @@ public final class PaintTransformerTrainer {
     /// - Parameter totalSteps: a new schedule length (to extend a run), or nil to keep the stored one.
     /// - Parameter batchSize: a new batch size, or nil to keep the stored one (Adam's state does not depend on it).
     public static func resume(from url: URL, totalSteps: Int? = nil, learningRate: Double? = nil, batchSize: Int? = nil,
+                              lossWeights: PaintTransformerLossWeights? = nil,
                               brushes: BrushSet = .oilPaint()) throws(TrainerError) -> PaintTransformerTrainer {
         if let batchSize, batchSize <= 0 || batchSize % 4 != 0 { throw .badBatchSize(batchSize) }
         do {
@@ -128,6 +132,13 @@ public final class PaintTransformerTrainer {
             settings.totalSteps = totalSteps ?? storedTotal
             settings.learningRate = learningRate ?? Double(file.metadata["learning_rate"] ?? "") ?? 1e-4
             settings.seed = UInt64(file.metadata["seed"] ?? "") ?? 0
+            if let text = file.metadata["loss_weights"] {
+                switch PaintTransformerLossWeights.parse(text) {
+                case let .success(w): settings.lossWeights = w
+                case let .failure(e): throw CheckpointError.badMetadata(path: url.path, key: "loss_weights", reason: e.description)
+                }
+            }
+            if let lossWeights { settings.lossWeights = lossWeights }
             // Building the network draws its initial weights; start the dropout stream that many counters earlier
             // so that afterwards it stands exactly where the checkpoint left it.
             let probe = RandomGenerator(seed: dropout.seed)
@@ -158,6 +169,7 @@ public final class PaintTransformerTrainer {
         file.metadata["total_steps"] = String(settings.totalSteps)
         file.metadata["learning_rate"] = String(settings.learningRate)
         file.metadata["seed"] = String(settings.seed)
+        file.metadata["loss_weights"] = settings.lossWeights.text
         file.metadata["format"] = "atelier.paint-transformer.training"
         do { try file.write(to: url) } catch { throw .checkpoint(error) }
     }
@@ -189,7 +201,7 @@ public final class PaintTransformerTrainer {
         let prediction = network.predict(image: target, canvas: old)
         let losses = PaintTransformerLoss.compute(shapes: prediction.shapes, logits: prediction.logits, groundTruth: groundTruth,
                                                   validity: validity, old: old, target: target, renderer: renderer,
-                                                  proposals: prediction.proposals)
+                                                  proposals: prediction.proposals, weights: settings.lossWeights)
         let parameters = network.namedParameters().map(\.1.tensor)
         let grads = gradients(of: losses.total, wrt: parameters)
         let scalars = [losses.total, losses.pixel, losses.parameters, losses.wasserstein, losses.decision, losses.proposal]

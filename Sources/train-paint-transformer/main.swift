@@ -43,6 +43,8 @@ struct TrainPaintTransformer: ParsableCommand {
     @Option(help: "Print a progress line every N steps.") var logEvery = 10
     @Option(help: "Score the fixed synthetic validation set every N steps (0: never), appending to OUT/validation.csv.")
     var validateEvery = 250
+    @Option(help: "Loss weights NAME=VALUE,… over the reference's (pixel=10, parameters=1, wasserstein=10, decision=10, recall=10, proposal-parameters=1, proposal-wasserstein=10, objectness=10); stored in checkpoints.")
+    var lossWeights: String?
     @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
 
     func validate() throws {
@@ -52,6 +54,9 @@ struct TrainPaintTransformer: ParsableCommand {
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
         if let batch, batch <= 0 || batch % 4 != 0 { throw ValidationError("--batch must be a positive multiple of 4") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        if let lossWeights, case let .failure(e) = PaintTransformerLossWeights.parse(lossWeights) {
+            throw ValidationError("--loss-weights: \(e)")
+        }
         if let threads { do { try Threading.validatedCount(threads) } catch { throw ValidationError("\(error)") } }
         guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0, validateEvery >= 0 else {
             throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every and --validate-every non-negative")
@@ -72,7 +77,8 @@ struct TrainPaintTransformer: ParsableCommand {
         let trainer: PaintTransformerTrainer
         do {
             if resume {
-                trainer = try PaintTransformerTrainer.resume(from: checkpointURL, totalSteps: scheduleSteps ?? steps, learningRate: lr, batchSize: batch)
+                trainer = try PaintTransformerTrainer.resume(from: checkpointURL, totalSteps: scheduleSteps ?? steps, learningRate: lr, batchSize: batch,
+                                                             lossWeights: try lossWeights.map { try PaintTransformerLossWeights.parse($0).get() })
                 guard trainer.settings.configuration.name == config else {
                     throw TrainerError.wrongConfiguration(path: checkpointURL.path, expected: config, found: trainer.settings.configuration.name)
                 }
@@ -80,7 +86,9 @@ struct TrainPaintTransformer: ParsableCommand {
             } else {
                 let settings = TrainerSettings(configuration: PaintTransformerConfiguration.named[config]!, batchSize: batch ?? 64,
                                                learningRate: lr, totalSteps: scheduleSteps ?? steps, seed: seed)
-                trainer = try PaintTransformerTrainer(settings: settings)
+                var chosen = settings
+                if let lossWeights { chosen.lossWeights = try PaintTransformerLossWeights.parse(lossWeights).get() }
+                trainer = try PaintTransformerTrainer(settings: chosen)
             }
         } catch {
             printError("error: \(error)")
@@ -88,7 +96,7 @@ struct TrainPaintTransformer: ParsableCommand {
         }
         let net = trainer.network
         printError("config \(net.configuration), \(net.parameterCount) parameters; batch \(trainer.settings.batchSize), "
-                   + "lr \(trainer.settings.learningRate), schedule \(trainer.settings.totalSteps) steps; threads \(Threading.count)")
+                   + "lr \(trainer.settings.learningRate), schedule \(trainer.settings.totalSteps) steps; threads \(Threading.count); loss weights \(trainer.settings.lossWeights.text)")
 
         // Ctrl-C: finish the current step, save, stop.
         let stop = StopFlag()
