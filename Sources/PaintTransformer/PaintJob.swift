@@ -29,6 +29,8 @@ public struct PaintJobOptions: Sendable {
     public var saveInput: URL?
     /// Patches per network call.
     public var batchSize: Int = 256
+    /// The canvas colour before the first stroke.
+    public var ground: CanvasGround = .mean
     /// Least-squares stroke colours over each stroke's footprint instead of the colour at its centre.
     public var fitColors = true
     /// Layers finer than the paper's last one (0…2; each ≈ 4× the strokes).
@@ -175,7 +177,7 @@ public enum PaintJob {
         log("painting \(name) (\(image.width)×\(image.height)) with the '\(network.configuration.name)' model")
         let refiner = options.refineSteps > 0 || options.fitColors
             ? StrokeRefiner(steps: options.refineSteps, fitColors: options.fitColors, brushes: brushes) : nil
-        let painter = Painter(brushes: brushes, maxLayers: options.layers, detailLayers: options.detailLayers,
+        let painter = Painter(brushes: brushes, maxLayers: options.layers, detailLayers: options.detailLayers, ground: options.ground,
                               predictorBatchSize: options.batchSize, refiner: refiner)
         var frames: [RasterImage] = []
         let wantFrames = options.animation != nil
@@ -214,9 +216,12 @@ public enum PaintJob {
         do {
             try staged.write(result.pngData(), for: options.output)
             if let animation = options.animation {
-                // Start from black, end on the finished painting for a while.
-                let black = RasterImage(width: image.width, height: image.height, channels: 3)
-                let movie = Animation(frames: [black] + frames + Array(repeating: result, count: 8), frameDuration: 0.12)
+                // Start from the bare ground, end on the finished painting for a while.
+                let g = options.ground.color(of: image)
+                let plane = image.width * image.height
+                let ground = RasterImage(planar: (0..<3).flatMap { [Float](repeating: g[$0], count: plane) }, channels: 3,
+                                         height: image.height, width: image.width)
+                let movie = Animation(frames: [ground] + frames + Array(repeating: result, count: 8), frameDuration: 0.12)
                 let data = animation.pathExtension.lowercased() == "gif" ? try movie.gifData() : try movie.apngData()
                 try staged.write(data, for: animation)
             }

@@ -24,6 +24,29 @@ public enum PainterError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// The canvas before the first stroke. The paper paints on black, so wherever the round dabs leave a gap the
+/// black shows through; painters tone the ground first, and the photo's mean colour does that.
+public enum CanvasGround: String, Sendable, Equatable, CaseIterable {
+    case black, mean, white
+
+    /// The ground colour for painting `image`.
+    public func color(of image: RGBImage) -> SIMD3<Float> {
+        switch self {
+        case .black: return .zero
+        case .white: return SIMD3(repeating: 1)
+        case .mean:
+            let plane = image.width * image.height
+            guard plane > 0 else { return .zero }
+            var sum = SIMD3<Double>.zero
+            for k in 0..<plane {
+                sum += SIMD3(Double(image.pixels[k]), Double(image.pixels[plane + k]), Double(image.pixels[2 * plane + k]))
+            }
+            let mean = sum / Double(plane)
+            return SIMD3(Float(mean.x), Float(mean.y), Float(mean.z))
+        }
+    }
+}
+
 /// The finished painting and how it was made.
 public struct Painting: Sendable {
     /// Same size as the input, planar [3, H, W].
@@ -45,6 +68,8 @@ public struct Painter: Sendable {
     /// Layers beyond the paper's finest one (each halves the patch: 16 full-resolution pixels for 1, 8 for 2), for
     /// finer detail at ≈ 4× the strokes and time per extra layer. 0 is the paper's procedure.
     public var detailLayers: Int
+    /// The colour of the canvas before the first stroke.
+    public var ground: CanvasGround
     /// Whether to run the final half-patch-shifted pass.
     public var shiftedPass: Bool
     /// Largest number of patches per predictor call (nil: a whole pass at once).
@@ -57,7 +82,7 @@ public struct Painter: Sendable {
     /// Creates a painter; see the properties for the options.
     public init(
         brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, maxLayers: Int? = nil, detailLayers: Int = 0,
-        shiftedPass: Bool = true,
+        ground: CanvasGround = .black, shiftedPass: Bool = true,
         predictorBatchSize: Int? = nil, threads: Int? = nil, refiner: StrokeRefiner? = nil
     ) {
         precondition(strokesPerPatch > 0, "[Painter] strokesPerPatch must be positive")
@@ -68,6 +93,7 @@ public struct Painter: Sendable {
         self.strokesPerPatch = strokesPerPatch
         self.maxLayers = maxLayers
         self.detailLayers = detailLayers
+        self.ground = ground
         self.shiftedPass = shiftedPass
         self.predictorBatchSize = predictorBatchSize
         self.threads = threads
@@ -112,7 +138,9 @@ public struct Painter: Sendable {
         copyRows(from: image.pixels, width: image.width, at: 0, to: &target, width: side, at: padTop * side + padLeft,
                  rows: 3, image.height)
         replicateEdges(&target, side: side, left: padLeft, top: padTop, width: image.width, height: image.height)
+        let groundColor = ground.color(of: image)
         var canvas = [Float](repeating: 0, count: 3 * side * side)
+        for c in 0..<3 { canvas.withUnsafeMutableBufferPointer { $0[(c * side * side)..<((c + 1) * side * side)].update(repeating: groundColor[c]) } }
         var strokes: [PaintedStroke] = []
         var frameNumber = 0
         let workerCount = max(1, threads ?? defaultThreadCount())

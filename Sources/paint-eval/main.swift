@@ -22,6 +22,7 @@ struct PaintEval: ParsableCommand {
     @Option(help: "Extra fine layers beyond the paper's last (0…2).") var detail = 0
     @Option(help: "Stroke colours: fitted (least squares over each stroke) or sampled (at its centre, the paper's).")
     var colors = "fitted"
+    @Option(help: "Canvas before the first stroke: mean, black (the paper's) or white.") var ground = "mean"
     @Option(help: "Patches in the synthetic validation set (a multiple of 4; 0: skip it).") var syntheticPatches = 512
     @Option(help: "Write the paintings here (input | painting pairs as NAME.png).") var paintings: String?
     @Option(help: "Per-photo figures as CSV.") var csv: String?
@@ -37,6 +38,7 @@ struct PaintEval: ParsableCommand {
             throw ValidationError("--synthetic-patches must be a multiple of 4 in 0…65536")
         }
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1…1024") }
+        guard CanvasGround(rawValue: ground) != nil else { throw ValidationError("--ground must be mean, black or white, got '\(ground)'") }
         guard ["fitted", "sampled"].contains(colors) else { throw ValidationError("--colors must be fitted or sampled, got '\(colors)'") }
         guard (0...Painter.maximumDetailLayers).contains(detail) else { throw ValidationError("--detail must be 0…\(Painter.maximumDetailLayers)") }
     }
@@ -100,7 +102,8 @@ struct PaintEval: ParsableCommand {
                     printError("error: \(error)")
                     throw ExitCode.failure
                 }
-                let (score, painting) = try PhotoEvaluation.evaluate(image, name: name, network: network, refineSteps: refine, detailLayers: detail, fitColors: colors == "fitted")
+                let (score, painting) = try PhotoEvaluation.evaluate(image, name: name, network: network, refineSteps: refine, detailLayers: detail, fitColors: colors == "fitted",
+                                                                  ground: CanvasGround(rawValue: ground)!)
                 report.photos.append(score)
                 if !json {
                     print(String(format: "%-16@ %7d %6.2f %7.2f %6.3f %7.2f %6.3f %7.2f %6.3f %7.3f", name as NSString, score.strokes,

@@ -27,6 +27,8 @@ struct Paint: ParsableCommand {
     @Option(help: "Grayscale PNG to use as the brush.") var brush: String?
     @Option(help: "Also write the picture that was painted (PNG), e.g. the demo landscape.") var saveInput: String?
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
+    @Option(help: "Canvas before the first stroke: mean (the photo's mean colour), black (the paper's) or white.")
+    var ground = "mean"
     @Option(help: "Stroke colours: fitted (least squares over each stroke's footprint) or sampled (at its centre, as the paper).")
     var colors = "fitted"
     @Option(help: "Extra fine layers beyond the paper's last (0…2): smaller strokes, ≈ 4× the strokes and time each.")
@@ -57,6 +59,11 @@ struct Paint: ParsableCommand {
             throw ExitCode.failure
         }
         options.fitColors = colors == "fitted"
+        guard let chosenGround = CanvasGround(rawValue: ground) else {
+            printError("error: --ground must be mean, black or white, got '\(ground)'")
+            throw ExitCode.failure
+        }
+        options.ground = chosenGround
         do {
             let summary = try PaintJob.run(options) { printError($0) }
             let written = [output, animation, strokes].compactMap { $0 }.joined(separator: ", ")

@@ -63,10 +63,11 @@ public enum PhotoEvaluation {
     ///   - refineSteps: stroke refinement per layer (0: off).
     /// - Returns: the score and the painting.
     public static func evaluate(_ image: RGBImage, name: String, network: StrokePredictorNetwork, refineSteps: Int,
-                                detailLayers: Int = 0, fitColors: Bool = true, brushes: BrushSet = .oilPaint()) throws -> (score: PhotoScore, painting: Painting) {
+                                detailLayers: Int = 0, fitColors: Bool = true, ground: CanvasGround = .mean,
+                                brushes: BrushSet = .oilPaint()) throws -> (score: PhotoScore, painting: Painting) {
         let n = network.configuration.strokesPerPatch
         let refiner = refineSteps > 0 || fitColors ? StrokeRefiner(steps: refineSteps, fitColors: fitColors, brushes: brushes) : nil
-        let painter = Painter(brushes: brushes, strokesPerPatch: n, detailLayers: detailLayers, refiner: refiner)
+        let painter = Painter(brushes: brushes, strokesPerPatch: n, detailLayers: detailLayers, ground: ground, refiner: refiner)
         let base = PaintTransformerModel.predictor(network)
         let finest = Painter.refinementCount(width: image.width, height: image.height) + detailLayers  // last regular pass
         let recorder = PredictionRecorder()
