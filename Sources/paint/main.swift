@@ -15,7 +15,7 @@ struct Paint: ParsableCommand {
         abstract: "Paint a photo with strokes predicted by Paint Transformer.",
         discussion: "With no INPUT (or --demo) it paints a built-in generated landscape into ./painting.png.")
 
-    @Argument(help: "Photo to paint (PNG or JPEG).") var input: String?
+    @Argument(help: "Photo to paint (PNG or JPEG, a regular file; sides at most 16:1).") var input: String?
     @Flag(help: "Paint the built-in demo landscape.") var demo = false
     @Option(help: "Painting (PNG).") var output = "painting.png"
     @Option(help: "Animation of the painting process: .gif or .png (APNG).") var animation: String?
