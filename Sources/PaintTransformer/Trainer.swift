@@ -19,6 +19,8 @@ public enum TrainerError: Error, CustomStringConvertible {
     case nonFiniteTensor(path: String, tensor: String)
     /// A step was non-finite earlier; the trainer takes no more steps and writes nothing.
     case stoppedAfterFailure(step: Int)
+    /// A weight would not be finite in the export dtype (e.g. beyond ±65504 in F16).
+    case unrepresentableWeight(path: String, tensor: String, dtype: String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum TrainerError: Error, CustomStringConvertible {
             "\(path) holds a '\(found)' model, but the configuration is '\(expected)'; pass --config \(found)"
         case let .badSetting(name, reason): "\(name): \(reason)"
         case let .nonFiniteTensor(path, tensor): "checkpoint \(path) cannot be used: tensor '\(tensor)' contains NaN or infinity"
+        case let .unrepresentableWeight(path, tensor, dtype):
+            "not writing \(path): tensor '\(tensor)' has values that are not finite in \(dtype); the weights have diverged"
         case let .stoppedAfterFailure(step):
             "training stopped at the non-finite step \(step); nothing more is trained or saved — resume from the last checkpoint"
         }
@@ -225,6 +229,12 @@ public final class PaintTransformerTrainer {
     /// Writes only the weights (e.g. F16 for shipping) with the configuration name in the metadata.
     public func exportWeights(to url: URL, dtype: SafeTensorsDType = .f16) throws(TrainerError) {
         if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
+        let limit: Float = dtype == .f16 ? 65504 : .greatestFiniteMagnitude
+        for (name, p) in network.stateDict() where p.dtype == .float32 {
+            if !p.tensor.floats().allSatisfy({ $0.isFinite && abs($0) <= limit }) {
+                throw .unrepresentableWeight(path: url.path, tensor: name, dtype: dtype.rawValue.uppercased())
+            }
+        }
         do { try PaintTransformerModel.save(network, to: url, dtype: dtype, metadata: ["step": String(step)]) } catch { throw .checkpoint(error) }
     }
 

@@ -253,3 +253,18 @@ private func checkpoint(in directory: URL) throws -> URL {
         try PaintTransformerTrainer(settings: TrainerSettings(configuration: .tiny, totalSteps: 50_000_000_000_000_000), brushes: .oilPaint(size: 64))
     }
 }
+
+@Test func divergedWeightsAreNotExportedAsInfinityInF16() throws {
+    let directory = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let trainer = try PaintTransformerTrainer(settings: TrainerSettings(configuration: .tiny, batchSize: 4, totalSteps: 10),
+                                              brushes: .oilPaint(size: 64))
+    let (name, parameter) = trainer.network.namedParameters()[0]
+    parameter.assignDoubles(Array(repeating: 1e6, count: parameter.count))
+    let url = directory.appendingPathComponent("weights-f16.safetensors")
+    do { try trainer.exportWeights(to: url); Issue.record("exported") } catch {
+        #expect(error.description == "not writing \(url.path): tensor '\(name)' has values that are not finite in F16; the weights have diverged")
+    }
+    try trainer.exportWeights(to: url, dtype: .f32)  // representable in F32
+    #expect(FileManager.default.fileExists(atPath: url.path))
+}
