@@ -3,8 +3,8 @@ import Atelier
 
 // What the `paint` command does, as a library call so tests can drive it: read (or generate) the picture, load
 // the model, paint coarse to fine, and write the painting, an animation and the stroke list. All outputs are
-// written to temporary files beside their targets and renamed only when everything succeeded, so a failure
-// leaves no partial output.
+// checked before any work (`StagedOutputs`), written to temporary files beside their targets and renamed only when
+// everything succeeded, so a failure leaves no partial output and no temporary file.
 
 /// Options of one painting job.
 public struct PaintJobOptions: Sendable {
@@ -69,9 +69,13 @@ public enum PaintJobError: Error, CustomStringConvertible {
     case model(ModelError)
     case brush(path: String, reason: String)
     case unwritable(path: String, reason: String)
+    case extremeAspectRatio(path: String, width: Int, height: Int)
 
     /// Longest side `paint` accepts after `--size` (a 2048² canvas is 5 layers + the shifted pass, ≈10⁴ patches).
     public static let maximumSide = 2048
+    /// Largest ratio of the longer to the shorter side (after `--size`). The painter works on a square canvas of
+    /// the longer side, so a 1×2048 strip would cost as much as a 2048×2048 picture (≈ 50 s, 700 MB).
+    public static let maximumAspectRatio = 16
 
     public var description: String {
         switch self {
@@ -83,6 +87,9 @@ public enum PaintJobError: Error, CustomStringConvertible {
         case let .model(e): e.description
         case let .brush(path, reason): "brush \(path): \(reason)"
         case let .unwritable(path, reason): "cannot write \(path): \(reason)"
+        case let .extremeAspectRatio(path, w, h):
+            "\(path) is \(w)×\(h); paint needs the longer side at most \(Self.maximumAspectRatio)× the shorter "
+                + "(it paints a square canvas of the longer side) — crop it nearer to square"
         }
     }
 }
@@ -116,9 +123,13 @@ public enum PaintJob {
             guard let c = PaintTransformerConfiguration.named[name] else { throw .badOption("unknown --config '\(name)'; use one of \(PaintTransformerConfiguration.namesList)") }
             configuration = c
         }
-        let targets = [options.output] + [options.animation, options.strokes, options.saveInput].compactMap { $0 }
-        let staged = try StagedOutputs(targets)
-        defer { staged.discard() }
+        let targets: [(flag: String, url: URL)] = [("--output", options.output), ("--animation", options.animation),
+                                                   ("--strokes", options.strokes), ("--save-input", options.saveInput)]
+            .compactMap { flag, url in url.map { (flag, $0) } }
+        let inputs: [(what: String, url: URL)] = [("the input photo", options.input), ("the --model file", options.model),
+                                                  ("the --brush image", options.brush)]
+            .compactMap { what, url in url.map { (what, $0) } }
+        let staged = try StagedOutputs(targets, inputs: inputs)
 
         // The picture.
         var image: RGBImage
@@ -137,6 +148,9 @@ public enum PaintJob {
             }
             guard max(resized.width, resized.height) <= PaintJobError.maximumSide else {
                 throw .tooLarge(path: input.path, width: resized.width, height: resized.height)
+            }
+            guard max(resized.width, resized.height) <= PaintJobError.maximumAspectRatio * min(resized.width, resized.height) else {
+                throw .extremeAspectRatio(path: input.path, width: resized.width, height: resized.height)
             }
             image = RGBImage(width: resized.width, height: resized.height, pixels: resized.planarFloats())
         } else {
@@ -211,10 +225,11 @@ public enum PaintJob {
         log(String(format: "network %.2f s, rendering %.2f s", networkSeconds, paintSeconds - networkSeconds))
         if Profiler.enabled { log(Profiler.report(top: 15)) }
 
-        // Encode everything into the staged files, then publish them together.
+        // Encode everything first, then write and publish the files together.
         let result = RasterImage(planar: painting.image.pixels, channels: 3, height: image.height, width: image.width)
+        var encoded: [(url: URL, data: Data)] = []
         do {
-            try staged.write(result.pngData(), for: options.output)
+            encoded.append((options.output, try result.pngData()))
             if let animation = options.animation {
                 // Start from the bare ground, end on the finished painting for a while.
                 let g = options.ground.color(of: image)
@@ -222,76 +237,23 @@ public enum PaintJob {
                 let ground = RasterImage(planar: (0..<3).flatMap { [Float](repeating: g[$0], count: plane) }, channels: 3,
                                          height: image.height, width: image.width)
                 let movie = Animation(frames: [ground] + frames + Array(repeating: result, count: 8), frameDuration: 0.12)
-                let data = animation.pathExtension.lowercased() == "gif" ? try movie.gifData() : try movie.apngData()
-                try staged.write(data, for: animation)
+                encoded.append((animation, animation.pathExtension.lowercased() == "gif" ? try movie.gifData() : try movie.apngData()))
             }
             if let saveInput = options.saveInput {
-                try staged.write(RasterImage(planar: image.pixels, channels: 3, height: image.height, width: image.width).pngData(), for: saveInput)
+                encoded.append((saveInput, try RasterImage(planar: image.pixels, channels: 3, height: image.height, width: image.width).pngData()))
             }
             if let strokes = options.strokes {
-                let data = strokes.pathExtension.lowercased() == "svg"
-                    ? Data(painting.record.svg().utf8) : try painting.record.jsonData()
-                try staged.write(data, for: strokes)
+                encoded.append((strokes, strokes.pathExtension.lowercased() == "svg"
+                    ? Data(painting.record.svg().utf8) : try painting.record.jsonData()))
             }
-        } catch let error as PaintJobError {
-            throw error
         } catch let error as ImageError {
             throw .image(error)
         } catch {
             throw .unwritable(path: options.output.path, reason: "\(error)")
         }
-        try staged.commit()
+        try staged.publish(encoded)
         return PaintJobSummary(width: image.width, height: image.height, layers: painting.record.layers,
                                strokes: painting.record.strokes.count, frames: frames.count,
                                seconds: Date().timeIntervalSince(start), psnr: painting.image.psnr(against: image))
-    }
-}
-
-/// Temporary files beside each target: created up front (so an unwritable path fails before painting), filled,
-/// then renamed onto their targets together; `discard` removes whatever was not committed.
-final class StagedOutputs {
-    private var temporaries: [URL: URL] = [:]
-    private var committed = false
-
-    init(_ targets: [URL]) throws(PaintJobError) {
-        let resolved = targets.map { $0.standardizedFileURL }
-        if Set(resolved).count != resolved.count { throw .badOption("two outputs name the same file") }
-        for target in resolved {
-            let directory = target.deletingLastPathComponent()
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                discard()
-                throw .unwritable(path: target.path, reason: "directory \(directory.path) does not exist")
-            }
-            let temporary = directory.appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).partial")
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-                discard()
-                throw .unwritable(path: target.path, reason: "permission denied or read-only location")
-            }
-            temporaries[target] = temporary
-        }
-    }
-
-    func write(_ data: Data, for target: URL) throws(PaintJobError) {
-        guard let temporary = temporaries[target.standardizedFileURL] else { return }
-        do { try data.write(to: temporary) } catch {
-            throw .unwritable(path: target.path, reason: error.localizedDescription)
-        }
-    }
-
-    func commit() throws(PaintJobError) {
-        for (target, temporary) in temporaries {
-            if rename(temporary.path, target.path) != 0 {
-                throw .unwritable(path: target.path, reason: String(cString: strerror(errno)))
-            }
-        }
-        committed = true
-        temporaries.removeAll()
-    }
-
-    func discard() {
-        guard !committed else { return }
-        for (_, temporary) in temporaries { try? FileManager.default.removeItem(at: temporary) }
-        temporaries.removeAll()
     }
 }

@@ -9,6 +9,8 @@ public enum ModelError: Error, CustomStringConvertible {
     case noShippedModel
     case unreadable(CheckpointError)
     case wrongConfiguration(path: String, configuration: String, detail: String)
+    /// A weight or buffer holds NaN or infinity (it would paint a black picture).
+    case nonFiniteTensor(path: String, tensor: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum ModelError: Error, CustomStringConvertible {
         case let .unreadable(e): e.description
         case let .wrongConfiguration(path, configuration, detail):
             "model \(path) does not fit the '\(configuration)' configuration (\(detail)); pass the matching --config"
+        case let .nonFiniteTensor(path, tensor): "model \(path) cannot be used: tensor '\(tensor)' contains NaN or infinity"
         }
     }
 }
@@ -46,10 +49,15 @@ public enum PaintTransformerModel {
     ///   - configuration: the expected configuration; nil takes the one named in the file's metadata (files
     ///     converted from PyTorch carry none and need it).
     /// - Throws: `ModelError.wrongConfiguration` if the file names another configuration or its tensors do not
-    ///   fit (missing keys, other shapes, extra keys); `ModelError.unreadable` for a bad file.
+    ///   fit (missing keys, other shapes, extra keys); `ModelError.nonFiniteTensor` for NaN or infinite values;
+    ///   `ModelError.unreadable` for a bad file.
     public static func load(from url: URL, configuration: PaintTransformerConfiguration? = nil) throws(ModelError) -> StrokePredictorNetwork {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile.read(from: url) } catch { throw .unreadable(error) }
+        for key in file.tensors.keys.sorted() {
+            guard let entry = file.tensors[key], entry.dtype.isFloatingPoint else { continue }
+            if !entry.floats().allSatisfy(\.isFinite) { throw .nonFiniteTensor(path: url.path, tensor: key) }
+        }
         let stored = file.metadata["config"]
         let chosen: PaintTransformerConfiguration
         if let configuration {

@@ -13,16 +13,30 @@ public enum TrainerError: Error, CustomStringConvertible {
     case badBatchSize(Int)
     case checkpoint(CheckpointError)
     case wrongConfiguration(path: String, expected: String, found: String)
+    /// A setting outside its documented range (`PaintTransformerTrainingLimits`).
+    case badSetting(name: String, reason: String)
+    /// A checkpoint tensor holds NaN or infinity.
+    case nonFiniteTensor(path: String, tensor: String)
+    /// A step was non-finite earlier; the trainer takes no more steps and writes nothing.
+    case stoppedAfterFailure(step: Int)
+    /// A weight would not be finite in the export dtype (e.g. beyond ±65504 in F16).
+    case unrepresentableWeight(path: String, tensor: String, dtype: String)
 
     public var description: String {
         switch self {
         case let .nonFiniteLoss(step, total, norm):
             "loss became non-finite at step \(step) (total \(total), gradient norm \(norm)); the update was not applied — "
                 + "resume from the last checkpoint with a lower --lr"
-        case let .badBatchSize(b): "batch size \(b) must be a positive multiple of 4 (each background canvas gives 4 patches)"
+        case let .badBatchSize(b): "batch size \(PaintTransformerTrainingLimits.batchProblem(b) ?? "\(b) is invalid")"
         case let .checkpoint(e): e.description
         case let .wrongConfiguration(path, expected, found):
             "\(path) holds a '\(found)' model, but the configuration is '\(expected)'; pass --config \(found)"
+        case let .badSetting(name, reason): "\(name): \(reason)"
+        case let .nonFiniteTensor(path, tensor): "checkpoint \(path) cannot be used: tensor '\(tensor)' contains NaN or infinity"
+        case let .unrepresentableWeight(path, tensor, dtype):
+            "not writing \(path): tensor '\(tensor)' has values that are not finite in \(dtype); the weights have diverged"
+        case let .stoppedAfterFailure(step):
+            "training stopped at the non-finite step \(step); nothing more is trained or saved — resume from the last checkpoint"
         }
     }
 }
@@ -90,10 +104,23 @@ public final class PaintTransformerTrainer {
     public var schedule: PaintTransformerSchedule { PaintTransformerSchedule(base: settings.learningRate, totalSteps: settings.totalSteps) }
     /// Completed optimiser steps.
     public var step: Int { optimizer.stepCount }
+    /// The step that was non-finite, after which nothing more is trained or saved.
+    public private(set) var failedStep: Int?
+
+    /// Throws for settings outside `PaintTransformerTrainingLimits`.
+    static func validate(_ settings: TrainerSettings) throws(TrainerError) {
+        if PaintTransformerTrainingLimits.batchProblem(settings.batchSize) != nil { throw .badBatchSize(settings.batchSize) }
+        if let problem = PaintTransformerTrainingLimits.stepsProblem(settings.totalSteps) {
+            throw .badSetting(name: "schedule length (total steps)", reason: problem)
+        }
+        if let problem = PaintTransformerTrainingLimits.learningRateProblem(settings.learningRate) {
+            throw .badSetting(name: "learning rate", reason: problem)
+        }
+    }
 
     /// A fresh run.
     public convenience init(settings: TrainerSettings, brushes: BrushSet = .oilPaint()) throws(TrainerError) {
-        guard settings.batchSize > 0, settings.batchSize % 4 == 0 else { throw .badBatchSize(settings.batchSize) }
+        try Self.validate(settings)
         let network = StrokePredictorNetwork(
             configuration: settings.configuration, generator: RandomGenerator(seed: settings.seed))
         self.init(settings: settings, network: network, brushes: brushes,
@@ -115,9 +142,15 @@ public final class PaintTransformerTrainer {
     public static func resume(from url: URL, totalSteps: Int? = nil, learningRate: Double? = nil, batchSize: Int? = nil,
                               lossWeights: PaintTransformerLossWeights? = nil,
                               brushes: BrushSet = .oilPaint()) throws(TrainerError) -> PaintTransformerTrainer {
-        if let batchSize, batchSize <= 0 || batchSize % 4 != 0 { throw .badBatchSize(batchSize) }
+        if let batchSize, PaintTransformerTrainingLimits.batchProblem(batchSize) != nil { throw .badBatchSize(batchSize) }
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile.read(from: url) } catch { throw .checkpoint(error) }
+        // Nothing stored is trusted because it parses: NaN weights or moments would paint black or train on NaN.
+        for key in file.tensors.keys.sorted() {
+            guard let entry = file.tensors[key], entry.dtype.isFloatingPoint else { continue }
+            if !entry.floats().allSatisfy(\.isFinite) { throw .nonFiniteTensor(path: url.path, tensor: key) }
+        }
         do {
-            let file = try SafeTensorsFile.read(from: url)
             guard let name = file.metadata["config"], let configuration = PaintTransformerConfiguration.named[name] else {
                 throw CheckpointError.badMetadata(path: url.path, key: "config", reason: "missing or unknown configuration")
             }
@@ -126,12 +159,27 @@ public final class PaintTransformerTrainer {
             }
             let dropout = try file.restoreGenerator(name: "dropout_rng")
             var settings = TrainerSettings(configuration: configuration)
-            let storedBatch = try file.metadataInt("batch")
+            func stored(_ key: String, _ problem: (Int) -> String?) throws(CheckpointError) -> Int {
+                let value = try file.metadataInt(key)
+                if let reason = problem(value) { throw CheckpointError.badMetadata(path: url.path, key: key, reason: reason) }
+                return value
+            }
+            let storedBatch = try stored("batch", PaintTransformerTrainingLimits.batchProblem)
             settings.batchSize = batchSize ?? storedBatch
-            let storedTotal = try file.metadataInt("total_steps")
+            let storedTotal = try stored("total_steps", PaintTransformerTrainingLimits.stepsProblem)
             settings.totalSteps = totalSteps ?? storedTotal
-            settings.learningRate = learningRate ?? Double(file.metadata["learning_rate"] ?? "") ?? 1e-4
-            settings.seed = UInt64(file.metadata["seed"] ?? "") ?? 0
+            _ = try stored("step", PaintTransformerTrainingLimits.completedStepProblem)
+            guard let rateText = file.metadata["learning_rate"], let storedRate = Double(rateText) else {
+                throw CheckpointError.badMetadata(path: url.path, key: "learning_rate", reason: "missing or not a number")
+            }
+            if let reason = PaintTransformerTrainingLimits.learningRateProblem(storedRate) {
+                throw CheckpointError.badMetadata(path: url.path, key: "learning_rate", reason: reason)
+            }
+            settings.learningRate = learningRate ?? storedRate
+            guard let seedText = file.metadata["seed"], let seed = UInt64(seedText) else {
+                throw CheckpointError.badMetadata(path: url.path, key: "seed", reason: "missing or not an unsigned 64-bit integer")
+            }
+            settings.seed = seed
             if let text = file.metadata["loss_weights"] {
                 switch PaintTransformerLossWeights.parse(text) {
                 case let .success(w): settings.lossWeights = w
@@ -139,6 +187,7 @@ public final class PaintTransformerTrainer {
                 }
             }
             if let lossWeights { settings.lossWeights = lossWeights }
+            do { try validate(settings) } catch { throw SettingFailure(error: error) }
             // Building the network draws its initial weights; start the dropout stream that many counters earlier
             // so that afterwards it stands exactly where the checkpoint left it.
             let probe = RandomGenerator(seed: dropout.seed)
@@ -152,6 +201,8 @@ public final class PaintTransformerTrainer {
             return trainer
         } catch let error as CheckpointError {
             throw .checkpoint(error)
+        } catch let failure as SettingFailure {
+            throw failure.error
         } catch {
             throw .checkpoint(.unreadable(path: url.path, reason: "\(error)"))
         }
@@ -159,6 +210,7 @@ public final class PaintTransformerTrainer {
 
     /// Writes weights (F32), Adam state, both random streams and the settings, atomically.
     public func saveCheckpoint(to url: URL) throws(TrainerError) {
+        if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
         var file = SafeTensorsFile()
         file.store(network)
         file.store(optimizer, prefix: "")
@@ -176,6 +228,13 @@ public final class PaintTransformerTrainer {
 
     /// Writes only the weights (e.g. F16 for shipping) with the configuration name in the metadata.
     public func exportWeights(to url: URL, dtype: SafeTensorsDType = .f16) throws(TrainerError) {
+        if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
+        let limit: Float = dtype == .f16 ? 65504 : .greatestFiniteMagnitude
+        for (name, p) in network.stateDict() where p.dtype == .float32 {
+            if !p.tensor.floats().allSatisfy({ $0.isFinite && abs($0) <= limit }) {
+                throw .unrepresentableWeight(path: url.path, tensor: name, dtype: dtype.rawValue.uppercased())
+            }
+        }
         do { try PaintTransformerModel.save(network, to: url, dtype: dtype, metadata: ["step": String(step)]) } catch { throw .checkpoint(error) }
     }
 
@@ -190,6 +249,7 @@ public final class PaintTransformerTrainer {
     /// - Parameter preview: also render a preview sheet of the first 8 patches.
     /// - Throws: `TrainerError.nonFiniteLoss` (before touching the weights) if the loss or the gradients are not finite.
     public func trainStep(preview: Bool = false) throws(TrainerError) -> StepResult {
+        if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
         let b = settings.batchSize, n = settings.configuration.strokesPerPatch, p = PaintTransformerConfiguration.patchSize
         let batch = synthesizer.makeBatch(batchSize: b, using: &dataGenerator)
         let target = Tensor(shape: [b, 3, p, p], floats: batch.targets)
@@ -210,6 +270,7 @@ public final class PaintTransformerTrainer {
         let values = scalars.map { $0.item() }
         let (norm, _) = clipFactor(gradients: grads, maxNorm: .infinity)
         guard values.allSatisfy(\.isFinite), norm.isFinite else {
+            failedStep = step + 1
             throw .nonFiniteLoss(step: step + 1, total: values[0], gradientNorm: norm)
         }
         let rate = schedule.learningRate(at: step)
@@ -240,4 +301,9 @@ public final class PaintTransformerTrainer {
         }
         return RasterImage.grid(cells, columns: count, padding: 4, background: 255)
     }
+}
+
+/// Carries a settings error out of `resume`'s untyped do block.
+private struct SettingFailure: Error {
+    let error: TrainerError
 }

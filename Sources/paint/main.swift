@@ -15,7 +15,7 @@ struct Paint: ParsableCommand {
         abstract: "Paint a photo with strokes predicted by Paint Transformer.",
         discussion: "With no INPUT (or --demo) it paints a built-in generated landscape into ./painting.png.")
 
-    @Argument(help: "Photo to paint (PNG or JPEG).") var input: String?
+    @Argument(help: "Photo to paint (PNG or JPEG, a regular file; sides at most 16:1).") var input: String?
     @Flag(help: "Paint the built-in demo landscape.") var demo = false
     @Option(help: "Painting (PNG).") var output = "painting.png"
     @Option(help: "Animation of the painting process: .gif or .png (APNG).") var animation: String?
@@ -35,6 +35,21 @@ struct Paint: ParsableCommand {
     var detail = 0
     @Option(help: "Adam steps refining each layer's strokes against the photo (0: off).")
     var refine = PaintJobOptions.defaultRefineSteps
+
+    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
+    /// --help prints as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("error: \(first) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set

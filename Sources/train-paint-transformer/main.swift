@@ -18,11 +18,7 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
-}
+func formatDuration(_ seconds: Double) -> String { PaintTransformerTrainingLimits.formatDuration(seconds) }
 
 struct TrainPaintTransformer: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,10 +26,10 @@ struct TrainPaintTransformer: ParsableCommand {
         abstract: "Train the Paint Transformer stroke predictor on synthetic strokes (self-supervised).")
 
     @Option(help: "Network configuration: small-proposals (the shipped design), small (the reference design at the same size), paper.") var config = "small"
-    @Option(help: "Train until this many steps are done in total (also the schedule length unless --schedule-steps).")
+    @Option(help: "Train until this many steps are done in total, 1…10⁹ (also the schedule length unless --schedule-steps).")
     var steps = 1000
-    @Option(help: "Length of the learning-rate schedule (default: --steps).") var scheduleSteps: Int?
-    @Option(help: "Patches per step (a multiple of 4; default 64, or the checkpoint's when resuming).") var batch: Int?
+    @Option(help: "Length of the learning-rate schedule, 1…10⁹ (default: --steps).") var scheduleSteps: Int?
+    @Option(help: "Patches per step (a multiple of 4 up to 4096; default 64, or the checkpoint's when resuming).") var batch: Int?
     @Option(help: "Adam learning rate (β = 0.5, 0.999).") var lr = 1e-4
     @Option(help: "Seed for weights, data and dropout.") var seed: UInt64 = 0
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
@@ -51,15 +47,33 @@ struct TrainPaintTransformer: ParsableCommand {
         guard PaintTransformerConfiguration.named[config] != nil else {
             throw ValidationError("unknown --config '\(config)'; use one of \(PaintTransformerConfiguration.namesList)")
         }
-        guard steps > 0 else { throw ValidationError("--steps must be positive") }
-        if let batch, batch <= 0 || batch % 4 != 0 { throw ValidationError("--batch must be a positive multiple of 4") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        if let problem = PaintTransformerTrainingLimits.stepsProblem(steps) { throw ValidationError("--steps \(problem)") }
+        if let scheduleSteps, let problem = PaintTransformerTrainingLimits.stepsProblem(scheduleSteps) {
+            throw ValidationError("--schedule-steps \(problem)")
+        }
+        if let batch, let problem = PaintTransformerTrainingLimits.batchProblem(batch) { throw ValidationError("--batch \(problem)") }
+        if let problem = PaintTransformerTrainingLimits.learningRateProblem(lr) { throw ValidationError("--lr \(problem)") }
         if let lossWeights, case let .failure(e) = PaintTransformerLossWeights.parse(lossWeights) {
             throw ValidationError("--loss-weights: \(e)")
         }
         if let threads { do { try Threading.validatedCount(threads) } catch { throw ValidationError("\(error)") } }
         guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0, validateEvery >= 0 else {
             throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every and --validate-every non-negative")
+        }
+    }
+
+    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
+    /// --help prints as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("error: \(first) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
         }
     }
 
@@ -75,6 +89,8 @@ struct TrainPaintTransformer: ParsableCommand {
         }
         let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
         let trainer: PaintTransformerTrainer
+        /// The newest checkpoint known to hold good weights (path and step), for the message after a failure.
+        var lastGood: (path: String, step: Int)? = nil
         do {
             if resume {
                 trainer = try PaintTransformerTrainer.resume(from: checkpointURL, totalSteps: scheduleSteps ?? steps, learningRate: lr, batchSize: batch,
@@ -83,6 +99,7 @@ struct TrainPaintTransformer: ParsableCommand {
                     throw TrainerError.wrongConfiguration(path: checkpointURL.path, expected: config, found: trainer.settings.configuration.name)
                 }
                 printError("resumed \(checkpointURL.path) at step \(trainer.step)")
+                lastGood = (checkpointURL.path, trainer.step)
             } else {
                 let settings = TrainerSettings(configuration: PaintTransformerConfiguration.named[config]!, batchSize: batch ?? 64,
                                                learningRate: lr, totalSteps: scheduleSteps ?? steps, seed: seed)
@@ -114,6 +131,7 @@ struct TrainPaintTransformer: ParsableCommand {
                 throw ExitCode.failure
             }
             printError("saved \(checkpointURL.path) at step \(trainer.step) (\(why))")
+            lastGood = (checkpointURL.path, trainer.step)
         }
 
         let validation = validateEvery > 0 ? SyntheticValidation(strokesPerPatch: net.configuration.strokesPerPatch) : nil
@@ -121,8 +139,8 @@ struct TrainPaintTransformer: ParsableCommand {
         func validate() throws {
             guard let validation else { return }
             let report = validation.evaluate(net)
-            printError(String(format: "validation at step %d: L1 %.4f (baseline %.4f)  W %.4f (%.4f)  decision F1 %.3f (%.3f)  "
-                              + "detection F1 %.3f (%.3f)  pixel L1 %.4f (%.4f)", trainer.step,
+            printError("validation at step \(trainer.step): " + String(format: "L1 %.4f (baseline %.4f)  W %.4f (%.4f)  decision F1 %.3f (%.3f)  "
+                              + "detection F1 %.3f (%.3f)  pixel L1 %.4f (%.4f)",
                               report.model.parameterL1, report.baseline.parameterL1, report.model.wasserstein,
                               report.baseline.wasserstein, report.model.decisionF1, report.baseline.decisionF1,
                               report.model.detectionF1, report.baseline.detectionF1, report.model.pixelL1, report.baseline.pixelL1))
@@ -144,8 +162,12 @@ struct TrainPaintTransformer: ParsableCommand {
             do {
                 result = try trainer.trainStep(preview: wantPreview)
             } catch {
-                printError("\nerror: \(error)")
-                printError("the last good checkpoint is \(checkpointURL.path)")
+                // The trainer refuses to save after a non-finite step; nothing below runs either.
+                if let lastGood {
+                    printError("\nerror: \(error); the last good checkpoint is \(lastGood.path) (step \(lastGood.step)), nothing was saved after the failure")
+                } else {
+                    printError("\nerror: \(error); no checkpoint was written in this run, and nothing was saved after the failure")
+                }
                 throw ExitCode.failure
             }
             window.append(result.losses)
@@ -159,8 +181,8 @@ struct TrainPaintTransformer: ParsableCommand {
                 let elapsed = Date().timeIntervalSince(start)
                 let rate = Double(done) / max(elapsed, 1e-9)
                 let mean = { (f: (TrainingStepLosses) -> Double) in window.map(f).reduce(0, +) / Double(window.count) }
-                let line = String(format: "step %d/%d  %.2f it/s  loss %.4f (pixel %.4f gt %.4f w %.4f decision %.4f proposal %.4f)  lr %.2e  elapsed %@  ETA %@",
-                                  trainer.step, steps, rate, mean(\.total), mean(\.pixel), mean(\.parameters),
+                let line = "step \(trainer.step)/\(steps)  " + String(format: "%.2f it/s  loss %.4f (pixel %.4f gt %.4f w %.4f decision %.4f proposal %.4f)  lr %.2e  elapsed %@  ETA %@",
+                                  rate, mean(\.total), mean(\.pixel), mean(\.parameters),
                                   mean(\.wasserstein), mean(\.decision), mean(\.proposal), result.losses.learningRate,
                                   formatDuration(elapsed), formatDuration(Double(steps - trainer.step) / rate))
                 printError(line)
@@ -173,7 +195,7 @@ struct TrainPaintTransformer: ParsableCommand {
                 throw ExitCode(130)
             }
         }
-        printError(String(format: "done: %d steps in %@", trainer.step - firstStep, formatDuration(Date().timeIntervalSince(start))))
+        printError("done: \(trainer.step - firstStep) steps in \(formatDuration(Date().timeIntervalSince(start)))")
     }
 }
 

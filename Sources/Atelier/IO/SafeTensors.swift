@@ -39,6 +39,8 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Reads and validates the file at `url`.
     /// - Throws: ``CheckpointError`` naming the file and the problem.
     public static func read(from url: URL) throws(CheckpointError) -> SafeTensorsFile {
+        // Before opening: a FIFO would block, a device or directory would read as nothing or fail vaguely.
+        if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
         let bytes: Data
         do {
             // Mapped, not copied: only the entries' ranges are copied out below.
