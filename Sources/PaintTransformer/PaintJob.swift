@@ -23,8 +23,10 @@ public struct PaintJobOptions: Sendable {
     public var size: Int?
     /// Paint at most this many coarse-to-fine layers.
     public var layers: Int?
-    /// A grayscale PNG used as the brush (both grains).
+    /// A grayscale PNG used as the brush: for both grains, or for tall strokes (h > w) when `horizontalBrush` is set.
     public var brush: URL?
+    /// A grayscale PNG for wide strokes (h ≤ w), as the reference's second brush; needs `brush`.
+    public var horizontalBrush: URL?
     /// Also write the picture that was painted (after resizing; the demo landscape with `input == nil`).
     public var saveInput: URL?
     /// Patches per network call.
@@ -95,6 +97,20 @@ public enum PaintJobError: Error, CustomStringConvertible {
 }
 
 public enum PaintJob {
+    /// A user's brush image as a texture (grey levels / 255), refused if unreadable or all black.
+    static func loadBrush(_ url: URL) throws(PaintJobError) -> Brush {
+        let raster: RasterImage
+        do { raster = try RasterImage.load(from: url, channels: 1) } catch { throw .image(error) }
+        let brush: Brush
+        do {
+            brush = try Brush(width: raster.width, height: raster.height, pixels: raster.pixels.map { Float($0) / 255 })
+        } catch { throw .brush(path: url.path, reason: error.description) }
+        guard raster.pixels.contains(where: { $0 > 0 }) else {
+            throw .brush(path: url.path, reason: "the image is all black, so it would paint nothing")
+        }
+        return brush
+    }
+
     /// Runs a job; `log` receives progress lines.
     public static func run(_ options: PaintJobOptions, log: @escaping (String) -> Void = { _ in }) throws(PaintJobError) -> PaintJobSummary {
         let start = Date()
@@ -127,7 +143,8 @@ public enum PaintJob {
                                                    ("--strokes", options.strokes), ("--save-input", options.saveInput)]
             .compactMap { flag, url in url.map { (flag, $0) } }
         let inputs: [(what: String, url: URL)] = [("the input photo", options.input), ("the --model file", options.model),
-                                                  ("the --brush image", options.brush)]
+                                                  ("the --brush image", options.brush),
+                                                  ("the --brush-horizontal image", options.horizontalBrush)]
             .compactMap { what, url in url.map { (what, $0) } }
         let staged = try StagedOutputs(targets, inputs: inputs)
 
@@ -176,19 +193,14 @@ public enum PaintJob {
             throw .badOption("\(error)")
         }
         var brushes = BrushSet.oilPaint()
-        if let brushURL = options.brush {
-            let raster: RasterImage
-            do { raster = try RasterImage.load(from: brushURL, channels: 1) } catch { throw .image(error) }
-            do {
-                let brush = try Brush(width: raster.width, height: raster.height, pixels: raster.pixels.map { Float($0) / 255 })
-                brushes = BrushSet(vertical: brush, horizontal: brush)
-            } catch { throw .brush(path: brushURL.path, reason: error.description) }
-            guard raster.pixels.contains(where: { $0 > 0 }) else {
-                throw .brush(path: brushURL.path, reason: "the image is all black, so it would paint nothing")
-            }
+        if options.horizontalBrush != nil && options.brush == nil {
+            throw .badOption("--brush-horizontal needs --brush (the brush for tall strokes)")
         }
-
-        log("painting \(name) (\(image.width)×\(image.height)) with the '\(network.configuration.name)' model")
+        if let brushURL = options.brush {
+            let vertical = try loadBrush(brushURL)
+            let horizontal = try options.horizontalBrush.map(loadBrush) ?? vertical
+            brushes = BrushSet(vertical: vertical, horizontal: horizontal)
+        }
         let refiner = options.refineSteps > 0 || options.fitColors
             ? StrokeRefiner(steps: options.refineSteps, fitColors: options.fitColors, brushes: brushes) : nil
         let painter = Painter(brushes: brushes, maxLayers: options.layers, detailLayers: options.detailLayers, ground: options.ground,

@@ -24,7 +24,8 @@ struct Paint: ParsableCommand {
     @Option(help: "Model configuration (small-proposals, small, paper); default: the one named in the model file.") var config: String?
     @Option(help: "Resize so the longer side is S pixels (at most 2048).") var size: Int?
     @Option(help: "Paint at most K coarse-to-fine layers.") var layers: Int?
-    @Option(help: "Grayscale PNG to use as the brush.") var brush: String?
+    @Option(help: "Grayscale PNG to use as the brush (for every stroke, or for tall ones with --brush-horizontal).") var brush: String?
+    @Option(help: "Grayscale PNG for wide strokes (h ≤ w), as the paper's second brush; needs --brush.") var brushHorizontal: String?
     @Option(help: "Also write the picture that was painted (PNG), e.g. the demo landscape.") var saveInput: String?
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
     @Option(help: "Canvas before the first stroke: mean (the photo's mean colour), black (the paper's) or white.")
@@ -66,6 +67,7 @@ struct Paint: ParsableCommand {
         options.size = size
         options.layers = layers
         options.brush = brush.map { URL(fileURLWithPath: $0) }
+        options.horizontalBrush = brushHorizontal.map { URL(fileURLWithPath: $0) }
         options.saveInput = saveInput.map { URL(fileURLWithPath: $0) }
         options.refineSteps = refine
         options.detailLayers = detail

@@ -144,3 +144,45 @@ private func gradientImage(width: Int, height: Int) -> RGBImage {
     #expect(strokes == [PredictedStroke(x: 1, y: 2, w: 3, h: 4, theta: 5, decision: -1),
                         PredictedStroke(x: 6, y: 7, w: 8, h: 9, theta: 10, decision: 2)])
 }
+
+@Test func detailLayersAddFinerPassesAtTheImageResolution() throws {
+    let image = gradientImage(width: 64, height: 64)  // K = 1, S = 64
+    let painting = try Painter(brushes: .oilPaint(size: 64), detailLayers: 1).paint(image, predictor: centredStrokePredictor)
+    // Layers 0, 1 and the detail layer 2 (16 patches of 16 px), then the shifted pass on the detail grid (5 × 5).
+    #expect(painting.record.layers == 3)
+    #expect(painting.record.strokesPerPass == [1, 4, 16, 25])
+    for s in painting.record.strokes where s.layer == 2 && !s.shifted {
+        #expect(s.centerX == Float(s.patchColumn * 16 + 8) && abs(s.width - 0.6 * 16) < 1e-4)
+    }
+}
+
+@Test func groundColourFillsTheCanvasBeforeTheFirstStroke() throws {
+    var image = RGBImage(width: 40, height: 24)
+    for i in 0..<(40 * 24) { image.pixels[i] = 0.2; image.pixels[40 * 24 + i] = 0.4; image.pixels[2 * 40 * 24 + i] = 0.6 }
+    let nothing: StrokePredictor = { _, _, count in
+        (0..<(count * 8)).map { _ in PredictedStroke(x: 0.5, y: 0.5, w: 0.5, h: 0.5, theta: 0, decision: -1) }
+    }
+    let mean = SIMD3<Float>(0.2, 0.4, 0.6)
+    #expect(CanvasGround.mean.color(of: image) == mean)
+    for (ground, colour) in [(CanvasGround.black, SIMD3<Float>.zero), (.white, SIMD3(repeating: 1)), (.mean, mean)] {
+        let painting = try Painter(brushes: .oilPaint(size: 32), ground: ground).paint(image, predictor: nothing)
+        #expect(painting.image[0, 3, 5] == colour.x && painting.image[1, 20, 39] == colour.y && painting.image[2, 0, 0] == colour.z)
+    }
+}
+
+@Test func borderStrokesSampleTheImageNotBlackPadding() throws {
+    // A uniform mid-grey 48×48 photo, padded to a 64² square (8 px each side). Strokes centred in the padding
+    // (x, y = 0.2 of the corner patch: the centre lands 1.6 px outside the image) but reaching into it sample their
+    // colour there: with edge replication that is grey (every pixel stays ≥ 0.43, the brush's shading of grey);
+    // black padding painted a black dab of 261 channel values below 0.2 into the photo.
+    var image = RGBImage(width: 48, height: 48)
+    for i in image.pixels.indices { image.pixels[i] = 0.5 }
+    let nearEdges: StrokePredictor = { _, _, count in
+        (0..<(count * 8)).map { i in PredictedStroke(x: 0.2, y: 0.2, w: 0.5, h: 0.5, theta: 0, decision: i % 8 == 0 ? 1 : -1) }
+    }
+    for shifted in [false, true] {
+    let painting = try Painter(brushes: .oilPaint(size: 32), ground: .mean, shiftedPass: shifted).paint(image, predictor: nearEdges)
+    let darkest = painting.image.pixels.min() ?? 0
+    #expect(darkest > 0.4, "shifted pass \(shifted): darkest pixel \(darkest)")
+    }
+}
