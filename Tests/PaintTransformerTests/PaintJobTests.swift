@@ -75,3 +75,30 @@ private func tinyModel(in directory: URL) throws -> URL {
     let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
     #expect(files == ["good.png", "huge.png", "notes.png", "tiny.safetensors"])
 }
+
+@Test func twoBrushesFillBothGrainsAndTheSecondNeedsTheFirst() throws {
+    let directory = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    // A tall solid bar and a wide solid bar as the two brushes.
+    func bar(_ name: String, tall: Bool) throws -> URL {
+        var pixels = [UInt8](repeating: 0, count: 32 * 32)
+        for y in 0..<32 { for x in 0..<32 where tall ? (x >= 12 && x < 20) : (y >= 12 && y < 20) { pixels[y * 32 + x] = 255 } }
+        let url = directory.appendingPathComponent(name)
+        try RasterImage(width: 32, height: 32, channels: 1, pixels: pixels).writePNG(to: url)
+        return url
+    }
+    var options = PaintJobOptions(input: nil, output: directory.appendingPathComponent("painting.png"))
+    options.size = 64
+    options.model = try tinyModel(in: directory)
+    options.horizontalBrush = try bar("wide.png", tall: false)
+    #expect(throws: PaintJobError.self) { try PaintJob.run(options) }
+    do { _ = try PaintJob.run(options) } catch { #expect("\(error)".contains("--brush-horizontal needs --brush")) }
+    options.brush = try bar("tall.png", tall: true)
+    let summary = try PaintJob.run(options)
+    #expect(summary.strokes > 0)
+    let both = try RasterImage.load(from: options.output).pixels
+    // With one brush for both grains the wide strokes are drawn with the tall bar instead: another picture.
+    options.horizontalBrush = nil
+    _ = try PaintJob.run(options)
+    #expect(try RasterImage.load(from: options.output).pixels != both)
+}
