@@ -67,10 +67,11 @@ public struct StrokeRefiner: Sendable {
         return result
     }
 
-    /// Each stroke's colour c minimising its own squared error over the window, given its coverage α and brush
-    /// intensity b (colour 1 rendered): the stroke paints c·b·α + old·(1 − α), so
-    /// c = Σ α·b·(target − old·(1 − α)) / Σ (α·b)², per channel, clamped to [0, 1]. Overlaps between strokes of a
-    /// window are ignored; the Adam steps that follow see them.
+    /// Each stroke's colour c minimising its own squared error over the part of the window it stays visible in,
+    /// given its coverage α and brush intensity b (colour 1 rendered): the stroke paints c·b·α + old·(1 − α), so
+    /// c = Σ T·α·b·(target − old·(1 − α)) / Σ T·(α·b)², per channel, clamped to [0, 1], with T the share of the
+    /// pixel that the window's later strokes leave uncovered. `old` is the canvas before the layer (the strokes
+    /// drawn under this one are not seen); the Adam steps that follow see everything in the window.
     private func fittedColors(_ windows: [RefinementWindow]) -> [[Stroke]] {
         let (shapes, _, _, vertical, n) = pack(windows, strokes: windows.map(\.strokes))
         let r = resolution, plane = r * r
@@ -80,28 +81,32 @@ public struct StrokeRefiner: Sendable {
         evaluate([fg, alpha])
         let b = fg.floats(), a = alpha.floats()
         return windows.enumerated().map { w, window in
-            window.strokes.enumerated().map { i, stroke in
+            // Later strokes of the window cover earlier ones: weight each pixel by how much of stroke i stays
+            // visible, T = Π_{j > i} (1 − α_j), walking the strokes from the last drawn to the first.
+            var visible = [Float](repeating: 1, count: plane)
+            var fitted = window.strokes
+            for i in window.strokes.indices.reversed() {
                 let o = w * n + i
                 var numerator = SIMD3<Float>.zero, denominator: Float = 0
                 window.target.withUnsafeBufferPointer { t in
                     window.canvas.withUnsafeBufferPointer { old in
                         for k in 0..<plane {
-                            let coverage = a[o * plane + k], ab = coverage * b[o * plane + k]
-                            guard ab > 0 else { continue }
+                            let coverage = a[o * plane + k], ab = coverage * b[o * plane + k], v = visible[k]
+                            visible[k] = v * (1 - coverage)
+                            guard ab > 0, v > 0 else { continue }
                             let target = SIMD3(t[k], t[plane + k], t[2 * plane + k])
                             let below = SIMD3(old[k], old[plane + k], old[2 * plane + k])
-                            numerator += ab * (target - below * (1 - coverage))
-                            denominator += ab * ab
+                            numerator += v * ab * (target - below * (1 - coverage))
+                            denominator += v * ab * ab
                         }
                     }
                 }
-                var fitted = stroke.color
                 if denominator > 1e-6 {
                     let c = numerator / denominator
-                    fitted = SIMD3(min(max(c.x, 0), 1), min(max(c.y, 0), 1), min(max(c.z, 0), 1))
+                    fitted[i].color = SIMD3(min(max(c.x, 0), 1), min(max(c.y, 0), 1), min(max(c.z, 0), 1))
                 }
-                return Stroke(x: stroke.x, y: stroke.y, w: stroke.w, h: stroke.h, theta: stroke.theta, color: fitted)
             }
+            return fitted
         }
     }
 

@@ -20,6 +20,7 @@ struct PaintEval: ParsableCommand {
     @Option(help: "Resize photos so the longer side is S pixels.") var size = 512
     @Option(help: "Stroke refinement steps per layer (0: off).") var refine = PaintJobOptions.defaultRefineSteps
     @Option(help: "Extra fine layers beyond the paper's last (0…2).") var detail = 0
+    @Option(help: "Refinement learning rates SHAPE,COLOR (default: the painter's).") var refineRates: String?
     @Option(help: "Stroke colours: fitted (least squares over each stroke) or sampled (at its centre, the paper's).")
     var colors = "fitted"
     @Option(help: "Canvas before the first stroke: mean, black (the paper's) or white.") var ground = "mean"
@@ -38,6 +39,12 @@ struct PaintEval: ParsableCommand {
             throw ValidationError("--synthetic-patches must be a multiple of 4 in 0…65536")
         }
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1…1024") }
+        if let refineRates {
+            let parts = refineRates.split(separator: ",").compactMap { Double($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+                throw ValidationError("--refine-rates must be SHAPE,COLOR with both in 0…1, got '\(refineRates)'")
+            }
+        }
         guard CanvasGround(rawValue: ground) != nil else { throw ValidationError("--ground must be mean, black or white, got '\(ground)'") }
         guard ["fitted", "sampled"].contains(colors) else { throw ValidationError("--colors must be fitted or sampled, got '\(colors)'") }
         guard (0...Painter.maximumDetailLayers).contains(detail) else { throw ValidationError("--detail must be 0…\(Painter.maximumDetailLayers)") }
@@ -86,6 +93,10 @@ struct PaintEval: ParsableCommand {
                              "sec" as NSString, "PSNR" as NSString, "SSIM" as NSString, "blk8" as NSString, "SSIM" as NSString,
                              "blk16" as NSString, "SSIM" as NSString, "spread" as NSString))
             }
+            let rates: (shape: Double, color: Double)? = refineRates.flatMap { text in
+                let parts = text.split(separator: ",").compactMap { Double($0) }
+                return parts.count == 2 ? (parts[0], parts[1]) : nil
+            }
             for name in names {
                 let url = folder.appendingPathComponent(name)
                 let image: RGBImage
@@ -103,7 +114,8 @@ struct PaintEval: ParsableCommand {
                     throw ExitCode.failure
                 }
                 let (score, painting) = try PhotoEvaluation.evaluate(image, name: name, network: network, refineSteps: refine, detailLayers: detail, fitColors: colors == "fitted",
-                                                                  ground: CanvasGround(rawValue: ground)!)
+                                                                  ground: CanvasGround(rawValue: ground)!,
+                                                                  refineLearningRates: rates)
                 report.photos.append(score)
                 if !json {
                     print(String(format: "%-16@ %7d %6.2f %7.2f %6.3f %7.2f %6.3f %7.2f %6.3f %7.3f", name as NSString, score.strokes,

@@ -64,9 +64,14 @@ public enum PhotoEvaluation {
     /// - Returns: the score and the painting.
     public static func evaluate(_ image: RGBImage, name: String, network: StrokePredictorNetwork, refineSteps: Int,
                                 detailLayers: Int = 0, fitColors: Bool = true, ground: CanvasGround = .mean,
+                                refineLearningRates: (shape: Double, color: Double)? = nil,
                                 brushes: BrushSet = .oilPaint()) throws -> (score: PhotoScore, painting: Painting) {
         let n = network.configuration.strokesPerPatch
-        let refiner = refineSteps > 0 || fitColors ? StrokeRefiner(steps: refineSteps, fitColors: fitColors, brushes: brushes) : nil
+        var refiner = refineSteps > 0 || fitColors ? StrokeRefiner(steps: refineSteps, fitColors: fitColors, brushes: brushes) : nil
+        if let rates = refineLearningRates {
+            refiner?.shapeLearningRate = rates.shape
+            refiner?.colorLearningRate = rates.color
+        }
         let painter = Painter(brushes: brushes, strokesPerPatch: n, detailLayers: detailLayers, ground: ground, refiner: refiner)
         let base = PaintTransformerModel.predictor(network)
         let finest = Painter.refinementCount(width: image.width, height: image.height) + detailLayers  // last regular pass
