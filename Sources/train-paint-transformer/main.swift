@@ -25,7 +25,7 @@ struct TrainPaintTransformer: ParsableCommand {
         commandName: "train-paint-transformer",
         abstract: "Train the Paint Transformer stroke predictor on synthetic strokes (self-supervised).")
 
-    @Option(help: "Network configuration: small-proposals (the shipped design), small (the reference design at the same size), paper.") var config = "small"
+    @Option(help: "Network configuration: small-proposals (the shipped design), small (the reference design at the same size), paper.") var config = "small-proposals"
     @Option(help: "Train until this many steps are done in total, 1…10⁹ (also the schedule length unless --schedule-steps).")
     var steps = 1000
     @Option(help: "Length of the learning-rate schedule, 1…10⁹ (default: --steps).") var scheduleSteps: Int?

@@ -38,7 +38,7 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyFile(let path):
             return "image file is empty (0 bytes): \(path)"
         case .notAnImage(let path, let reason):
-            return "not a readable image: \(path) (\(reason)); expected PNG, JPEG, BMP, GIF, TGA, PSD, HDR or PNM"
+            return "not a readable image: \(path) (\(reason)); expected PNG, JPEG, BMP or GIF"
         case .tooLarge(let path, let width, let height):
             return "image too large: \(path) is \(width)×\(height); the limit is \(RasterImage.maximumSide) px per side "
                 + "and \(RasterImage.maximumPixelCount / 1_000_000) Mpx"

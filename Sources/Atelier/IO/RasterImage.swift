@@ -116,8 +116,9 @@ public struct RasterImage: Sendable, Equatable {
 
     // MARK: - Reading
 
-    /// Decodes the image file at `url` (PNG, JPEG, BMP, GIF's first frame, TGA, PSD, HDR, PNM — whatever stb
-    /// reads; 16-bit PNGs are reduced to 8 bits).
+    /// Decodes the image file at `url`: PNG, JPEG, BMP or GIF's first frame, told by the file's signature
+    /// (16-bit PNGs are reduced to 8 bits). stb also reads TGA, PSD, HDR and PNM, but its PNM 16-bit and HDR RLE
+    /// paths over-read or spin on hostile files, so only these four are handed to it.
     /// - Parameters:
     ///   - url: the file.
     ///   - channels: 1, 3 or 4 to convert on load; nil keeps the file's own (gray+alpha becomes RGBA).
@@ -140,6 +141,9 @@ public struct RasterImage: Sendable, Equatable {
         if let channels { precondition([1, 3, 4].contains(channels), "[RasterImage] channels must be 1, 3 or 4") }
         guard !bytes.isEmpty else { throw .emptyFile(path: source) }
         guard bytes.count <= Int(Int32.max) else { throw .notAnImage(path: source, reason: "file larger than 2 GB") }
+        guard Self.signatureFormat(bytes) != nil else {
+            throw .notAnImage(path: source, reason: "unrecognised signature")
+        }
         var width: Int32 = 0, height: Int32 = 0, fileChannels: Int32 = 0
         // Read the dimensions first so a hostile header cannot make stb allocate gigabytes.
         let known = bytes.withUnsafeBytes { raw in
@@ -162,6 +166,16 @@ public struct RasterImage: Sendable, Equatable {
         }
         guard let loaded else { throw .notAnImage(path: source, reason: failureReason()) }
         return loaded
+    }
+
+    /// The format a file's first bytes announce, or nil for anything else.
+    static func signatureFormat(_ bytes: Data) -> String? {
+        let head = [UInt8](bytes.prefix(8))
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "png" }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpeg" }
+        if head.starts(with: [0x42, 0x4D]) { return "bmp" }
+        if head.starts(with: [0x47, 0x49, 0x46, 0x38]) { return "gif" }
+        return nil
     }
 
     private static func failureReason() -> String {

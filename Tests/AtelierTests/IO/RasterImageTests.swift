@@ -28,6 +28,24 @@ struct RasterImageTests {
         #expect(mode.map { $0 & 0o044 } == 0o044)
     }
 
+    /// Issue 11's hostile files: a 16-bit PGM that made stb over-read (also named .png) and a truncated RLE
+    /// Radiance HDR that made it spin are refused by signature, before stb sees them.
+    @Test func formatsOutsideTheSignatureListAreRefused() {
+        var pgm = Data("P5\n8000 8000\n65535\n".utf8)
+        pgm.append(Data(count: 64))
+        var hdr = Data("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 4 +X 16\n".utf8)
+        hdr.append(contentsOf: [0x02, 0x02, 0x00, 0x10])
+        for (bytes, name) in [(pgm, "bad.png"), (hdr, "bad.hdr"), (Data("P6\n1 1\n255\n\0\0\0".utf8), "tiny.ppm")] {
+            #expect(throws: ImageError.self) { try RasterImage.decode(bytes, source: name) }
+            do { _ = try RasterImage.decode(bytes, source: name) } catch {
+                #expect(error.description.contains(name) && error.description.contains("unrecognised signature"))
+            }
+        }
+        #expect(RasterImage.signatureFormat(Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])) == "png")
+        #expect(RasterImage.signatureFormat(Data([0xFF, 0xD8, 0xFF, 0xE0])) == "jpeg")
+        #expect(RasterImage.signatureFormat(Data("GIF89a".utf8)) == "gif" && RasterImage.signatureFormat(Data("BM".utf8)) == "bmp")
+    }
+
     @Test func loadConvertsChannelsOnRequest() throws {
         let rgb = RasterImage(width: 1, height: 1, channels: 3, pixels: [200, 100, 50])
         let png = try rgb.pngData()
