@@ -22,6 +22,10 @@ extension ImageDataset {
     ///     architectures that halve the resolution several times.
     /// - Returns: N×1×28×28 (or N×1×32×32) pixels in [-1, 1] and labels in 0…9.
     /// - Throws: ``DatasetError`` naming the file: missing, wrong magic, truncated, or mismatched counts.
+    /// Largest image side and image count accepted from an IDX header.
+    public static let maximumIDXSide = 256
+    public static let maximumIDXCount = 1_000_000
+
     public static func fashionMNIST(split: DatasetSplit = .train, directory: URL = fashionMNISTDirectory,
                                     padTo32: Bool = false) throws(DatasetError) -> ImageDataset {
         guard FileManager.default.fileExists(atPath: directory.path) else { throw .missingDirectory(path: directory.path) }
@@ -32,6 +36,13 @@ extension ImageDataset {
         let images = try IDXFile(GzipFile.read(imagesURL), rank: 3, path: imagesURL.path)
         let labels = try IDXFile(GzipFile.read(labelsURL), rank: 1, path: labelsURL.path)
         let count = images.dimensions[0], height = images.dimensions[1], width = images.dimensions[2]
+        // The header is trusted for nothing: Fashion-MNIST holds 28×28 images, and a header claiming 40 M-pixel
+        // rows or 10 M empty images would otherwise size a multi-gigabyte padded array.
+        guard (1...Self.maximumIDXSide).contains(height), (1...Self.maximumIDXSide).contains(width),
+              (1...Self.maximumIDXCount).contains(count) else {
+            throw .invalidHeader(path: imagesURL.path, reason: "\(count) images of \(height)×\(width); expected 1…\(Self.maximumIDXCount) "
+                                 + "images of at most \(Self.maximumIDXSide)×\(Self.maximumIDXSide) (Fashion-MNIST is 28×28)")
+        }
         guard labels.dimensions[0] == count else {
             throw .countMismatch(imagesPath: imagesURL.path, images: count, labelsPath: labelsURL.path, labels: labels.dimensions[0])
         }

@@ -7,6 +7,8 @@ enum GzipFile {
     /// Decompressed contents of `url`, at most `limit` bytes (a guard against decompression bombs).
     static func read(_ url: URL, limit: Int = 1 << 31) throws(DatasetError) -> [UInt8] {
         guard FileManager.default.fileExists(atPath: url.path) else { throw .missingFile(path: url.path) }
+        // Before opening: gzopen on a FIFO would block until a writer appears.
+        if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
         guard let file = gzopen(url.path, "rb") else {
             throw .unreadable(path: url.path, reason: "gzopen failed: \(errnoDescription())")
         }

@@ -94,6 +94,25 @@ struct DatasetTests {
         #expect(data.pixels == [-1, 1, -1, 1] && data.labels == [7])
     }
 
+    /// Issue 11: headers claiming huge or empty images are refused before any array is sized, and a FIFO named
+    /// like a Fashion-MNIST file is refused instead of blocking.
+    @Test func idxHeadersAreBoundedAndFIFOsRefused() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let images = scratch.file("train-images-idx3-ubyte.gz")
+        try Self.writeGzip(Self.idx(rank: 1, dimensions: [1], payload: [0]), to: scratch.file("train-labels-idx1-ubyte.gz"))
+        for dimensions in [[1, 1, 40_000_000], [10_000_000, 0, 0], [2_000_000, 1, 1]] {
+            let payload = [UInt8](repeating: 0, count: dimensions.reduce(1, *))
+            try Self.writeGzip(Self.idx(rank: 3, dimensions: dimensions, payload: payload), to: images)
+            let error = Self.expectError(naming: images.path) { _ = try ImageDataset.fashionMNIST(directory: scratch.url, padTo32: true) }
+            guard case .invalidHeader = error else { Issue.record("\(dimensions): \(String(describing: error))"); continue }
+        }
+        try FileManager.default.removeItem(at: images)
+        try #require(mkfifo(images.path, 0o644) == 0)
+        let error = Self.expectError(naming: images.path) { _ = try ImageDataset.fashionMNIST(directory: scratch.url) }
+        #expect(error.map { "\($0)".contains("FIFO") } == true, "\(String(describing: error))")
+    }
+
     @Test func idxErrorsNameTheFile() throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
