@@ -28,6 +28,7 @@ extension ImageDataset {
         for name in names {
             let url = folder.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { throw .missingFile(path: url.path) }
+            if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
             let bytes: Data
             do {
                 bytes = try Data(contentsOf: url)
