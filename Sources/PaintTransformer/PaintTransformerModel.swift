@@ -25,7 +25,7 @@ public enum ModelError: Error, CustomStringConvertible {
 
 public enum PaintTransformerModel {
     /// Resource name of the shipped weights (`Sources/PaintTransformer/Resources/<name>.safetensors`).
-    public static let shippedName = "paint-transformer-small"
+    public static let shippedName = "paint-transformer-small-proposals"
 
     /// The shipped weights, if this build carries them.
     public static var shippedModelURL: URL? {

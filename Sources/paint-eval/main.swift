@@ -20,10 +20,12 @@ struct PaintEval: ParsableCommand {
     @Option(help: "Resize photos so the longer side is S pixels.") var size = 512
     @Option(help: "Stroke refinement steps per layer (0: off).") var refine = PaintJobOptions.defaultRefineSteps
     @Option(help: "Extra fine layers beyond the paper's last (0…2).") var detail = 0
+    @Option(help: "Draw a stroke iff its decision logit exceeds this (0: the paper's; -inf: every stroke).")
+    var decisionThreshold: Float = PaintJobOptions.defaultDecisionThreshold
     @Option(help: "Refinement learning rates SHAPE,COLOR (default: the painter's).") var refineRates: String?
     @Option(help: "Stroke colours: fitted (least squares over each stroke) or sampled (at its centre, the paper's).")
     var colors = "fitted"
-    @Option(help: "Canvas before the first stroke: mean, black (the paper's) or white.") var ground = "mean"
+    @Option(help: "Canvas before the first stroke: black (the paper's), mean or white.") var ground = "black"
     @Option(help: "Patches in the synthetic validation set (a multiple of 4; 0: skip it).") var syntheticPatches = 512
     @Option(help: "Write the paintings here (input | painting pairs as NAME.png).") var paintings: String?
     @Option(help: "Per-photo figures as CSV.") var csv: String?
@@ -115,7 +117,7 @@ struct PaintEval: ParsableCommand {
                 }
                 let (score, painting) = try PhotoEvaluation.evaluate(image, name: name, network: network, refineSteps: refine, detailLayers: detail, fitColors: colors == "fitted",
                                                                   ground: CanvasGround(rawValue: ground)!,
-                                                                  refineLearningRates: rates)
+                                                                  refineLearningRates: rates, decisionThreshold: decisionThreshold)
                 report.photos.append(score)
                 if !json {
                     print(String(format: "%-16@ %7d %6.2f %7.2f %6.3f %7.2f %6.3f %7.2f %6.3f %7.3f", name as NSString, score.strokes,

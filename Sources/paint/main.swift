@@ -28,8 +28,10 @@ struct Paint: ParsableCommand {
     @Option(help: "Grayscale PNG for wide strokes (h ≤ w), as the paper's second brush; needs --brush.") var brushHorizontal: String?
     @Option(help: "Also write the picture that was painted (PNG), e.g. the demo landscape.") var saveInput: String?
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
-    @Option(help: "Canvas before the first stroke: mean (the photo's mean colour), black (the paper's) or white.")
-    var ground = "mean"
+    @Option(help: "Canvas before the first stroke: black (the paper's), mean (the photo's mean colour) or white.")
+    var ground = "black"
+    @Option(help: "Draw a stroke iff its decision logit exceeds this (0: the paper's rule; default: every stroke).")
+    var decisionThreshold: Float = PaintJobOptions.defaultDecisionThreshold
     @Option(help: "Stroke colours: fitted (least squares over each stroke's footprint) or sampled (at its centre, as the paper).")
     var colors = "fitted"
     @Option(help: "Extra fine layers beyond the paper's last (0…2): smaller strokes, ≈ 4× the strokes and time each.")
@@ -81,6 +83,11 @@ struct Paint: ParsableCommand {
             throw ExitCode.failure
         }
         options.ground = chosenGround
+        guard !decisionThreshold.isNaN else {
+            printError("error: --decision-threshold must be a number (or -inf), got nan")
+            throw ExitCode.failure
+        }
+        options.decisionThreshold = decisionThreshold
         do {
             let summary = try PaintJob.run(options) { printError($0) }
             let written = [output, animation, strokes].compactMap { $0 }.joined(separator: ", ")
