@@ -70,19 +70,25 @@ let package = Package(
         ),
 
         // MARK: - Executables
+        // One-line error reporting shared by the command-line tools.
+        .target(
+            name: "CommandLineSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedSwift
+        ),
         .executableTarget(
             name: "train-paint-transformer",
-            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
             name: "paint",
-            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
             name: "paint-eval",
-            dependencies: ["PaintTransformer", "Atelier", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .target(
@@ -94,17 +100,17 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(
             name: "train-transgan",
-            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
             name: "transgan-sample",
-            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
             name: "transgan-eval",
-            dependencies: ["TransGAN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
 

@@ -386,6 +386,7 @@ private func gatherPatches(
     from full: [Float], side: Int, perSide: Int, patchPixels: Int, origin: Int, into patches: inout [Float]
 ) {
     let p = Painter.patchSize
+    // Negative layer pixels truncate towards 0 and clamp there: all of them read the first row or column.
     func fullIndex(_ layerPixel: Int) -> Int { min(max(layerPixel * patchPixels / p, 0), side - 1) }
     full.withUnsafeBufferPointer { src in
         patches.withUnsafeMutableBufferPointer { dst in
@@ -395,9 +396,7 @@ private func gatherPatches(
                     let columns = (0..<p).map { fullIndex(origin + col * p + $0) }
                     for c in 0..<3 {
                         for y in 0..<p {
-                            // Floor division keeps negative layer pixels outside (clamped to row 0), not rounded in.
-                            let ly = origin + row * p + y
-                            let fy = ly < 0 ? 0 : fullIndex(ly)
+                            let fy = fullIndex(origin + row * p + y)
                             let line = (c * side + fy) * side
                             let out = ((b * 3 + c) * p + y) * p
                             for x in 0..<p { dst[out + x] = src[line + columns[x]] }

@@ -2,6 +2,7 @@
 // content-independent baseline, then PSNR/SSIM of `paint` on a folder of photos beside their 8-px and 16-px block
 // averages, and the per-query spread of the finest layer's strokes. Prints tables; --csv and --json write them.
 import ArgumentParser
+import CommandLineSupport
 import Atelier
 import Foundation
 import PaintTransformer
@@ -31,6 +32,9 @@ struct PaintEval: ParsableCommand {
     @Option(help: "Per-photo figures as CSV.") var csv: String?
     @Flag(help: "Print everything as one JSON object on stdout.") var json = false
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
+
+    /// Every error in one line, parse errors included (CommandLineSupport).
+    static func main() { mainWithOneLineErrors() }
 
     func validate() throws {
         guard (16...PaintJobError.maximumSide).contains(size) else { throw ValidationError("--size must be 16…\(PaintJobError.maximumSide)") }

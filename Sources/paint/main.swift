@@ -1,6 +1,7 @@
 // paint: turn a photo into a Paint Transformer painting, an animation of it being painted and a stroke list.
 // A thin shell over `PaintJob`: flags, progress on stderr, one clear error line and a non-zero exit on failure.
 import ArgumentParser
+import CommandLineSupport
 import Atelier
 import Foundation
 import PaintTransformer
@@ -39,20 +40,8 @@ struct Paint: ParsableCommand {
     @Option(help: "Adam steps refining each layer's strokes against the photo (0: off).")
     var refine = PaintJobOptions.defaultRefineSteps
 
-    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
-    /// --help prints as usual.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success || error is ExitCode { exit(withError: error) }
-            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("error: \(first) (see --help)\n".utf8))
-            Foundation.exit(code.rawValue)
-        }
-    }
+    /// Every error in one line, parse errors included (CommandLineSupport).
+    static func main() { mainWithOneLineErrors(prefix: "") }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set

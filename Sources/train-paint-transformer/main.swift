@@ -1,6 +1,7 @@
 // train-paint-transformer: self-supervised training of the Paint Transformer stroke predictor on synthetic strokes.
 // A thin shell over `PaintTransformerTrainer`: flags, progress on stderr, previews, checkpoints, Ctrl-C.
 import ArgumentParser
+import CommandLineSupport
 import Atelier
 import Dispatch
 import Foundation
@@ -62,20 +63,8 @@ struct TrainPaintTransformer: ParsableCommand {
         }
     }
 
-    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
-    /// --help prints as usual.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success || error is ExitCode { exit(withError: error) }
-            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("error: \(first) (see --help)\n".utf8))
-            Foundation.exit(code.rawValue)
-        }
-    }
+    /// Every error in one line, parse errors included (CommandLineSupport).
+    static func main() { mainWithOneLineErrors(prefix: "") }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set

@@ -1,6 +1,7 @@
 // train-transgan: trains TransGAN from the command line. Progress on stderr, samples/losses/checkpoints in
 // --out; Ctrl-C saves a checkpoint and exits; --resume continues bit-identically. Errors: one line, exit 1.
 import ArgumentParser
+import CommandLineSupport
 import Atelier
 import Foundation
 import TransGAN
@@ -52,20 +53,8 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Resume from this checkpoint, with its stored configuration and options.") var resume: String?
     @Flag(help: "Print the configuration and parameter counts, then exit.") var info = false
 
-    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
-    /// --help prints as usual.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success || error is ExitCode { exit(withError: error) }
-            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("\(configuration.commandName ?? "error"): error: \(first) (see --help)\n".utf8))
-            Foundation.exit(code.rawValue)
-        }
-    }
+    /// Every error in one line, parse errors included (CommandLineSupport).
+    static func main() { mainWithOneLineErrors(prefix: "\(configuration.commandName ?? "train-transgan"): ") }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set

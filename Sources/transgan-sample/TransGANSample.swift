@@ -1,6 +1,7 @@
 // transgan-sample: images from a TransGAN checkpoint (EMA weights by default): a grid PNG, individual PNGs
 // (--count N --out-dir D) and a latent-interpolation animation (GIF or APNG by extension).
 import ArgumentParser
+import CommandLineSupport
 import Atelier
 import Foundation
 import TransGAN
@@ -23,20 +24,8 @@ struct TransGANSample: ParsableCommand {
     @Flag(help: "Use the raw generator instead of the EMA weights.") var raw = false
     @Option(help: "Worker threads (1…1024; default: ATELIER_THREADS or all cores).") var threads: Int?
 
-    /// Every error in one line, parse errors included (ArgumentParser would add help and usage lines);
-    /// --help prints as usual.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success || error is ExitCode { exit(withError: error) }
-            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("\(configuration.commandName ?? "error"): error: \(first) (see --help)\n".utf8))
-            Foundation.exit(code.rawValue)
-        }
-    }
+    /// Every error in one line, parse errors included (CommandLineSupport).
+    static func main() { mainWithOneLineErrors(prefix: "\(configuration.commandName ?? "transgan-sample"): ") }
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set

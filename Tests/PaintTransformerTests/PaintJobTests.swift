@@ -6,21 +6,8 @@ import Atelier
 // The `paint` entry point end to end on a generated picture with a tiny model: all three outputs appear, and bad
 // input fails with one clear error and no files left behind.
 
-private func scratchDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("paint-job-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-private func tinyModel(in directory: URL) throws -> URL {
-    let network = StrokePredictorNetwork(configuration: .tiny, generator: RandomGenerator(seed: 5))
-    let url = directory.appendingPathComponent("tiny.safetensors")
-    try PaintTransformerModel.save(network, to: url)
-    return url
-}
-
 @Test func paintWritesPaintingAnimationAndStrokes() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-job")
     defer { try? FileManager.default.removeItem(at: directory) }
     let input = directory.appendingPathComponent("photo.png")
     let photo = RGBImage.demoLandscape(size: 96)
@@ -47,7 +34,7 @@ private func tinyModel(in directory: URL) throws -> URL {
 }
 
 @Test func paintFailsCleanlyOnBadInput() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-job")
     defer { try? FileManager.default.removeItem(at: directory) }
     let model = try tinyModel(in: directory)
     let notAnImage = directory.appendingPathComponent("notes.png")
@@ -77,7 +64,7 @@ private func tinyModel(in directory: URL) throws -> URL {
 }
 
 @Test func twoBrushesFillBothGrainsAndTheSecondNeedsTheFirst() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-job")
     defer { try? FileManager.default.removeItem(at: directory) }
     // A tall solid bar and a wide solid bar as the two brushes.
     func bar(_ name: String, tall: Bool) throws -> URL {

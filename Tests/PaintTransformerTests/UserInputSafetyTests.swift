@@ -11,19 +11,6 @@ import Glibc
 // checkpoint metadata and NaN weights each fail with one line naming the file (and flag or key) — before any
 // output or temporary file exists.
 
-private func scratchDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("paint-safety-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-private func tinyModel(in directory: URL) throws -> URL {
-    let network = StrokePredictorNetwork(configuration: .tiny, generator: RandomGenerator(seed: 5))
-    let url = directory.appendingPathComponent("tiny.safetensors")
-    try PaintTransformerModel.save(network, to: url)
-    return url
-}
-
 private func photo(in directory: URL, width: Int = 40, height: Int = 40, name: String = "photo.png") throws -> URL {
     let url = directory.appendingPathComponent(name)
     try RasterImage(width: width, height: height, channels: 3, fill: 128).writePNG(to: url)
@@ -39,7 +26,7 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func outputThatIsAnInputIsRefused() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let input = try photo(in: directory)
     let model = try tinyModel(in: directory)
@@ -74,7 +61,7 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func directoryAsStrokesIsRefusedBeforeAnyOutput() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let strokes = directory.appendingPathComponent("strokes.json")
     try FileManager.default.createDirectory(at: strokes, withIntermediateDirectories: true)
@@ -90,7 +77,7 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func fifoAndDeviceInputsAreRefusedWithoutBlocking() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let fifo = directory.appendingPathComponent("pipe.png")
     #expect(mkfifo(fifo.path, 0o644) == 0)
@@ -119,7 +106,7 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func staleTemporariesOfDeadRunsAreRemoved() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let output = directory.appendingPathComponent("out.png")
     let dead = directory.appendingPathComponent(".out.png.\(Int32.max)-\(UUID().uuidString).partial")
@@ -133,7 +120,7 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func extremeAspectRatiosAreRefused() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let strip = try photo(in: directory, width: 1, height: 200, name: "strip.png")
     var options = PaintJobOptions(input: strip, output: directory.appendingPathComponent("out.png"))
@@ -144,7 +131,7 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func nonFiniteWeightsAreRefusedNamingTheTensor() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let url = try tinyModel(in: directory)
     var file = try SafeTensorsFile.read(from: url)
@@ -169,7 +156,7 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func impossibleCheckpointMetadataIsRefusedNamingTheKey() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let url = try checkpoint(in: directory)
     let original = try SafeTensorsFile.read(from: url)
@@ -202,7 +189,7 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func nonFiniteCheckpointTensorsAreRefusedNamingTheTensor() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let url = try checkpoint(in: directory)
     var file = try SafeTensorsFile.read(from: url)
@@ -219,7 +206,7 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func aNonFiniteStepIsNeitherAppliedNorSaved() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let trainer = try PaintTransformerTrainer(settings: TrainerSettings(configuration: .tiny, batchSize: 4, totalSteps: 10),
                                               brushes: .oilPaint(size: 64))
@@ -255,7 +242,7 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func divergedWeightsAreNotExportedAsInfinityInF16() throws {
-    let directory = try scratchDirectory()
+    let directory = try scratchDirectory("paint-safety")
     defer { try? FileManager.default.removeItem(at: directory) }
     let trainer = try PaintTransformerTrainer(settings: TrainerSettings(configuration: .tiny, batchSize: 4, totalSteps: 10),
                                               brushes: .oilPaint(size: 64))
