@@ -31,7 +31,7 @@ struct TrainPaintTransformer: ParsableCommand {
     var steps = 1000
     @Option(help: "Length of the learning-rate schedule, 1…10⁹ (default: --steps).") var scheduleSteps: Int?
     @Option(help: "Patches per step (a multiple of 4 up to 4096; default 64, or the checkpoint's when resuming).") var batch: Int?
-    @Option(help: "Adam learning rate (β = 0.5, 0.999).") var lr = 1e-4
+    @Option(help: "Adam learning rate (β = 0.5, 0.999; default 1e-4, or the checkpoint's when resuming).") var lr: Double?
     @Option(help: "Seed for weights, data and dropout.") var seed: UInt64 = 0
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
     @Option(help: "Directory for checkpoints, previews and the exported weights.") var out = "runs/paint"
@@ -53,7 +53,7 @@ struct TrainPaintTransformer: ParsableCommand {
             throw ValidationError("--schedule-steps \(problem)")
         }
         if let batch, let problem = PaintTransformerTrainingLimits.batchProblem(batch) { throw ValidationError("--batch \(problem)") }
-        if let problem = PaintTransformerTrainingLimits.learningRateProblem(lr) { throw ValidationError("--lr \(problem)") }
+        if let lr, let problem = PaintTransformerTrainingLimits.learningRateProblem(lr) { throw ValidationError("--lr \(problem)") }
         if let lossWeights, case let .failure(e) = PaintTransformerLossWeights.parse(lossWeights) {
             throw ValidationError("--loss-weights: \(e)")
         }
@@ -91,7 +91,7 @@ struct TrainPaintTransformer: ParsableCommand {
                 lastGood = (checkpointURL.path, trainer.step)
             } else {
                 let settings = TrainerSettings(configuration: PaintTransformerConfiguration.named[config]!, batchSize: batch ?? 64,
-                                               learningRate: lr, totalSteps: scheduleSteps ?? steps, seed: seed)
+                                               learningRate: lr ?? 1e-4, totalSteps: scheduleSteps ?? steps, seed: seed)
                 var chosen = settings
                 if let lossWeights { chosen.lossWeights = try PaintTransformerLossWeights.parse(lossWeights).get() }
                 trainer = try PaintTransformerTrainer(settings: chosen)
