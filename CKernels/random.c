@@ -1,23 +1,15 @@
 // Philox-4×32-10 uniform and Bernoulli draws, bit-identical to the engine's Swift reference (RandomGenerator.swift):
 // element i uses counter start + i, so values do not depend on slicing. Written so clang vectorises the rounds
-// (32×32→64-bit multiplies); the Swift loop ran scalar at ≈ 8 ns per element, dropout masks took 10 % of a
-// Paint Transformer training step.
+// (32×32→64-bit multiplies); the Swift loop ran scalar at ≈ 8 ns per element.
 #include "CKernels.h"
+#include "simd/philox.h"
 
 #define CK_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 
 // The first two output words of Philox-4×32-10 for (counter, seed), as a 53-bit uniform in [0, 1).
 static inline __attribute__((always_inline)) double philox_uniform53(uint64_t counter, uint64_t seed) {
-    uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0x5EED, c3 = 0;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    for (int round = 0; round < 10; round++) {
-        uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        c1 = (uint32_t)p1; c3 = (uint32_t)p0;
-        c0 = n0; c2 = n2;
-        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-    }
+    uint32_t c0, c1, c2, c3;
+    philox_words(counter, seed, &c0, &c1, &c2, &c3);
     uint64_t bits = ((uint64_t)c0 << 21) ^ ((uint64_t)(c1 >> 11) & ((1ull << 53) - 1));
     return (double)bits / 9007199254740992.0;
 }

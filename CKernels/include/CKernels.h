@@ -89,4 +89,13 @@ void ck_gelu_forward_f32(float *out, const float *in, int64_t n);
 /// dx = g·(Φ(x) + x·φ(x)), the first-order GELU backward.
 void ck_gelu_backward_f32(float *dx, const float *x, const float *g, int64_t n);
 
+/// Inverted dropout over elements [64·first_block, min(n, 64·(first_block + block_count))): out = in·scale where
+/// the mask keeps the element (Philox word < threshold, layout in dropout.c), else 0. out may equal in.
+void ck_dropout_f32(float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
+                    uint64_t start, uint64_t seed, uint32_t threshold, float scale);
+/// out = max(in, 0) with NaN → 0; out may equal in.
+void ck_relu_forward_f32(float *out, const float *in, int64_t n);
+/// dx = g where the ReLU output y is positive, else 0; dx may equal g.
+void ck_relu_backward_f32(float *dx, const float *y, const float *g, int64_t n);
+
 #endif

@@ -28,11 +28,4 @@ extension Tensor {
 
     /// Routes float32 attention through the fused kernels (default on); off forces the composite path.
     nonisolated(unsafe) public static var fusedAttentionEnabled = true
-
-    /// Inverted dropout: zeroes elements with probability `p` and scales the rest by 1/(1−p).
-    public func dropout(_ p: Double, generator: RandomGenerator) -> Tensor {
-        shapeCheck(p >= 0 && p < 1, "dropout", "probability \(p) outside [0, 1)")
-        if p == 0 { return self }
-        return self * Tensor.bernoulli(shape, p: 1 - p, dtype: dtype, generator: generator) * (1 / (1 - p))
-    }
 }

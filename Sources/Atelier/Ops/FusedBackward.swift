@@ -16,9 +16,10 @@ struct FusedElementwiseBackwardOp: Op {
     var inPlaceCandidates: [Int] { [1] }
     func execute(_ c: KernelContext) {
         let n = c.outputShapes[0].reduce(1, *)
-        if kind == .gelu && c.dtype == .float32 {
+        if c.dtype == .float32 {
             let x = c.inputs[0].pointer(as: Float.self), g = c.inputs[1].pointer(as: Float.self), y = c.outputs[0].pointer(as: Float.self)
-            parallelFor(n, grain: 16384) { r in ck_gelu_backward_f32(y + r.lowerBound, x + r.lowerBound, g + r.lowerBound, Int64(r.count)) }
+            let kernel = kind == .gelu ? ck_gelu_backward_f32 : ck_relu_backward_f32
+            parallelFor(n, grain: 16384) { r in kernel(y + r.lowerBound, x + r.lowerBound, g + r.lowerBound, Int64(r.count)) }
             return
         }
         dispatch(c.dtype, { run(c.inputs[0].pointer(as: Float.self), c.inputs[1].pointer(as: Float.self), c.outputs[0].pointer(as: Float.self), n) },

@@ -60,6 +60,8 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "indexSelect last axis", shapes: [[2, 4]]) { $0[0].indexSelect(axis: 1, [3, 0, 0, 2, 3, 3]) },
     GradCase(name: "indexAdd last axis", shapes: [[2, 6]]) { $0[0].indexAdd(axis: 1, [3, 0, 0, 3, 1, 3], size: 5) },
     GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
+    // Its gradient is the same op on the incoming gradient; a fresh generator keeps one mask for the differences.
+    GradCase(name: "dropout", shapes: [[3, 70]]) { $0[0].dropout(0.3, generator: RandomGenerator(seed: 17)).square() },
     GradCase(name: "softmax axis 0", shapes: [[3, 5]]) { $0[0].softmax(axis: 0) },
     GradCase(name: "softmaxBackward", shapes: [[3, 11], [3, 11]]) { softmaxBackward(y: $0[0], g: $0[1]) },
     GradCase(name: "logSoftmax", shapes: [[3, 5]]) { $0[0].logSoftmax() },

@@ -1,0 +1,75 @@
+// Fused inverted dropout, y = x · keep(i) / (1 − p), and ReLU forward/backward. Each body is compiled three times
+// (portable, AVX2, AVX-512) and chosen by the process's SIMD level, so tests can force every path; the results
+// are bit-identical across paths (integer mask, one rounding per element).
+//
+// The dropout mask is never stored: backward regenerates it from (seed, counter). Layout, shared with the Swift
+// reference in Dropout.swift: elements come in blocks of 64; block b draws Philox-4×32-10 at counters
+// start + 16·b + l for lanes l = 0…15, and element 64·b + 16·w + l is kept when word w of lane l is below
+// `threshold` (keep probability · 2³²). One Philox call serves four elements and the 16 lanes vectorise, where
+// the former mask (one call per element, then two multiply passes) took 10 % of a Paint Transformer step.
+#include "CKernels.h"
+#include "simd/levels.h"
+#include "simd/philox.h"
+
+#define CK_INLINE static inline __attribute__((always_inline))
+
+CK_INLINE void dropout_body(float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
+                            uint64_t start, uint64_t seed, uint32_t threshold, float scale) {
+    for (int64_t b = first_block; b < first_block + block_count; b++) {
+        uint32_t words[64];
+        uint64_t base_counter = start + 16 * (uint64_t)b;
+#pragma clang loop vectorize(enable)
+        for (int l = 0; l < 16; l++)
+            philox_words(base_counter + (uint64_t)l, seed, &words[l], &words[16 + l], &words[32 + l], &words[48 + l]);
+        int64_t base = 64 * b;
+        int64_t m = n - base < 64 ? n - base : 64;
+        // In place (out == in) is safe: element i reads only index i before writing it.
+#pragma clang loop vectorize(assume_safety)
+        for (int64_t r = 0; r < m; r++) out[base + r] = words[r] < threshold ? in[base + r] * scale : 0.0f;
+    }
+}
+
+CK_INLINE void relu_forward_body(float *out, const float *in, int64_t n) {
+#pragma clang loop vectorize(assume_safety)
+    for (int64_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+CK_INLINE void relu_backward_body(float *dx, const float *y, const float *g, int64_t n) {
+#pragma clang loop vectorize(assume_safety)
+    for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? g[i] : 0.0f;
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+#define CK_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+#define CK_LEVELS(name, args) \
+    switch (ck_active_simd_level()) { \
+    case 2: name##_avx512 args; return; \
+    case 1: name##_avx2 args; return; \
+    default: name##_portable args; return; \
+    }
+#define CK_INSTANTIATE(name, params, args) \
+    static CK_AVX512 void name##_avx512 params { name##_body args; } \
+    static CK_AVX2 void name##_avx2 params { name##_body args; } \
+    static void name##_portable params { name##_body args; }
+#else
+#define CK_LEVELS(name, args) name##_portable args;
+#define CK_INSTANTIATE(name, params, args) static void name##_portable params { name##_body args; }
+#endif
+
+CK_INSTANTIATE(dropout, (float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
+                         uint64_t start, uint64_t seed, uint32_t threshold, float scale),
+               (out, in, n, first_block, block_count, start, seed, threshold, scale))
+CK_INSTANTIATE(relu_forward, (float *out, const float *in, int64_t n), (out, in, n))
+CK_INSTANTIATE(relu_backward, (float *dx, const float *y, const float *g, int64_t n), (dx, y, g, n))
+
+void ck_dropout_f32(float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
+                    uint64_t start, uint64_t seed, uint32_t threshold, float scale) {
+    CK_LEVELS(dropout, (out, in, n, first_block, block_count, start, seed, threshold, scale))
+}
+
+void ck_relu_forward_f32(float *out, const float *in, int64_t n) { CK_LEVELS(relu_forward, (out, in, n)) }
+
+void ck_relu_backward_f32(float *dx, const float *y, const float *g, int64_t n) {
+    CK_LEVELS(relu_backward, (dx, y, g, n))
+}

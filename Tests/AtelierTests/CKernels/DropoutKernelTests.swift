@@ -1,0 +1,68 @@
+// The fused dropout and ReLU kernels against their plain references on odd sizes, in place and out of place,
+// for each SIMD path: all are exact (an integer mask, one multiply), so the paths must agree bit for bit.
+import Testing
+import CKernels
+@testable import Atelier
+
+extension CKernelsTests {
+    @Suite struct DropoutAndReLU {
+        static let seed: UInt64 = 0xD15EA5E, start: UInt64 = 12_345
+
+        /// The C kernel over a range of blocks that starts and ends mid-tensor, beside DropoutOp's host mask.
+        @Test(arguments: CKernelsTests.levels)
+        func dropoutMatchesHostMask(level: Int32) {
+            let n = 64 * 37 + 29 // a partial last block
+            var random = TestRandom(seed: 3)
+            let xs = random.floats(n).map { $0 + 2 } // nonzero, so kept elements are visible
+            let keep = 0.7, threshold = UInt32(keep * 4_294_967_296), scale = Float(1 / keep)
+            var ys = [Float](repeating: .nan, count: n)
+            CKernelsTests.withLevel(level) {
+                // Two calls over disjoint block ranges, as two worker threads would make them.
+                ck_dropout_f32(&ys, xs, Int64(n), 0, 5, Self.start, Self.seed, threshold, scale)
+                ck_dropout_f32(&ys, xs, Int64(n), 5, Int64(DropoutOp.blocks(n) - 5), Self.start, Self.seed, threshold, scale)
+            }
+            var kept = 0
+            for i in 0..<n {
+                let keeps = DropoutOp.keeps(element: i, start: Self.start, seed: Self.seed, threshold: threshold)
+                kept += keeps ? 1 : 0
+                #expect(ys[i] == (keeps ? xs[i] * scale : 0), "element \(i)")
+            }
+            // 2,397 Bernoulli(0.7) draws: σ ≈ 22, so ±110 is a 5σ band.
+            #expect(abs(kept - Int(keep * Double(n))) < 110, "kept \(kept) of \(n)")
+
+            var inPlace = xs
+            CKernelsTests.withLevel(level) {
+                inPlace.withUnsafeMutableBufferPointer { p in
+                    ck_dropout_f32(p.baseAddress, p.baseAddress, Int64(n), 0, Int64(DropoutOp.blocks(n)), Self.start, Self.seed, threshold, scale)
+                }
+            }
+            #expect(inPlace == ys)
+        }
+
+        @Test(arguments: CKernelsTests.levels)
+        func reluMatchesReference(level: Int32) {
+            let n = 10_007
+            var random = TestRandom(seed: 4)
+            var xs = random.floats(n)
+            xs[0] = .nan; xs[1] = -0.0; xs[2] = .infinity; xs[3] = -.infinity
+            let gs = random.floats(n)
+            var y = [Float](repeating: .nan, count: n), dx = [Float](repeating: .nan, count: n)
+            CKernelsTests.withLevel(level) {
+                ck_relu_forward_f32(&y, xs, Int64(n))
+                ck_relu_backward_f32(&dx, y, gs, Int64(n))
+            }
+            for i in 0..<n {
+                let reference: Float = xs[i] > 0 ? xs[i] : 0 // NaN → 0
+                #expect(y[i].bitPattern == reference.bitPattern, "relu element \(i): \(xs[i]) → \(y[i])")
+                #expect(dx[i] == (reference > 0 ? gs[i] : 0), "relu backward element \(i)")
+            }
+            var inPlace = xs, gradInPlace = gs
+            CKernelsTests.withLevel(level) {
+                inPlace.withUnsafeMutableBufferPointer { p in ck_relu_forward_f32(p.baseAddress, p.baseAddress, Int64(n)) }
+                gradInPlace.withUnsafeMutableBufferPointer { g in ck_relu_backward_f32(g.baseAddress, y, g.baseAddress, Int64(n)) }
+            }
+            #expect(inPlace.map(\.bitPattern) == y.map(\.bitPattern))
+            #expect(gradInPlace == dx)
+        }
+    }
+}
