@@ -1,4 +1,5 @@
 import Foundation
+import Atelier
 
 // The coarse-to-fine painting procedure (reference §5, Huage001 inference.py), with the stroke predictor as a
 // closure so the network plugs in later.
@@ -77,7 +78,7 @@ public struct Painter: Sendable {
     public var shiftedPass: Bool
     /// Largest number of patches per predictor call (nil: a whole pass at once).
     public var predictorBatchSize: Int?
-    /// Rendering threads (nil: `ATELIER_THREADS` or all cores). The result does not depend on it.
+    /// Rendering threads (nil: the engine's `Threading.count`). The result does not depend on it.
     public var threads: Int?
     /// Gradient-descent refinement of each layer's strokes before they are drawn (nil or 0 steps: off).
     public var refiner: StrokeRefiner?
@@ -146,7 +147,9 @@ public struct Painter: Sendable {
         for c in 0..<3 { canvas.withUnsafeMutableBufferPointer { $0[(c * side * side)..<((c + 1) * side * side)].update(repeating: groundColor[c]) } }
         var strokes: [PaintedStroke] = []
         var frameNumber = 0
-        let workerCount = max(1, threads ?? defaultThreadCount())
+        // The engine's pool size (which `paint --threads` and a valid ATELIER_THREADS set), not a second reading of
+        // the environment that would ignore the flag.
+        let workerCount = max(1, threads ?? Threading.count)
         let scratches = ScratchPool((0..<workerCount).map { _ in RasterScratch() })
 
         func crop() -> RGBImage {
@@ -331,12 +334,6 @@ private struct DisjointWindows: @unchecked Sendable {
 private final class ScratchPool: @unchecked Sendable {
     let items: [RasterScratch]
     init(_ items: [RasterScratch]) { self.items = items }
-}
-
-/// `ATELIER_THREADS` if set to a positive integer, else all cores.
-private func defaultThreadCount() -> Int {
-    if let text = ProcessInfo.processInfo.environment["ATELIER_THREADS"], let n = Int(text), n > 0 { return n }
-    return ProcessInfo.processInfo.activeProcessorCount
 }
 
 /// Copies a `[planes, rows, ·]` block of `min(width)`-long rows between two planar images of different widths,
