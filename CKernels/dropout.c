@@ -8,10 +8,8 @@
 // `threshold` (keep probability · 2³²). One Philox call serves four elements and the 16 lanes vectorise, where
 // the former mask (one call per element, then two multiply passes) took 10 % of a Paint Transformer step.
 #include "CKernels.h"
-#include "simd/levels.h"
+#include "simd/instantiate.h"
 #include "simd/philox.h"
-
-#define CK_INLINE static inline __attribute__((always_inline))
 
 CK_INLINE void dropout_body(float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
                             uint64_t start, uint64_t seed, uint32_t threshold, float scale) {
@@ -38,24 +36,6 @@ CK_INLINE void relu_backward_body(float *dx, const float *y, const float *g, int
 #pragma clang loop vectorize(assume_safety)
     for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }
-
-#if defined(__x86_64__) && defined(__clang__)
-#define CK_AVX512 __attribute__((target("avx512f,avx2,fma")))
-#define CK_AVX2 __attribute__((target("avx2,fma")))
-#define CK_LEVELS(name, args) \
-    switch (ck_active_simd_level()) { \
-    case 2: name##_avx512 args; return; \
-    case 1: name##_avx2 args; return; \
-    default: name##_portable args; return; \
-    }
-#define CK_INSTANTIATE(name, params, args) \
-    static CK_AVX512 void name##_avx512 params { name##_body args; } \
-    static CK_AVX2 void name##_avx2 params { name##_body args; } \
-    static void name##_portable params { name##_body args; }
-#else
-#define CK_LEVELS(name, args) name##_portable args;
-#define CK_INSTANTIATE(name, params, args) static void name##_portable params { name##_body args; }
-#endif
 
 CK_INSTANTIATE(dropout, (float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
                          uint64_t start, uint64_t seed, uint32_t threshold, float scale),

@@ -126,7 +126,8 @@ public struct DifferentiableStrokeRenderer: @unchecked Sendable {
         return (foreground, sampled.sliced(axis: 1, 1, 2).minFilter3x3())
     }
 
-    /// The over operator in query order: canvas ← fg·α·d + canvas·(1 − α·d) for strokes 0…N−1.
+    /// The over operator in query order: canvas ← fg·α·d + canvas·(1 − α·d) for strokes 0…N−1, as one fused op
+    /// (StrokeCompositing.swift).
     /// - Parameters:
     ///   - canvas: [B, 3, H, W] starting canvases.
     ///   - foreground: [B·N, 3, H, W] from `render` (batch-major: stroke i of patch b at b·N + i).
@@ -134,14 +135,15 @@ public struct DifferentiableStrokeRenderer: @unchecked Sendable {
     ///   - decisions: [B, N] in {0, 1} (or a straight-through estimate); nil draws every stroke.
     /// - Returns: the painted canvases, [B, 3, H, W].
     public static func composite(canvas: Tensor, foreground: Tensor, alpha: Tensor, decisions: Tensor?) -> Tensor {
-        let (b, hgt, wid) = (canvas.shape[0], canvas.shape[2], canvas.shape[3])
-        let n = foreground.shape[0] / max(b, 1)
-        shapeCheck(foreground.shape == [b * n, 3, hgt, wid] && alpha.shape == [b * n, 1, hgt, wid],
-                   "DifferentiableStrokeRenderer.composite",
-                   "canvas \(canvas.shape), foreground \(foreground.shape), alpha \(alpha.shape) do not match")
-        if let decisions {
-            shapeCheck(decisions.shape == [b, n], "DifferentiableStrokeRenderer.composite", "decisions \(decisions.shape), expected [\(b), \(n)]")
-        }
+        let (b, n) = checkCompositeShapes(canvas: canvas, foreground: foreground, alpha: alpha, decisions: decisions)
+        let d = decisions ?? Tensor.ones([b, n], dtype: canvas.dtype)
+        return Tensor.make(StrokeCompositeOp(), [canvas, foreground, alpha, d], shape: canvas.shape, dtype: canvas.dtype)
+    }
+
+    /// `composite` from engine ops, one stroke at a time: the plain reference the fused op is tested against.
+    static func compositeWithEngineOps(canvas: Tensor, foreground: Tensor, alpha: Tensor, decisions: Tensor?) -> Tensor {
+        let (b, n) = checkCompositeShapes(canvas: canvas, foreground: foreground, alpha: alpha, decisions: decisions)
+        let (hgt, wid) = (canvas.shape[2], canvas.shape[3])
         let fg = foreground.reshaped([b, n, 3, hgt, wid])
         let al = alpha.reshaped([b, n, 1, hgt, wid])
         var out = canvas
@@ -151,6 +153,22 @@ public struct DifferentiableStrokeRenderer: @unchecked Sendable {
             out = fg.select(axis: 1, i) * a + out * (1 - a)
         }
         return out
+    }
+
+    /// Windows B and strokes per window N, after checking that the four tensors agree.
+    private static func checkCompositeShapes(canvas: Tensor, foreground: Tensor, alpha: Tensor, decisions: Tensor?) -> (Int, Int) {
+        shapeCheck(canvas.rank == 4 && canvas.shape[1] == 3, "DifferentiableStrokeRenderer.composite", "canvas \(canvas.shape) is not [B, 3, H, W]")
+        let (b, hgt, wid) = (canvas.shape[0], canvas.shape[2], canvas.shape[3])
+        let n = foreground.shape[0] / max(b, 1)
+        shapeCheck(foreground.shape == [b * n, 3, hgt, wid] && alpha.shape == [b * n, 1, hgt, wid]
+                   && foreground.dtype == canvas.dtype && alpha.dtype == canvas.dtype,
+                   "DifferentiableStrokeRenderer.composite",
+                   "canvas \(canvas.shape), foreground \(foreground.shape), alpha \(alpha.shape) do not match")
+        if let decisions {
+            shapeCheck(decisions.shape == [b, n] && decisions.dtype == canvas.dtype, "DifferentiableStrokeRenderer.composite",
+                       "decisions \(decisions.shape), expected [\(b), \(n)]")
+        }
+        return (b, n)
     }
 
     /// Bilinear colour of `images` [B, 3, H, W] at the strokes' centres (grid_sample, align_corners = false, zero
