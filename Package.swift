@@ -44,7 +44,7 @@ let package = Package(
         .systemLibrary(
             name: "CMedia",
             path: "Sources/CMedia",
-            providers: [.apt(["libstb-dev", "libgif-dev", "zlib1g-dev"])]
+            providers: [.apt(["libpng-dev", "libturbojpeg0-dev", "libgif-dev", "zlib1g-dev"])]
         ),
         .target(
             name: "CKernels",

@@ -1,5 +1,6 @@
-// Image, animation and compression libraries from Debian: stb (PNG/JPEG decode, PNG encode), giflib, zlib.
-#include <stb/stb_image.h>
-#include <stb/stb_image_write.h>
+// Image, animation and compression libraries from Debian: libpng (PNG through its simplified API), libjpeg-turbo's
+// TurboJPEG API (JPEG), giflib (GIF), zlib (gzip, CRC-32).
+#include <png.h>
+#include <turbojpeg.h>
 #include <gif_lib.h>
 #include <zlib.h>

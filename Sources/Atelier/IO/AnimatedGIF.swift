@@ -43,11 +43,7 @@ extension Animation {
 
         let sink = ByteSink()
         var status: Int32 = 0
-        guard let gif = EGifOpen(Unmanaged.passUnretained(sink).toOpaque(), { gif, bytes, count in
-            guard let gif, let context = gif.pointee.UserData, let bytes, count >= 0 else { return 0 }
-            Unmanaged<ByteSink>.fromOpaque(context).takeUnretainedValue().bytes.append(bytes, count: Int(count))
-            return count
-        }, &status) else {
+        guard let gif = sink.openGIFEncoder(&status) else {
             throw .encodingFailed(path: path, reason: "EGifOpen: \(Self.gifError(status))")
         }
         // giflib reports failures as GIF_ERROR with the code in gif.Error; close (and free) on every path.
@@ -117,7 +113,22 @@ extension Animation {
         return (indices, colors)
     }
 
-    private static func gifError(_ code: Int32) -> String {
+    /// giflib's message for an error code.
+    static func gifError(_ code: Int32) -> String {
         GifErrorString(code).map { String(cString: $0) } ?? "giflib error \(code)"
+    }
+}
+
+/// Collects the bytes giflib's encoder hands to its write callback.
+final class ByteSink {
+    var bytes = Data()
+
+    /// A giflib encoder writing into this sink, which must outlive it; nil with `status` set on failure.
+    func openGIFEncoder(_ status: inout Int32) -> UnsafeMutablePointer<GifFileType>? {
+        EGifOpen(Unmanaged.passUnretained(self).toOpaque(), { gif, bytes, count in
+            guard let gif, let context = gif.pointee.UserData, let bytes, count >= 0 else { return 0 }
+            Unmanaged<ByteSink>.fromOpaque(context).takeUnretainedValue().bytes.append(bytes, count: Int(count))
+            return count
+        }, &status)
     }
 }

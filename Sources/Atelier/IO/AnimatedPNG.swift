@@ -1,4 +1,4 @@
-// Animated PNG (APNG): full-colour frames, no palette. Each frame is encoded as a PNG by stb_image_write; its
+// Animated PNG (APNG): full-colour frames, no palette. Each frame is encoded as a PNG by libpng; its
 // IDAT payload is reused: frame 0 as ordinary IDAT (so viewers without APNG support show it), later frames as
 // fdAT chunks. acTL gives the frame and play counts, one fcTL per frame its size and delay. fcTL and fdAT share
 // one sequence number. Decoders ignore acTL/fcTL/fdAT because their lowercase first letter marks them ancillary.
@@ -31,7 +31,7 @@ extension Animation {
         for (index, frame) in frames.enumerated() {
             let png = try frame.converted(channels: channels).encodePNG(source: path)
             guard let parts = PNGChunks.split(png) else {
-                throw .encodingFailed(path: path, reason: "frame \(index): unexpected PNG from stb_image_write")
+                throw .encodingFailed(path: path, reason: "frame \(index): unexpected PNG from libpng")
             }
             if index == 0 {
                 PNGChunks.append("IHDR", parts.header, to: &out)

@@ -8,8 +8,10 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     /// The file has zero bytes.
     case emptyFile(path: String)
-    /// The bytes are not an image stb can decode (the reason is stb's).
+    /// The bytes are not a well-formed PNG, JPEG, BMP or GIF (the reason is the decoder's).
     case notAnImage(path: String, reason: String)
+    /// A well-formed file in a variant the decoders refuse (CMYK JPEG, RLE BMP, ...).
+    case unsupported(path: String, reason: String)
     /// The image exceeds ``RasterImage/maximumSide`` or ``RasterImage/maximumPixelCount``.
     case tooLarge(path: String, width: Int, height: Int)
     /// The encoder refused the image (for example a zero-sized image).
@@ -23,7 +25,7 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String {
         switch self {
         case .fileNotFound(let path), .unreadable(let path, _), .emptyFile(let path), .notAnImage(let path, _),
-             .tooLarge(let path, _, _), .encodingFailed(let path, _), .invalidAnimation(let path, _),
+             .unsupported(let path, _), .tooLarge(let path, _, _), .encodingFailed(let path, _), .invalidAnimation(let path, _),
              .writeFailed(let path, _):
             return path
         }
@@ -39,6 +41,8 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
             return "image file is empty (0 bytes): \(path)"
         case .notAnImage(let path, let reason):
             return "not a readable image: \(path) (\(reason)); expected PNG, JPEG, BMP or GIF"
+        case .unsupported(let path, let reason):
+            return "unsupported image \(path): \(reason); convert it to an 8-bit PNG"
         case .tooLarge(let path, let width, let height):
             return "image too large: \(path) is \(width)×\(height); the limit is \(RasterImage.maximumSide) px per side "
                 + "and \(RasterImage.maximumPixelCount / 1_000_000) Mpx"

@@ -1,7 +1,8 @@
-// An 8-bit raster image (1, 3 or 4 interleaved channels, row-major), its decoding through stb_image, PNG
-// encoding through stb_image_write, and the bridge to the planar Float layout (CHW in [0, 1]) that tensors use.
-// stb is used because its functions return errors instead of longjmp-ing like libpng/libjpeg.
-import CMedia
+// An 8-bit raster image (1, 3 or 4 interleaved channels, row-major), reading and writing it, and the bridge to
+// the planar Float layout (CHW in [0, 1]) that tensors use. Files are told apart by their signature and handed to
+// maintained decoders that return errors instead of trapping: libpng's simplified API (PNG, also the encoder),
+// TurboJPEG (JPEG) and giflib (GIF), which keep their setjmp/longjmp inside C; BMP is parsed here in Swift.
+// Every decoder checks the header's size against the limits below before it allocates pixels.
 import Foundation
 
 /// An 8-bit image with interleaved channels: gray (1), RGB (3) or RGBA (4).
@@ -116,9 +117,9 @@ public struct RasterImage: Sendable, Equatable {
 
     // MARK: - Reading
 
-    /// Decodes the image file at `url`: PNG, JPEG, BMP or GIF's first frame, told by the file's signature
-    /// (16-bit PNGs are reduced to 8 bits). stb also reads TGA, PSD, HDR and PNM, but its PNM 16-bit and HDR RLE
-    /// paths over-read or spin on hostile files, so only these four are handed to it.
+    /// Decodes the image file at `url`: PNG, JPEG, BMP or GIF's first frame, told by the file's signature (so a
+    /// PNM or HDR named `.png` is refused). 16-bit PNGs are reduced to 8 bits, gray+alpha becomes RGBA, grayscale
+    /// JPEGs have 1 channel, GIFs with transparency or a frame smaller than the screen have 4.
     /// - Parameters:
     ///   - url: the file.
     ///   - channels: 1, 3 or 4 to convert on load; nil keeps the file's own (gray+alpha becomes RGBA).
@@ -140,46 +141,38 @@ public struct RasterImage: Sendable, Equatable {
     public static func decode(_ bytes: Data, source: String, channels: Int? = nil) throws(ImageError) -> RasterImage {
         if let channels { precondition([1, 3, 4].contains(channels), "[RasterImage] channels must be 1, 3 or 4") }
         guard !bytes.isEmpty else { throw .emptyFile(path: source) }
-        guard bytes.count <= Int(Int32.max) else { throw .notAnImage(path: source, reason: "file larger than 2 GB") }
-        guard Self.signatureFormat(bytes) != nil else {
-            throw .notAnImage(path: source, reason: "unrecognised signature")
+        let decoded: RasterImage
+        switch Self.signatureFormat(bytes) {
+        case .png: decoded = try PNGCodec.decode(bytes, source: source)
+        case .jpeg: decoded = try JPEGDecoder.decode(bytes, source: source)
+        case .gif: decoded = try GIFDecoder.decode(bytes, source: source)
+        case .bmp: decoded = try BMPDecoder.decode(bytes, source: source)
+        case nil: throw .notAnImage(path: source, reason: "unrecognised signature")
         }
-        var width: Int32 = 0, height: Int32 = 0, fileChannels: Int32 = 0
-        // Read the dimensions first so a hostile header cannot make stb allocate gigabytes.
-        let known = bytes.withUnsafeBytes { raw in
-            stbi_info_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count), &width, &height, &fileChannels)
-        }
-        guard known != 0 else { throw .notAnImage(path: source, reason: failureReason()) }
-        guard width > 0, height > 0 else { throw .notAnImage(path: source, reason: "zero-sized image \(width)×\(height)") }
-        guard Int(width) <= maximumSide, Int(height) <= maximumSide, Int(width) * Int(height) <= maximumPixelCount else {
-            throw .tooLarge(path: source, width: Int(width), height: Int(height))
-        }
-        let wanted = channels ?? (fileChannels == 2 ? 4 : Int(fileChannels))
-        let loaded: RasterImage? = bytes.withUnsafeBytes { raw in
-            var w: Int32 = 0, h: Int32 = 0, n: Int32 = 0
-            guard let decoded = stbi_load_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count),
-                                                      &w, &h, &n, Int32(wanted)) else { return nil }
-            defer { stbi_image_free(decoded) }
-            let count = Int(w) * Int(h) * wanted
-            return RasterImage(width: Int(w), height: Int(h), channels: wanted,
-                               pixels: [UInt8](UnsafeBufferPointer(start: decoded, count: count)))
-        }
-        guard let loaded else { throw .notAnImage(path: source, reason: failureReason()) }
-        return loaded
+        return channels.map { decoded.converted(channels: $0) } ?? decoded
+    }
+
+    /// The formats ``decode(_:source:channels:)`` reads.
+    enum FileFormat: String {
+        case png, jpeg, gif, bmp
     }
 
     /// The format a file's first bytes announce, or nil for anything else.
-    static func signatureFormat(_ bytes: Data) -> String? {
+    static func signatureFormat(_ bytes: Data) -> FileFormat? {
         let head = [UInt8](bytes.prefix(8))
-        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "png" }
-        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpeg" }
-        if head.starts(with: [0x42, 0x4D]) { return "bmp" }
-        if head.starts(with: [0x47, 0x49, 0x46, 0x38]) { return "gif" }
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if head.starts(with: [0x42, 0x4D]) { return .bmp }
+        if head.starts(with: [0x47, 0x49, 0x46, 0x38]) { return .gif }
         return nil
     }
 
-    private static func failureReason() -> String {
-        stbi_failure_reason().map { String(cString: $0) } ?? "unknown decoder failure"
+    /// Refuses the size a decoder read from a header, before any pixel memory is allocated for it.
+    static func checkSize(width: Int, height: Int, source: String) throws(ImageError) {
+        guard width > 0, height > 0 else { throw .notAnImage(path: source, reason: "zero-sized image \(width)×\(height)") }
+        guard width <= maximumSide, height <= maximumSide, width * height <= maximumPixelCount else {
+            throw .tooLarge(path: source, width: width, height: height)
+        }
     }
 
     // MARK: - Writing
@@ -201,26 +194,6 @@ public struct RasterImage: Sendable, Equatable {
     }
 
     func encodePNG(source: String) throws(ImageError) -> Data {
-        guard width > 0, height > 0 else {
-            throw .encodingFailed(path: source, reason: "PNG needs a non-empty image, got \(width)×\(height)")
-        }
-        let sink = ByteSink()
-        let context = Unmanaged.passUnretained(sink).toOpaque()
-        let status = withExtendedLifetime(sink) {
-            pixels.withUnsafeBytes { raw in
-                stbi_write_png_to_func({ context, data, size in
-                    guard let context, let data, size > 0 else { return }
-                    Unmanaged<ByteSink>.fromOpaque(context).takeUnretainedValue()
-                        .bytes.append(data.assumingMemoryBound(to: UInt8.self), count: Int(size))
-                }, context, Int32(width), Int32(height), Int32(channels), raw.baseAddress, Int32(width * channels))
-            }
-        }
-        guard status != 0 else { throw .encodingFailed(path: source, reason: "stb_image_write failed") }
-        return sink.bytes
+        try PNGCodec.encode(self, source: source)
     }
-}
-
-/// Collects the bytes a C encoder hands to its write callback.
-final class ByteSink {
-    var bytes = Data()
 }

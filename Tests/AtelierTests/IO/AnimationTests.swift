@@ -1,4 +1,4 @@
-// Animation: GIFs reopened with giflib's decoder, APNGs checked chunk by chunk and decoded with stb.
+// Animation: GIFs reopened with giflib's decoder, APNGs checked chunk by chunk and decoded as plain PNGs.
 import CMedia
 import Foundation
 import Testing
@@ -126,7 +126,7 @@ struct AnimationTests {
             offset += 12 + chunk.data.count
         }
 
-        // A plain PNG decoder (stb) sees frame 0.
+        // A plain PNG decoder (libpng without APNG support) sees frame 0.
         #expect(try RasterImage.load(from: url) == frames[0])
         // Frame 2 rebuilt as a standalone PNG from its fdAT payload decodes exactly.
         var standalone = Data(PNGChunks.signature)

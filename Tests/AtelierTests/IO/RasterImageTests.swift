@@ -1,6 +1,5 @@
-// RasterImage: PNG/JPEG decoding and its errors, the planar Float bridge, channel conversion, resizing,
-// cropping, padding and grids.
-import CMedia
+// RasterImage: reading and writing through the format dispatch and its errors, the planar Float bridge, channel
+// conversion, resizing, cropping, padding and grids. Per-format decoding is in ImageDecoderTests.
 import Foundation
 import Testing
 @testable import Atelier
@@ -29,7 +28,7 @@ struct RasterImageTests {
     }
 
     /// Issue 11's hostile files: a 16-bit PGM that made stb over-read (also named .png) and a truncated RLE
-    /// Radiance HDR that made it spin are refused by signature, before stb sees them.
+    /// Radiance HDR that made it spin are refused by signature, before any decoder sees them.
     @Test func formatsOutsideTheSignatureListAreRefused() {
         var pgm = Data("P5\n8000 8000\n65535\n".utf8)
         pgm.append(Data(count: 64))
@@ -41,9 +40,9 @@ struct RasterImageTests {
                 #expect(error.description.contains(name) && error.description.contains("unrecognised signature"))
             }
         }
-        #expect(RasterImage.signatureFormat(Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])) == "png")
-        #expect(RasterImage.signatureFormat(Data([0xFF, 0xD8, 0xFF, 0xE0])) == "jpeg")
-        #expect(RasterImage.signatureFormat(Data("GIF89a".utf8)) == "gif" && RasterImage.signatureFormat(Data("BM".utf8)) == "bmp")
+        #expect(RasterImage.signatureFormat(Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])) == .png)
+        #expect(RasterImage.signatureFormat(Data([0xFF, 0xD8, 0xFF, 0xE0])) == .jpeg)
+        #expect(RasterImage.signatureFormat(Data("GIF89a".utf8)) == .gif && RasterImage.signatureFormat(Data("BM".utf8)) == .bmp)
     }
 
     @Test func loadConvertsChannelsOnRequest() throws {
@@ -53,23 +52,6 @@ struct RasterImageTests {
         #expect(gray.channels == 1)
         let rgba = try RasterImage.decode(png, source: "mem", channels: 4)
         #expect(rgba.pixels == [200, 100, 50, 255])
-    }
-
-    @Test func loadsJPEG() throws {
-        let scratch = try ScratchDirectory()
-        defer { scratch.remove() }
-        let url = scratch.file("flat.jpg")
-        let flat = RasterImage(width: 16, height: 8, channels: 3, fill: 0)
-        var colored = flat
-        for p in 0..<(16 * 8) { colored.pixels[p * 3] = 200; colored.pixels[p * 3 + 1] = 60; colored.pixels[p * 3 + 2] = 30 }
-        let ok = colored.pixels.withUnsafeBytes { stbi_write_jpg(url.path, 16, 8, 3, $0.baseAddress, 95) }
-        try #require(ok != 0)
-        let loaded = try RasterImage.load(from: url)
-        #expect(loaded.width == 16 && loaded.height == 8 && loaded.channels == 3)
-        // JPEG is lossy; a flat colour survives within a few levels.
-        for p in 0..<(16 * 8) {
-            #expect(abs(Int(loaded.pixels[p * 3]) - 200) <= 3 && abs(Int(loaded.pixels[p * 3 + 1]) - 60) <= 3)
-        }
     }
 
     @Test func missingEmptyAndNonImageFilesThrowNamingTheFile() throws {
@@ -92,23 +74,10 @@ struct RasterImageTests {
         }
     }
 
-    /// A gray PNG header (IHDR only) claiming `width × height`.
-    static func pngHeader(width: UInt32, height: UInt32) -> Data {
-        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        var ihdr = Data("IHDR".utf8)
-        for value in [width, height] { withUnsafeBytes(of: value.bigEndian) { ihdr.append(contentsOf: $0) } }
-        ihdr.append(contentsOf: [8, 0, 0, 0, 0])
-        withUnsafeBytes(of: UInt32(13).bigEndian) { png.append(contentsOf: $0) }
-        png.append(ihdr)
-        let crc = ihdr.withUnsafeBytes { UInt32(crc32(0, $0.bindMemory(to: UInt8.self).baseAddress, UInt32($0.count))) }
-        withUnsafeBytes(of: crc.bigEndian) { png.append(contentsOf: $0) }
-        return png
-    }
-
-    /// Headers beyond the limits are refused from the header alone, before stb allocates anything.
+    /// Headers beyond the limits are refused from the header alone, before any pixel memory is allocated.
     @Test(arguments: [(17_000, 10), (10, 16_385), (12_000, 12_000)])
     func oversizedImageIsRefused(width: Int, height: Int) throws {
-        let png = Self.pngHeader(width: UInt32(width), height: UInt32(height))
+        let png = ImageFiles.pngHeader(width: UInt32(width), height: UInt32(height))
         #expect(throws: ImageError.tooLarge(path: "huge.png", width: width, height: height)) {
             try RasterImage.decode(png, source: "huge.png")
         }
