@@ -15,20 +15,19 @@ let optimizedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
 
 let package = Package(
     name: "Atelier",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "Atelier", targets: ["Atelier"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
-        .executable(name: "bench-attention", targets: ["bench-attention"]),
         .library(name: "TransGAN", targets: ["TransGAN"]),
+        .executable(name: "paint", targets: ["paint"]),
+        .executable(name: "paint-eval", targets: ["paint-eval"]),
+        .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
         .executable(name: "train-transgan", targets: ["train-transgan"]),
         .executable(name: "transgan-sample", targets: ["transgan-sample"]),
         .executable(name: "transgan-eval", targets: ["transgan-eval"]),
+        .executable(name: "bench-attention", targets: ["bench-attention"]),
         .executable(name: "bench-train", targets: ["bench-train"]),
         .executable(name: "bench-ops", targets: ["bench-ops"]),
-        .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
-        .executable(name: "paint", targets: ["paint"]),
-        .executable(name: "paint-eval", targets: ["paint-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -68,6 +67,11 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: optimizedSwift
         ),
+        .target(
+            name: "TransGAN",
+            dependencies: ["Atelier"],
+            swiftSettings: optimizedSwift
+        ),
 
         // MARK: - Executables
         // One-line error reporting shared by the command-line tools.
@@ -91,26 +95,19 @@ let package = Package(
             dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
-        .target(
-            name: "TransGAN",
-            dependencies: ["Atelier"],
-            swiftSettings: optimizedSwift
-        ),
-
-        // MARK: - Executables
         .executableTarget(
             name: "train-transgan",
-            dependencies: ["TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
             name: "transgan-sample",
-            dependencies: ["TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
             name: "transgan-eval",
-            dependencies: ["TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
 
@@ -139,7 +136,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "AtelierTests",
-            dependencies: ["Atelier", "CKernels"],
+            dependencies: ["Atelier", "CKernels", "CMedia"],
             // Reference files made by other implementations (and the scripts that made them).
             resources: [.copy("Fixtures")]
         ),

@@ -157,9 +157,7 @@ public enum PaintJob {
 
         // The picture.
         var image: RGBImage
-        let name: String
         if let input = options.input {
-            name = input.path
             let raster: RasterImage
             do { raster = try RasterImage.load(from: input, channels: 3) } catch { throw .image(error) }
             guard raster.width > 0, raster.height > 0 else { throw .emptyImage(path: input.path) }
@@ -178,7 +176,6 @@ public enum PaintJob {
             }
             image = RGBImage(width: resized.width, height: resized.height, pixels: resized.planarFloats())
         } else {
-            name = "the built-in demo landscape"
             image = .demoLandscape(size: options.size ?? 512)
         }
 
