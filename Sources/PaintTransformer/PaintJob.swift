@@ -46,7 +46,8 @@ public struct PaintJobOptions: Sendable {
     public var detailLayers: Int = 0
     /// Adam steps of stroke refinement per layer (0: off).
     public var refineSteps: Int = PaintJobOptions.defaultRefineSteps
-    /// The default refinement: on, as it fits the time budget (README: PSNR with and without).
+    /// The default refinement: on, as it fits the time budget (README: PSNR with and without). 15 steps paint
+    /// closer but took 5.0–5.1 s on some 512² photos on 2 cores, over the 5 s budget.
     public static let defaultRefineSteps = 10
     /// Largest `refineSteps` accepted.
     public static let maximumRefineSteps = 1000
