@@ -31,7 +31,7 @@ extension ImageDataset {
             if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
             let bytes: Data
             do {
-                bytes = try Data(contentsOf: url)
+                bytes = try Data(readingFileAt: url)
             } catch {
                 throw .unreadable(path: url.path, reason: error.localizedDescription)
             }

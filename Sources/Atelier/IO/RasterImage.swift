@@ -130,7 +130,7 @@ public struct RasterImage: Sendable, Equatable {
         if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
         let bytes: Data
         do {
-            bytes = try Data(contentsOf: url)
+            bytes = try Data(readingFileAt: url)
         } catch {
             throw .unreadable(path: url.path, reason: error.localizedDescription)
         }

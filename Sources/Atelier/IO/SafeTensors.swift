@@ -44,7 +44,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
         let bytes: Data
         do {
             // Mapped, not copied: only the entries' ranges are copied out below.
-            bytes = try Data(contentsOf: url, options: .mappedIfSafe)
+            bytes = try Data(readingFileAt: url, options: .mappedIfSafe)
         } catch {
             throw .unreadable(path: url.path, reason: Self.reason(error))
         }
