@@ -22,10 +22,11 @@ if [ ${#targets[@]} -eq 0 ]; then targets=(images checkpoints idx cifar brushes)
 # without coverage: SwiftPM's fuzzer mode (libFuzzer's main at link) is followed by one combined flag for swiftc and
 # AddressSanitizer for the C kernels. ld.gold warns once per AddressSanitizer helper symbol, and every compiled file
 # is a progress line: both are left out of the output.
+mkdir -p .build-fuzz
 swift build -j 1 --package-path Fuzz --scratch-path .build-fuzz --sanitize fuzzer \
     -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address \
-    --product atelier-fuzz >.build-fuzz-build.log 2>&1 || build=$?
-grep -v -e "Cannot export local symbol" -e "^\[[0-9]*/[0-9]*\] Compiling" .build-fuzz-build.log || true
+    --product atelier-fuzz >.build-fuzz/build.log 2>&1 || build=$?
+grep -v -e "Cannot export local symbol" -e "^\[[0-9]*/[0-9]*\] Compiling" .build-fuzz/build.log || true
 [ "${build:-0}" -eq 0 ] || { echo "fuzz.sh: the build failed (status $build)" >&2; exit 1; }
 binary=.build-fuzz/debug/atelier-fuzz
 
