@@ -27,17 +27,23 @@ struct StrokeCompositeOp: Op {
                 let o = out + w * channels * plane
                 o.update(from: canvas + w * channels * plane, count: channels * plane)
                 for i in 0..<n {
-                    let d = decisions[w * n + i]
-                    if d == 0 { continue }
-                    let a = alpha + (w * n + i) * plane, f = fg + (w * n + i) * channels * plane
-                    for ch in 0..<channels {
-                        let oc = o + ch * plane, fc = f + ch * plane
-                        for p in 0..<plane {
-                            let ad = a[p] * d
-                            oc[p] = fc[p] * ad + oc[p] * (1 - ad)
-                        }
-                    }
+                    Self.draw(fg + (w * n + i) * channels * plane, alpha + (w * n + i) * plane, decisions[w * n + i],
+                              onto: o, channels: channels, plane: plane)
                 }
+            }
+        }
+    }
+
+    /// canvas ← fg·α·d + canvas·(1 − α·d) for one stroke: `fg` [C, plane], `alpha` [plane], canvas [C, plane].
+    @inline(__always)
+    static func draw<T: KernelScalar>(_ fg: UnsafeMutablePointer<T>, _ alpha: UnsafeMutablePointer<T>, _ d: T,
+                                      onto canvas: UnsafeMutablePointer<T>, channels: Int, plane: Int) {
+        if d == 0 { return }
+        for ch in 0..<channels {
+            let oc = canvas + ch * plane, fc = fg + ch * plane
+            for p in 0..<plane {
+                let ad = alpha[p] * d
+                oc[p] = fc[p] * ad + oc[p] * (1 - ad)
             }
         }
     }
@@ -77,33 +83,24 @@ struct StrokeCompositeBackwardOp: Op {
         let dAlpha = c.outputs[2].pointer(as: T.self), dDecisions = c.outputs[3].pointer(as: T.self)
         let window = channels * plane
         parallelFor(b) { windows in
-            // The canvas before each stroke, [N, C, plane], and one plane of Σ_c G·(fg − before).
-            let before = UnsafeMutablePointer<T>.allocate(capacity: max(1, n) * window)
+            // The canvas after each stroke, [N, C, plane], and one plane of Σ_c G·(fg − before).
+            let after = UnsafeMutablePointer<T>.allocate(capacity: max(1, n) * window)
             let mixed = UnsafeMutablePointer<T>.allocate(capacity: plane)
-            defer { before.deallocate(); mixed.deallocate() }
+            defer { after.deallocate(); mixed.deallocate() }
             for w in windows {
                 var running = canvas + w * window
                 for i in 0..<n {
-                    let slot = before + i * window
+                    let slot = after + i * window
                     slot.update(from: running, count: window)
-                    let d = decisions[w * n + i]
-                    if d != 0 {
-                        let a = alpha + (w * n + i) * plane, f = fg + (w * n + i) * window
-                        for ch in 0..<channels {
-                            let sc = slot + ch * plane, fc = f + ch * plane
-                            for p in 0..<plane {
-                                let ad = a[p] * d
-                                sc[p] = fc[p] * ad + sc[p] * (1 - ad)
-                            }
-                        }
-                    }
-                    running = UnsafeMutablePointer(mutating: slot)
+                    StrokeCompositeOp.draw(fg + (w * n + i) * window, alpha + (w * n + i) * plane, decisions[w * n + i],
+                                           onto: slot, channels: channels, plane: plane)
+                    running = slot
                 }
                 // Slot i now holds the canvas *after* stroke i; the canvas before stroke i is slot i − 1 (or the input).
                 let grad = dCanvas + w * window
                 grad.update(from: g + w * window, count: window)
                 for i in stride(from: n - 1, through: 0, by: -1) {
-                    let under = i == 0 ? canvas + w * window : before + (i - 1) * window
+                    let under = i == 0 ? canvas + w * window : after + (i - 1) * window
                     let d = decisions[w * n + i]
                     let a = alpha + (w * n + i) * plane, f = fg + (w * n + i) * window
                     let df = dFg + (w * n + i) * window, da = dAlpha + (w * n + i) * plane
