@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Atelier", targets: ["Atelier"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .library(name: "TransGAN", targets: ["TransGAN"]),
+        .library(name: "AtelierMPI", targets: ["AtelierMPI"]),
         .executable(name: "paint", targets: ["paint"]),
         .executable(name: "paint-eval", targets: ["paint-eval"]),
         .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
@@ -45,6 +46,12 @@ let package = Package(
             path: "Sources/CMedia",
             providers: [.apt(["libpng-dev", "libturbojpeg0-dev", "libgif-dev", "zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
         .target(
             name: "CKernels",
             path: "CKernels",
@@ -56,6 +63,14 @@ let package = Package(
         .target(
             name: "Atelier",
             dependencies: ["COpenBLAS", "CKernels", "CMedia"],
+            swiftSettings: optimizedSwift
+        ),
+
+        // Data-parallel training over MPI: the engine's ProcessGroup for `mpirun` (kept out of the engine so
+        // that linking Atelier never links MPI).
+        .target(
+            name: "AtelierMPI",
+            dependencies: ["Atelier", "CMPI"],
             swiftSettings: optimizedSwift
         ),
 
@@ -82,7 +97,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "train-paint-transformer",
-            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AtelierMPI", "PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(
@@ -97,7 +112,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "train-transgan",
-            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AtelierMPI", "TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedSwift
         ),
         .executableTarget(

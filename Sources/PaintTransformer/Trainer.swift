@@ -6,6 +6,13 @@ import Atelier
 // Adam step. One evaluation per step computes the losses, all gradients and the batch-norm statistics.
 // Checkpoints hold the weights, Adam's moments and step, both random streams (data synthesis and dropout) and the
 // run's settings, so a resumed run continues bit for bit.
+//
+// Data parallelism: a batch is split into `shards`, each with its own pair of streams; the process group's
+// members compute their shards (ShardPlan), their weighted gradients, losses and batch statistics are summed in
+// one exchange, and every member applies the same update. The numbers depend on the shard count only, so a run
+// on 2 processes equals the same run on 1 process computing both shards in turn. Batch normalisation uses each
+// shard's own statistics in the forward (as per-process BN in PyTorch DDP); the running statistics are updated
+// once per step from the shards' averaged batch mean and variance, so they stay identical on every member.
 
 /// Why training stopped or a checkpoint could not be used.
 public enum TrainerError: Error, CustomStringConvertible {
@@ -19,6 +26,8 @@ public enum TrainerError: Error, CustomStringConvertible {
     case nonFiniteTensor(path: String, tensor: String)
     /// A step was non-finite earlier; the trainer takes no more steps and writes nothing.
     case stoppedAfterFailure(step: Int)
+    /// A collective call of data-parallel training failed, or another member reported a failure.
+    case distributed(String)
     /// A weight would not be finite in the export dtype (e.g. beyond ±65504 in F16).
     case unrepresentableWeight(path: String, tensor: String, dtype: String)
 
@@ -35,6 +44,7 @@ public enum TrainerError: Error, CustomStringConvertible {
         case let .nonFiniteTensor(path, tensor): "checkpoint \(path) cannot be used: tensor '\(tensor)' contains NaN or infinity"
         case let .unrepresentableWeight(path, tensor, dtype):
             "not writing \(path): tensor '\(tensor)' has values that are not finite in \(dtype); the weights have diverged"
+        case let .distributed(reason): "data-parallel training: \(reason)"
         case let .stoppedAfterFailure(step):
             "training stopped at the non-finite step \(step); nothing more is trained or saved — resume from the last checkpoint"
         }
@@ -81,8 +91,12 @@ public struct TrainerSettings: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Loss weights (the reference's by default).
     public var lossWeights = PaintTransformerLossWeights()
+    /// Parts of each batch with their own random streams, spread over the process group (1: one stream, as a
+    /// plain single-process run). Each part holds a multiple of 4 patches.
+    public var shards: Int = 1
     public init(configuration: PaintTransformerConfiguration, batchSize: Int = 64, learningRate: Double = 1e-4,
-                totalSteps: Int = 56_320, seed: UInt64 = 0, lossWeights: PaintTransformerLossWeights = .init()) {
+                totalSteps: Int = 56_320, seed: UInt64 = 0, lossWeights: PaintTransformerLossWeights = .init(), shards: Int = 1) {
+        self.shards = shards
         self.configuration = configuration
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -99,8 +113,16 @@ public final class PaintTransformerTrainer {
     public let optimizer: Adam
     public let renderer: DifferentiableStrokeRenderer
     public let synthesizer: StrokeSynthesizer
-    /// The stream that draws synthetic batches.
-    public private(set) var dataGenerator: SplitMix64
+    /// The processes that train together (`SingleProcess` unless started by mpirun).
+    public let group: ProcessGroup
+    /// Each shard's synthesis stream (SplitMix64 state) and dropout stream (Philox seed and offset). Every member
+    /// advances only its own shards'; checkpoints gather them.
+    private var dataStreams: [UInt64]
+    private var dropoutStreams: [(seed: UInt64, offset: UInt64)]
+    /// The stream that draws shard 0's synthetic batches (the whole batch's when there is one shard).
+    public var dataGenerator: SplitMix64 { SplitMix64(seed: dataStreams[0]) }
+    public var shardPlan: ShardPlan { ShardPlan(batch: settings.batchSize, shards: settings.shards, granule: 4)! }
+    private var reducer: GradientReducer?
     public var schedule: PaintTransformerSchedule { PaintTransformerSchedule(base: settings.learningRate, totalSteps: settings.totalSteps) }
     /// Completed optimiser steps.
     public var step: Int { optimizer.stepCount }
@@ -116,35 +138,67 @@ public final class PaintTransformerTrainer {
         if let problem = PaintTransformerTrainingLimits.learningRateProblem(settings.learningRate) {
             throw .badSetting(name: "learning rate", reason: problem)
         }
+        if let problem = PaintTransformerTrainingLimits.shardsProblem(settings.shards, batch: settings.batchSize) {
+            throw .badSetting(name: "shards", reason: problem)
+        }
     }
 
-    /// A fresh run.
-    public convenience init(settings: TrainerSettings, brushes: BrushSet = .oilPaint()) throws(TrainerError) {
+    /// Checks that every member can compute a shard and starts them all from the root's weights.
+    private func join(_ group: ProcessGroup) throws(TrainerError) {
+        if settings.shards < group.size {
+            throw .badSetting(name: "shards", reason: "\(settings.shards) shards cannot keep \(group.size) processes busy; use at least \(group.size)")
+        }
+        do {
+            try group.broadcast(network.stateDict().map(\.1) + optimizer.namedState().map(\.1))
+        } catch { throw .distributed("\(error)") }
+    }
+
+    /// Streams for a shard that the checkpoint does not hold: derived from the seed, the shard and the step, so
+    /// that a shard added on resume does not replay another's draws.
+    static func freshStreams(seed: UInt64, shard: Int, step: Int) -> (data: UInt64, dropout: (seed: UInt64, offset: UInt64)) {
+        var mix = SplitMix64(seed: seed ^ (UInt64(shard) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(step) &* 0xD1B5_4A32_D192_ED03))
+        return (mix.next(), (mix.next(), 0))
+    }
+
+    /// A fresh run; with a process group, every member must call this with the same settings.
+    public convenience init(settings: TrainerSettings, brushes: BrushSet = .oilPaint(), group: ProcessGroup = SingleProcess()) throws(TrainerError) {
         try Self.validate(settings)
         let network = StrokePredictorNetwork(
             configuration: settings.configuration, generator: RandomGenerator(seed: settings.seed))
-        self.init(settings: settings, network: network, brushes: brushes,
-                  dataGenerator: SplitMix64(seed: settings.seed ^ 0xDA7A_5EED_0000_0001))
+        var data = [settings.seed ^ 0xDA7A_5EED_0000_0001], dropout = [(network.generator.seed, network.generator.offset)]
+        for shard in 1..<max(settings.shards, 1) {
+            let fresh = Self.freshStreams(seed: settings.seed, shard: shard, step: 0)
+            data.append(fresh.data)
+            dropout.append(fresh.dropout)
+        }
+        self.init(settings: settings, network: network, brushes: brushes, dataStreams: data, dropoutStreams: dropout, group: group)
+        try join(group)
     }
 
-    private init(settings: TrainerSettings, network: StrokePredictorNetwork, brushes: BrushSet, dataGenerator: SplitMix64) {
+    private init(settings: TrainerSettings, network: StrokePredictorNetwork, brushes: BrushSet, dataStreams: [UInt64],
+                 dropoutStreams: [(seed: UInt64, offset: UInt64)], group: ProcessGroup) {
         self.settings = settings
         self.network = network
         optimizer = Adam(parameters: network.namedParameters(), learningRate: settings.learningRate, betas: (0.5, 0.999))
         renderer = DifferentiableStrokeRenderer(brushes: brushes)
         synthesizer = StrokeSynthesizer(brushes: brushes, strokesPerPatch: settings.configuration.strokesPerPatch)
-        self.dataGenerator = dataGenerator
+        self.dataStreams = dataStreams
+        self.dropoutStreams = dropoutStreams
+        self.group = group
     }
 
     /// Continues a run from a checkpoint written by `saveCheckpoint(to:)`.
     /// - Parameter totalSteps: a new schedule length (to extend a run), or nil to keep the stored one.
     /// - Parameter batchSize: a new batch size, or nil to keep the stored one (Adam's state does not depend on it).
+    /// - Parameter shards: a new shard count, or nil for the stored one (at least the group's size). Shards the
+    ///   checkpoint holds keep their streams; added ones start fresh streams.
+    /// - Parameter group: with several members, only the root reads `url` and sends its bytes to the others (the
+    ///   file need not exist on other machines); every member must call this.
     public static func resume(from url: URL, totalSteps: Int? = nil, learningRate: Double? = nil, batchSize: Int? = nil,
-                              lossWeights: PaintTransformerLossWeights? = nil,
-                              brushes: BrushSet = .oilPaint()) throws(TrainerError) -> PaintTransformerTrainer {
+                              lossWeights: PaintTransformerLossWeights? = nil, shards: Int? = nil,
+                              brushes: BrushSet = .oilPaint(), group: ProcessGroup = SingleProcess()) throws(TrainerError) -> PaintTransformerTrainer {
         if let batchSize, PaintTransformerTrainingLimits.batchProblem(batchSize) != nil { throw .badBatchSize(batchSize) }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile.read(from: url) } catch { throw .checkpoint(error) }
+        let file = try readShared(url, group: group)
         // Nothing stored is trusted because it parses: NaN weights or moments would paint black or train on NaN.
         for key in file.tensors.keys.sorted() {
             guard let entry = file.tensors[key], entry.dtype.isFloatingPoint else { continue }
@@ -195,9 +249,33 @@ public final class PaintTransformerTrainer {
             let generator = RandomGenerator(seed: dropout.seed, offset: dropout.offset &- probe.offset)
             let network = StrokePredictorNetwork(configuration: configuration, generator: generator)
             try file.restore(network)
+            let storedStep = try file.metadataInt("step")
+            let storedShards = file.metadata["shards"] == nil ? 1 : try stored("shards") { $0 >= 1 && $0 <= storedBatch / 4 ? nil : "\($0) is not in 1…\(storedBatch / 4)" }
+            settings.shards = shards ?? max(storedShards, group.size)
+            do { try validate(settings) } catch { throw SettingFailure(error: error) }
+            var dataStreams: [UInt64] = [], dropoutStreams: [(seed: UInt64, offset: UInt64)] = []
+            for shard in 0..<settings.shards {
+                if shard == 0 {
+                    dataStreams.append(dataState)
+                    dropoutStreams.append((generator.seed, generator.offset))
+                } else if shard < storedShards {
+                    let key = "data_rng.state.\(shard)"
+                    guard let text = file.metadata[key], let state = UInt64(text) else {
+                        throw CheckpointError.badMetadata(path: url.path, key: key, reason: "missing or not an unsigned integer")
+                    }
+                    let stream = try file.restoreGenerator(name: "dropout_rng.\(shard)")
+                    dataStreams.append(state)
+                    dropoutStreams.append((stream.seed, stream.offset))
+                } else {
+                    let fresh = freshStreams(seed: settings.seed, shard: shard, step: storedStep)
+                    dataStreams.append(fresh.data)
+                    dropoutStreams.append(fresh.dropout)
+                }
+            }
             let trainer = PaintTransformerTrainer(settings: settings, network: network, brushes: brushes,
-                                                  dataGenerator: SplitMix64(seed: dataState))
+                                                  dataStreams: dataStreams, dropoutStreams: dropoutStreams, group: group)
             try file.restore(trainer.optimizer, prefix: "")
+            try trainer.join(group)
             return trainer
         } catch let error as CheckpointError {
             throw .checkpoint(error)
@@ -208,14 +286,71 @@ public final class PaintTransformerTrainer {
         }
     }
 
-    /// Writes weights (F32), Adam state, both random streams and the settings, atomically.
+    /// The checkpoint as the root read it, on every member.
+    private static func readShared(_ url: URL, group: ProcessGroup) throws(TrainerError) -> SafeTensorsFile {
+        guard group.size > 1 else {
+            do { return try SafeTensorsFile.read(from: url) } catch { throw .checkpoint(error) }
+        }
+        var rootFile: SafeTensorsFile? = nil, rootError: CheckpointError? = nil, bytes: [UInt8]? = nil
+        if group.isRoot {
+            do {
+                rootFile = try SafeTensorsFile.read(from: url)
+                bytes = [UInt8](try rootFile!.encoded())
+            } catch { rootError = error }
+        }
+        let received: [UInt8]?
+        do { received = try group.broadcast(bytes) } catch { throw .distributed("\(error)") }
+        if let rootError { throw .checkpoint(rootError) }
+        if let rootFile { return rootFile }
+        guard let received else { throw .distributed("rank 0 could not read \(url.path)") }
+        do { return try SafeTensorsFile.decode(Data(received), source: url.path) } catch { throw .checkpoint(error) }
+    }
+
+    /// Every member's shard streams, on every member (each contributes its own shards', the others zeros).
+    private func gatherStreams() throws(TrainerError) {
+        guard group.size > 1 else { return }
+        let shards = settings.shards
+        var packed = [UInt64](repeating: 0, count: 3 * shards)
+        for shard in shardPlan.shards(ofRank: group.rank, ranks: group.size) {
+            packed[shard] = dataStreams[shard]
+            packed[shards + shard] = dropoutStreams[shard].seed
+            packed[2 * shards + shard] = dropoutStreams[shard].offset
+        }
+        do { try group.allReduceSum(&packed) } catch { throw .distributed("\(error)") }
+        for shard in 0..<shards {
+            dataStreams[shard] = packed[shard]
+            dropoutStreams[shard] = (packed[shards + shard], packed[2 * shards + shard])
+        }
+    }
+
+    /// Writes weights (F32), Adam state, every shard's random streams and the settings, atomically. With a
+    /// process group every member calls this; the root writes, and a failure to write fails it on every member.
     public func saveCheckpoint(to url: URL) throws(TrainerError) {
         if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
+        try gatherStreams()
+        var failure: TrainerError? = nil
+        if group.isRoot {
+            do { try writeCheckpoint(to: url) } catch { failure = error }
+        }
+        if group.size > 1 {
+            let failed: Bool
+            do { failed = try group.any(failure != nil) } catch { throw .distributed("\(error)") }
+            if failed && failure == nil { throw .distributed("rank 0 could not write \(url.path)") }
+        }
+        if let failure { throw failure }
+    }
+
+    private func writeCheckpoint(to url: URL) throws(TrainerError) {
         var file = SafeTensorsFile()
         file.store(network)
         file.store(optimizer, prefix: "")
-        file.store(network.generator, name: "dropout_rng")
-        file.metadata["data_rng.state"] = String(dataGenerator.state)
+        file.store(RandomGenerator(seed: dropoutStreams[0].seed, offset: dropoutStreams[0].offset), name: "dropout_rng")
+        file.metadata["data_rng.state"] = String(dataStreams[0])
+        for shard in 1..<max(settings.shards, 1) {
+            file.metadata["data_rng.state.\(shard)"] = String(dataStreams[shard])
+            file.store(RandomGenerator(seed: dropoutStreams[shard].seed, offset: dropoutStreams[shard].offset), name: "dropout_rng.\(shard)")
+        }
+        if settings.shards > 1 { file.metadata["shards"] = String(settings.shards) }
         file.metadata["config"] = settings.configuration.name
         file.metadata["batch"] = String(settings.batchSize)
         file.metadata["total_steps"] = String(settings.totalSteps)
@@ -245,29 +380,51 @@ public final class PaintTransformerTrainer {
         public var preview: RasterImage?
     }
 
-    /// Synthesises a batch and takes one optimiser step.
-    /// - Parameter preview: also render a preview sheet of the first 8 patches.
-    /// - Throws: `TrainerError.nonFiniteLoss` (before touching the weights) if the loss or the gradients are not finite.
+    /// Synthesises a batch (this member's shards of it) and takes one optimiser step, the same on every member.
+    /// - Parameter preview: also render a preview sheet of the first 8 patches (of shard 0, on the root).
+    /// - Throws: `TrainerError.nonFiniteLoss` (before touching the weights) if the loss or the gradients are not
+    ///   finite — on every member alike, since they test the summed values.
     public func trainStep(preview: Bool = false) throws(TrainerError) -> StepResult {
         if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
-        let b = settings.batchSize, n = settings.configuration.strokesPerPatch, p = PaintTransformerConfiguration.patchSize
-        let batch = synthesizer.makeBatch(batchSize: b, using: &dataGenerator)
-        let target = Tensor(shape: [b, 3, p, p], floats: batch.targets)
-        let old = Tensor(shape: [b, 3, p, p], floats: batch.oldCanvases)
-        let groundTruth = Tensor(shape: [b, n, 5], floats: batch.params)
-        let validity = Tensor(shape: [b, n], floats: batch.validity)
-
-        network.train()
-        let prediction = network.predict(image: target, canvas: old)
-        let losses = PaintTransformerLoss.compute(shapes: prediction.shapes, logits: prediction.logits, groundTruth: groundTruth,
-                                                  validity: validity, old: old, target: target, renderer: renderer,
-                                                  proposals: prediction.proposals, weights: settings.lossWeights)
+        let plan = shardPlan, n = settings.configuration.strokesPerPatch, p = PaintTransformerConfiguration.patchSize
         let parameters = network.namedParameters().map(\.1.tensor)
-        let grads = gradients(of: losses.total, wrt: parameters)
-        let scalars = [losses.total, losses.pixel, losses.parameters, losses.wasserstein, losses.decision, losses.proposal]
-        evaluate(scalars + grads + network.pendingStatistics() + (preview ? [losses.reconstruction] : []))
+        network.train()
+        var sheet: RasterImage? = nil
+        for shard in plan.shards(ofRank: group.rank, ranks: group.size) {
+            let b = plan.size(of: shard)
+            var data = SplitMix64(seed: dataStreams[shard])
+            network.generator.reposition(seed: dropoutStreams[shard].seed, offset: dropoutStreams[shard].offset)
+            let batch = synthesizer.makeBatch(batchSize: b, using: &data)
+            let target = Tensor(shape: [b, 3, p, p], floats: batch.targets)
+            let old = Tensor(shape: [b, 3, p, p], floats: batch.oldCanvases)
+            let groundTruth = Tensor(shape: [b, n, 5], floats: batch.params)
+            let validity = Tensor(shape: [b, n], floats: batch.validity)
 
-        let values = scalars.map { $0.item() }
+            let prediction = network.predict(image: target, canvas: old)
+            let losses = PaintTransformerLoss.compute(shapes: prediction.shapes, logits: prediction.logits, groundTruth: groundTruth,
+                                                      validity: validity, old: old, target: target, renderer: renderer,
+                                                      proposals: prediction.proposals, weights: settings.lossWeights)
+            let grads = gradients(of: losses.total, wrt: parameters)
+            let scalars = [losses.total, losses.pixel, losses.parameters, losses.wasserstein, losses.decision, losses.proposal]
+            let wantSheet = preview && shard == 0
+            let statistics = network.pendingStatistics()
+            evaluate(scalars + grads + statistics + (wantSheet ? [losses.reconstruction] : []))
+            dataStreams[shard] = data.state
+            dropoutStreams[shard] = (network.generator.seed, network.generator.offset)
+
+            let values = scalars.map { $0.item() } + statistics.flatMap { $0.doubles() }
+            if reducer == nil { reducer = GradientReducer(shapes: parameters.map(\.shape), scalarCount: values.count) }
+            reducer!.add(gradients: grads, scalars: values, weight: plan.weight(of: shard))
+            if wantSheet {
+                sheet = Self.previewSheet(targets: batch.targets, canvases: batch.oldCanvases,
+                                          predictions: losses.reconstruction.floats(), count: min(8, b))
+            }
+        }
+        let reducer = self.reducer!
+        defer { reducer.reset() }
+        do { try reducer.reduce(over: group) } catch { throw .distributed("\(error)") }
+        let grads = reducer.gradients()
+        let values = Array(reducer.scalars.prefix(6))
         let (norm, _) = clipFactor(gradients: grads, maxNorm: .infinity)
         guard values.allSatisfy(\.isFinite), norm.isFinite else {
             failedStep = step + 1
@@ -276,13 +433,10 @@ public final class PaintTransformerTrainer {
         let rate = schedule.learningRate(at: step)
         optimizer.learningRate = rate
         optimizer.step(gradients: grads)
+        var statistics = reducer.scalars.dropFirst(6)
+        network.replacePendingStatistics(&statistics)
         network.applyStatisticUpdates()
 
-        var sheet: RasterImage? = nil
-        if preview {
-            sheet = Self.previewSheet(targets: batch.targets, canvases: batch.oldCanvases,
-                                      predictions: losses.reconstruction.floats(), count: min(8, b))
-        }
         return StepResult(
             losses: TrainingStepLosses(step: step, total: values[0], pixel: values[1], parameters: values[2],
                                        wasserstein: values[3], decision: values[4], proposal: values[5], learningRate: rate),

@@ -1,4 +1,5 @@
 import Foundation
+import Atelier
 
 // Documented ranges for every number a training run takes, from flags or from a checkpoint: the CLI and
 // `PaintTransformerTrainer.resume` check the same ones, so a file is trusted for nothing just because it parses.
@@ -18,6 +19,12 @@ public enum PaintTransformerTrainingLimits {
     /// nil if `steps` is a valid run or schedule length (1…10⁹).
     public static func stepsProblem(_ steps: Int) -> String? {
         (1...maximumSteps).contains(steps) ? nil : "\(steps) is not in 1…\(maximumSteps)"
+    }
+
+    /// nil if a batch of `batch` patches splits into `shards` parts of whole canvases (4 patches each).
+    public static func shardsProblem(_ shards: Int, batch: Int) -> String? {
+        ShardPlan(batch: batch, shards: shards, granule: 4) != nil ? nil
+            : "\(shards) is not in 1…\(max(batch / 4, 1)) (each shard of the \(batch)-patch batch needs at least one 4-patch canvas)"
     }
 
     /// nil if `step` is a valid count of completed steps (0…10⁹).

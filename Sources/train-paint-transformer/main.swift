@@ -1,6 +1,8 @@
 // train-paint-transformer: self-supervised training of the Paint Transformer stroke predictor on synthetic strokes.
 // A thin shell over `PaintTransformerTrainer`: flags, progress on stderr, previews, checkpoints, Ctrl-C.
+// Started by `mpirun -np N`, the N processes train one model data-parallel; only rank 0 prints and writes.
 import ArgumentParser
+import AtelierMPI
 import CommandLineSupport
 import Atelier
 import Dispatch
@@ -15,7 +17,11 @@ final class StopFlag: @unchecked Sendable {
     var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
 }
 
+/// False on MPI ranks other than 0, which train silently.
+nonisolated(unsafe) var printsProgress = true
+
 func printError(_ message: String) {
+    guard printsProgress else { return }
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
@@ -33,7 +39,9 @@ struct TrainPaintTransformer: ParsableCommand {
     @Option(help: "Patches per step (a multiple of 4 up to 4096; default 64, or the checkpoint's when resuming).") var batch: Int?
     @Option(help: "Adam learning rate (β = 0.5, 0.999; default 1e-4, or the checkpoint's when resuming).") var lr: Double?
     @Option(help: "Seed for weights, data and dropout.") var seed: UInt64 = 0
-    @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
+    @Option(help: "Worker threads per process (default: ATELIER_THREADS, or all cores shared among this machine's MPI ranks).") var threads: Int?
+    @Option(help: "Split each batch into N parts with their own random streams, spread over the MPI ranks (default: the number of ranks, or the checkpoint's if larger). The results depend on N, not on the rank count.")
+    var shards: Int?
     @Option(help: "Directory for checkpoints, previews and the exported weights.") var out = "runs/paint"
     @Option(help: "Write preview.png (target | canvas | prediction) every N steps (0: never).") var previewEvery = 200
     @Option(help: "Write checkpoint.safetensors every N steps.") var checkpointEvery = 250
@@ -58,6 +66,7 @@ struct TrainPaintTransformer: ParsableCommand {
             throw ValidationError("--loss-weights: \(e)")
         }
         if let threads { do { try Threading.validatedCount(threads) } catch { throw ValidationError("\(error)") } }
+        if let shards, shards < 1 { throw ValidationError("--shards \(shards) is not a positive number") }
         guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0, validateEvery >= 0 else {
             throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every and --validate-every non-negative")
         }
@@ -67,8 +76,27 @@ struct TrainPaintTransformer: ParsableCommand {
     static func main() { mainWithOneLineErrors(prefix: "") }
 
     func run() throws {
-        BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set
-        if let threads { Threading.setCount(threads) }
+        BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set (may re-execute: before MPI)
+        let group: ProcessGroup
+        do { group = try MPIProcessGroup.fromEnvironment() ?? SingleProcess() } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        printsProgress = group.isRoot
+        // Every exit below goes through here: with several ranks, a rank that stops alone would leave the others
+        // waiting in a collective call, so an error ends the whole job.
+        do { try train(group: group) } catch {
+            if let mpi = group as? MPIProcessGroup {
+                if let code = error as? ExitCode, code == ExitCode(130) || code == .success { mpi.finalize(); throw error }
+                mpi.abort(code: 1)
+            }
+            throw error
+        }
+        (group as? MPIProcessGroup)?.finalize()
+    }
+
+    func train(group: ProcessGroup) throws {
+        if let threads { Threading.setCount(threads) } else if group.size > 1 { Threading.setCount(MPIProcessGroup.threadsPerLocalRank) }
         let directory = URL(fileURLWithPath: out, isDirectory: true)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -83,7 +111,8 @@ struct TrainPaintTransformer: ParsableCommand {
         do {
             if resume {
                 trainer = try PaintTransformerTrainer.resume(from: checkpointURL, totalSteps: scheduleSteps ?? steps, learningRate: lr, batchSize: batch,
-                                                             lossWeights: try lossWeights.map { try PaintTransformerLossWeights.parse($0).get() })
+                                                             lossWeights: try lossWeights.map { try PaintTransformerLossWeights.parse($0).get() },
+                                                             shards: shards, group: group)
                 guard trainer.settings.configuration.name == config else {
                     throw TrainerError.wrongConfiguration(path: checkpointURL.path, expected: config, found: trainer.settings.configuration.name)
                 }
@@ -91,10 +120,11 @@ struct TrainPaintTransformer: ParsableCommand {
                 lastGood = (checkpointURL.path, trainer.step)
             } else {
                 let settings = TrainerSettings(configuration: PaintTransformerConfiguration.named[config]!, batchSize: batch ?? 64,
-                                               learningRate: lr ?? 1e-4, totalSteps: scheduleSteps ?? steps, seed: seed)
+                                               learningRate: lr ?? 1e-4, totalSteps: scheduleSteps ?? steps, seed: seed,
+                                               shards: shards ?? group.size)
                 var chosen = settings
                 if let lossWeights { chosen.lossWeights = try PaintTransformerLossWeights.parse(lossWeights).get() }
-                trainer = try PaintTransformerTrainer(settings: chosen)
+                trainer = try PaintTransformerTrainer(settings: chosen, group: group)
             }
         } catch {
             printError("error: \(error)")
@@ -102,7 +132,8 @@ struct TrainPaintTransformer: ParsableCommand {
         }
         let net = trainer.network
         printError("config \(net.configuration), \(net.parameterCount) parameters; batch \(trainer.settings.batchSize), "
-                   + "lr \(trainer.settings.learningRate), schedule \(trainer.settings.totalSteps) steps; threads \(Threading.count); loss weights \(trainer.settings.lossWeights.text)")
+                   + "lr \(trainer.settings.learningRate), schedule \(trainer.settings.totalSteps) steps; threads \(Threading.count); loss weights \(trainer.settings.lossWeights.text)"
+                   + (group.size > 1 || trainer.settings.shards > 1 ? "; \(trainer.settings.shards) shards over \(group.size) MPI ranks" : ""))
 
         // Ctrl-C: finish the current step, save, stop.
         let stop = StopFlag()
@@ -113,8 +144,8 @@ struct TrainPaintTransformer: ParsableCommand {
 
         func save(_ why: String) throws {
             do {
-                try trainer.saveCheckpoint(to: checkpointURL)
-                try trainer.exportWeights(to: directory.appendingPathComponent("weights-f16.safetensors"))
+                try trainer.saveCheckpoint(to: checkpointURL)  // every rank: it gathers their random streams
+                if group.isRoot { try trainer.exportWeights(to: directory.appendingPathComponent("weights-f16.safetensors")) }
             } catch {
                 printError("error: \(error)")
                 throw ExitCode.failure
@@ -126,7 +157,7 @@ struct TrainPaintTransformer: ParsableCommand {
         let validation = validateEvery > 0 ? SyntheticValidation(strokesPerPatch: net.configuration.strokesPerPatch) : nil
         let validationURL = directory.appendingPathComponent("validation.csv")
         func validate() throws {
-            guard let validation else { return }
+            guard let validation, group.isRoot else { return }
             let report = validation.evaluate(net)
             printError("validation at step \(trainer.step): " + String(format: "L1 %.4f (baseline %.4f)  W %.4f (%.4f)  decision F1 %.3f (%.3f)  "
                               + "detection F1 %.3f (%.3f)  pixel L1 %.4f (%.4f)",
@@ -160,7 +191,7 @@ struct TrainPaintTransformer: ParsableCommand {
                 throw ExitCode.failure
             }
             window.append(result.losses)
-            if let sheet = result.preview {
+            if let sheet = result.preview, group.isRoot {
                 do { try sheet.writePNG(to: directory.appendingPathComponent("preview.png")) } catch {
                     printError("warning: \(error)")
                 }
@@ -179,7 +210,13 @@ struct TrainPaintTransformer: ParsableCommand {
             }
             if validateEvery > 0, trainer.step % validateEvery == 0 || trainer.step == steps { try validate() }
             if trainer.step % checkpointEvery == 0 || trainer.step == steps { try save("step") }
-            if stop.isRaised {
+            // Ranks see Ctrl-C at different moments: they vote, so all stop after the same step.
+            let stopNow: Bool
+            do { stopNow = try group.any(stop.isRaised) } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+            if stopNow {
                 try save("interrupted")
                 throw ExitCode(130)
             }

@@ -81,6 +81,14 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         return x.batchNormInference(mean: runningMean.tensor, variance: runningVar.tensor, weight: weight.tensor, bias: bias.tensor, eps: eps)
     }
     public override func pendingStatistics() -> [Tensor] { pending.map { [$0.mean, $0.variance] } ?? [] }
+    public override func replacePendingStatistics(_ values: inout ArraySlice<Double>) {
+        guard let (mean, variance) = pending else { return }
+        let c = mean.count
+        precondition(values.count >= 2 * c, "[BatchNorm2d.replacePendingStatistics] \(values.count) values left for 2 × \(c) channels")
+        let m = Array(values.prefix(c)), v = Array(values.dropFirst(c).prefix(c))
+        values = values.dropFirst(2 * c)
+        pending = (Tensor(shape: mean.shape, values: m, dtype: mean.dtype), Tensor(shape: variance.shape, values: v, dtype: variance.dtype))
+    }
     public override func applyStatisticUpdates() {
         guard let (mean, variance) = pending else { return }
         pending = nil

@@ -52,6 +52,11 @@ open class Module: @unchecked Sendable {
     /// with the step's other targets, then call `applyStatisticUpdates()`.
     open func pendingStatistics() -> [Tensor] { children.flatMap { $0.1.pendingStatistics() } }
     open func applyStatisticUpdates() { for (_, c) in children { c.applyStatisticUpdates() } }
+    /// Replaces the pending batch statistics, in `pendingStatistics()` order (flattened), by other values,
+    /// e.g. their average over data-parallel shards, before `applyStatisticUpdates`.
+    open func replacePendingStatistics(_ values: inout ArraySlice<Double>) {
+        for (_, c) in children { c.replacePendingStatistics(&values) }
+    }
 
     /// Copies all parameter and buffer values from a module of the same structure.
     public func copyState(from other: Module) {

@@ -23,10 +23,17 @@ func philox(_ counter: UInt64, _ seed: UInt64) -> (UInt32, UInt32, UInt32, UInt3
 /// A seeded stream of random draws. Each draw reserves a block of counters, so the sequence of draws
 /// (not the threads that compute them) fixes every value. Its state is two integers, saved in checkpoints.
 public final class RandomGenerator: @unchecked Sendable {
-    public let seed: UInt64
+    public private(set) var seed: UInt64
     public private(set) var offset: UInt64
 
     public init(seed: UInt64, offset: UInt64 = 0) {
+        self.seed = seed
+        self.offset = offset
+    }
+
+    /// Switches this generator (and every module holding it) to another stream, e.g. one data-parallel
+    /// shard's dropout stream.
+    public func reposition(seed: UInt64, offset: UInt64) {
         self.seed = seed
         self.offset = offset
     }

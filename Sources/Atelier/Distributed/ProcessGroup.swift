@@ -1,0 +1,90 @@
+// The processes that train one model together (data parallelism). The engine only needs a few collective
+// calls; an MPI implementation lives in the AtelierMPI target, so linking the engine never links MPI.
+
+/// A failed collective call: the call's name and the transport's message.
+public struct ProcessGroupError: Error, CustomStringConvertible {
+    public let call: String
+    public let reason: String
+    public init(call: String, reason: String) {
+        self.call = call
+        self.reason = reason
+    }
+    public var description: String { "\(call) failed: \(reason)" }
+}
+
+/// Collective operations over a fixed set of processes. Every member makes the same calls in the same order
+/// with buffers of the same length; the calls block until all members have joined.
+public protocol ProcessGroup: AnyObject {
+    /// This process's index, 0 ..< size.
+    var rank: Int { get }
+    var size: Int { get }
+    /// Replaces every element by its sum over all members.
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(ProcessGroupError)
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(ProcessGroupError)
+    /// Sums unsigned integers (with wrap-around); with all members but one contributing zeros, this gathers.
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<UInt64>) throws(ProcessGroupError)
+    /// Copies `root`'s bytes into every member's buffer.
+    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(ProcessGroupError)
+    func barrier() throws(ProcessGroupError)
+}
+
+extension ProcessGroup {
+    public var isRoot: Bool { rank == 0 }
+
+    public func allReduceSum(_ values: inout [Float]) throws(ProcessGroupError) {
+        try values.withUnsafeMutableBufferPointer { (p) throws(ProcessGroupError) in try allReduceSum(p) }
+    }
+    public func allReduceSum(_ values: inout [Double]) throws(ProcessGroupError) {
+        try values.withUnsafeMutableBufferPointer { (p) throws(ProcessGroupError) in try allReduceSum(p) }
+    }
+    public func allReduceSum(_ values: inout [UInt64]) throws(ProcessGroupError) {
+        try values.withUnsafeMutableBufferPointer { (p) throws(ProcessGroupError) in try allReduceSum(p) }
+    }
+
+    /// `root`'s bytes on every member (the others' `bytes` are ignored): the length goes first, so members need
+    /// not know it. A root that has nothing to send passes nil and every member receives nil.
+    public func broadcast(_ bytes: [UInt8]?, root: Int = 0) throws(ProcessGroupError) -> [UInt8]? {
+        // Raw allocations: the standard library's byte-access closures do not carry typed throws.
+        let length = UnsafeMutableRawBufferPointer.allocate(byteCount: 8, alignment: 8)
+        defer { length.deallocate() }
+        length.storeBytes(of: rank == root ? Int64(bytes.map(\.count) ?? -1) : 0, as: Int64.self)
+        try broadcast(length, root: root)
+        let count = length.load(as: Int64.self)
+        guard count >= 0 else { return nil }
+        let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(count), alignment: 16)
+        defer { payload.deallocate() }
+        if rank == root { payload.copyBytes(from: bytes!) }
+        try broadcast(payload, root: root)
+        return [UInt8](payload)
+    }
+
+    /// Whether any member passed true (a vote every member learns at the same point).
+    public func any(_ flag: Bool) throws(ProcessGroupError) -> Bool {
+        var value: [UInt64] = [flag ? 1 : 0]
+        try allReduceSum(&value)
+        return value[0] > 0
+    }
+}
+
+/// One process on its own: every collective is the identity.
+public final class SingleProcess: ProcessGroup {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) {}
+    public func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) {}
+    public func allReduceSum(_ values: UnsafeMutableBufferPointer<UInt64>) {}
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {}
+    public func barrier() {}
+}
+
+extension ProcessGroup {
+    /// Copies `root`'s values of every parameter (weights, buffers or optimiser state) to all members, so that a
+    /// run starts from one state whatever each process computed or read.
+    public func broadcast(_ parameters: [Parameter], root: Int = 0) throws(ProcessGroupError) {
+        guard size > 1 else { return }
+        for p in parameters {
+            try broadcast(UnsafeMutableRawBufferPointer(start: p.buffer.raw, count: p.count * p.dtype.byteSize), root: root)
+        }
+    }
+}
