@@ -161,6 +161,12 @@ let package = Package(
             swiftSettings: optimizedSwift
         ),
         .testTarget(
+            // Runs the training executables under `mpirun -np 2` (Open MPI from openmpi-bin) on loopback.
+            name: "AtelierMPITests",
+            dependencies: ["AtelierMPI", "PaintTransformer", "TransGAN", "Atelier"],
+            swiftSettings: optimizedSwift
+        ),
+        .testTarget(
             name: "TransGANTests",
             dependencies: ["TransGAN", "Atelier"],
             swiftSettings: optimizedSwift

@@ -123,6 +123,12 @@ public final class PaintTransformerTrainer {
     public var dataGenerator: SplitMix64 { SplitMix64(seed: dataStreams[0]) }
     public var shardPlan: ShardPlan { ShardPlan(batch: settings.batchSize, shards: settings.shards, granule: 4)! }
     private var reducer: GradientReducer?
+    /// What this run has exchanged with the group so far.
+    public var communication: CommunicationSummary {
+        var summary = CommunicationSummary()
+        summary.add(reducer)
+        return summary
+    }
     public var schedule: PaintTransformerSchedule { PaintTransformerSchedule(base: settings.learningRate, totalSteps: settings.totalSteps) }
     /// Completed optimiser steps.
     public var step: Int { optimizer.stepCount }
@@ -198,7 +204,8 @@ public final class PaintTransformerTrainer {
                               lossWeights: PaintTransformerLossWeights? = nil, shards: Int? = nil,
                               brushes: BrushSet = .oilPaint(), group: ProcessGroup = SingleProcess()) throws(TrainerError) -> PaintTransformerTrainer {
         if let batchSize, PaintTransformerTrainingLimits.batchProblem(batchSize) != nil { throw .badBatchSize(batchSize) }
-        let file = try readShared(url, group: group)
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile.read(from: url, sharedBy: group) } catch { throw .checkpoint(error) }
         // Nothing stored is trusted because it parses: NaN weights or moments would paint black or train on NaN.
         for key in file.tensors.keys.sorted() {
             guard let entry = file.tensors[key], entry.dtype.isFloatingPoint else { continue }
@@ -286,24 +293,13 @@ public final class PaintTransformerTrainer {
         }
     }
 
-    /// The checkpoint as the root read it, on every member.
-    private static func readShared(_ url: URL, group: ProcessGroup) throws(TrainerError) -> SafeTensorsFile {
-        guard group.size > 1 else {
-            do { return try SafeTensorsFile.read(from: url) } catch { throw .checkpoint(error) }
+    /// Throws unless every member holds the same weights, batch statistics and Adam state.
+    private func checkReplicas() throws(TrainerError) {
+        let identical: Bool
+        do { identical = try group.holdIdentical(network.stateDict().map(\.1) + optimizer.namedState().map(\.1)) } catch {
+            throw .distributed("\(error)")
         }
-        var rootFile: SafeTensorsFile? = nil, rootError: CheckpointError? = nil, bytes: [UInt8]? = nil
-        if group.isRoot {
-            do {
-                rootFile = try SafeTensorsFile.read(from: url)
-                bytes = [UInt8](try rootFile!.encoded())
-            } catch { rootError = error }
-        }
-        let received: [UInt8]?
-        do { received = try group.broadcast(bytes) } catch { throw .distributed("\(error)") }
-        if let rootError { throw .checkpoint(rootError) }
-        if let rootFile { return rootFile }
-        guard let received else { throw .distributed("rank 0 could not read \(url.path)") }
-        do { return try SafeTensorsFile.decode(Data(received), source: url.path) } catch { throw .checkpoint(error) }
+        if !identical { throw .distributed("the ranks' weights differ at step \(step); the processes are not running the same code and data") }
     }
 
     /// Every member's shard streams, on every member (each contributes its own shards', the others zeros).
@@ -327,6 +323,7 @@ public final class PaintTransformerTrainer {
     /// process group every member calls this; the root writes, and a failure to write fails it on every member.
     public func saveCheckpoint(to url: URL) throws(TrainerError) {
         if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
+        try checkReplicas()
         try gatherStreams()
         var failure: TrainerError? = nil
         if group.isRoot {

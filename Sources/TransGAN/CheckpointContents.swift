@@ -37,6 +37,15 @@ extension SafeTensorsFile {
         return step
     }
 
+    /// The number of shards whose streams the checkpoint holds (1 when it does not say).
+    public func transGANShards() throws(TrainingError) -> Int {
+        guard let text = metadata["shards"] else { return 1 }
+        guard let n = Int(text), (1...TransGANLimits.batch.upperBound).contains(n) else {
+            throw .invalidCheckpoint(path: source, reason: "its shard count '\(text)' is not an integer in 1…\(TransGANLimits.batch.upperBound)")
+        }
+        return n
+    }
+
     /// Throws for the first floating-point tensor under one of `prefixes` (all tensors when empty) that holds
     /// NaN or infinity, naming the file and the tensor.
     public func requireFiniteTensors(prefixes: [String] = []) throws(TrainingError) {

@@ -3,6 +3,12 @@
 // a G step every n_critic D steps, global-norm clipping, Adam β = (0, 0.99), an EMA generator with the
 // StyleGAN2-ADA warm-up, checkpoints holding everything a bit-identical resume needs.
 //
+// Data parallelism (ShardPlan): each D and G batch is split into `shards`, each drawing from its own random
+// stream; a process group's members compute their shards and sum the weighted gradients and scalars in one
+// exchange per network and step, then apply the same clipped update, so weights, optimiser state and EMA stay
+// identical without being sent. Losses are means within a shard (the drift term squares a shard's mean, as a
+// per-process loss does in PyTorch DDP); the numbers depend on the shard count, not on the number of processes.
+//
 // Deliberate difference from the official loop: D's gradients are computed fresh for each D step from the D
 // loss only. The official code leaks −∇θ_D E[D(G(z'))] from each G step into the next D update (D's grads are
 // zeroed only after D steps); we do not replicate that leak.
@@ -42,8 +48,23 @@ public final class Trainer: @unchecked Sendable {
     public let emaGenerator: Generator
     public let gOptimizer: Adam
     public let dOptimizer: Adam
-    /// Source of every training-time draw (batches, flips, z, augmentation, noise, α).
+    /// Source of every training-time draw (batches, flips, z, augmentation, noise, α): shard 0's stream, or the
+    /// stream of the shard being computed during a step.
     public private(set) var rng: RandomGenerator
+    /// Each shard's stream; a member advances only its own shards' (checkpoints gather them).
+    private var shardStreams: [RandomGenerator]
+    /// Parts of each batch with their own streams, spread over `group` (1: a plain single-process run).
+    public let shards: Int
+    /// The processes that train together (`SingleProcess` unless started by mpirun).
+    public let group: ProcessGroup
+    private var dReducer: GradientReducer?, gReducer: GradientReducer?
+    /// What this run has exchanged with the group so far (D and G gradients).
+    public var communication: CommunicationSummary {
+        var summary = CommunicationSummary()
+        summary.add(dReducer)
+        summary.add(gReducer)
+        return summary
+    }
     /// Completed D steps.
     public private(set) var step = 0
     /// The step whose non-finite value stopped training: from then on the trainer takes no steps and writes
@@ -51,7 +72,10 @@ public final class Trainer: @unchecked Sendable {
     public private(set) var failedStep: Int? = nil
     public let data: ImageDataset
 
-    public init(config: TransGANConfiguration, options: TrainingOptions, data: ImageDataset, dtype: DType = .float32) throws {
+    /// With a process group, every member must call this with the same arguments; they start from the root's
+    /// weights.
+    public init(config: TransGANConfiguration, options: TrainingOptions, data: ImageDataset, dtype: DType = .float32,
+                shards: Int = 1, group: ProcessGroup = SingleProcess()) throws {
         try config.validate()
         guard data.channels == config.channels, data.height == config.imageSize, data.width == config.imageSize else {
             throw TrainingError.badOption("data is \(data.channels)×\(data.height)×\(data.width) but configuration '\(config.name)' expects "
@@ -73,6 +97,58 @@ public final class Trainer: @unchecked Sendable {
         dOptimizer = Adam(parameters: discriminator.namedParameters(), learningRate: options.dLearningRate,
                           betas: (options.beta1, options.beta2), eps: 1e-8)
         rng = RandomGenerator(seed: options.seed &+ 1)
+        self.shards = shards
+        self.group = group
+        shardStreams = [rng] + (1..<max(shards, 1)).map { Self.freshStream(seed: options.seed, shard: $0, step: 0) }
+        try Self.checkSharding(shards: shards, group: group, options: options, dtype: dtype)
+        do {
+            try group.broadcast(generator.stateDict().map(\.1) + discriminator.stateDict().map(\.1) + emaGenerator.stateDict().map(\.1))
+        } catch { throw TrainingError.distributed("\(error)") }
+    }
+
+    static func checkSharding(shards: Int, group: ProcessGroup, options: TrainingOptions, dtype: DType) throws(TrainingError) {
+        for (what, batch) in [("--batch", options.batch), ("--g-batch", options.gBatch), ("--gp-batch", options.gpBatch ?? options.batch)] {
+            if ShardPlan(batch: batch, shards: shards) == nil {
+                throw .invalidOption(flag: "--shards", value: String(shards), allowed: "between 1 and \(what) (\(batch)), one sample per shard at least")
+            }
+        }
+        if shards < group.size {
+            throw .invalidOption(flag: "--shards", value: String(shards), allowed: "at least the number of MPI ranks (\(group.size)), so that every rank has work")
+        }
+        if dtype != .float32 && (shards > 1 || group.size > 1) {
+            throw .badOption("data-parallel training exchanges float32 gradients; this trainer is \(dtype)")
+        }
+    }
+
+    /// A stream for a shard the checkpoint does not hold, from the seed, the shard and the step, so that a shard
+    /// added on resume does not replay another's draws.
+    static func freshStream(seed: UInt64, shard: Int, step: Int) -> RandomGenerator {
+        RandomGenerator(seed: seed ^ 0x5EED_5A4D_0000_0000 ^ (UInt64(shard) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(step) &* 0xD1B5_4A32_D192_ED03))
+    }
+
+    /// The gradients and scalars of one network's step, summed over every shard of the group with the shards'
+    /// weights. `build(shard, size)` makes the graph under that shard's stream (`rng`). One shard on one process
+    /// is evaluated as built, so that run is the plain single-process loop.
+    private func sharded(_ batch: Int, reducer: inout GradientReducer?,
+                         _ build: (_ shard: Int, _ size: Int) -> (scalars: [Tensor], gradients: [Tensor])) throws(TrainingError) -> (gradients: [Tensor], scalars: [Double]) {
+        let plan = ShardPlan(batch: batch, shards: shards)!
+        if shards == 1 && group.size == 1 {
+            let (scalars, grads) = build(0, batch)
+            evaluate(scalars + grads)
+            return (grads, scalars.map { $0.item() })
+        }
+        defer { rng = shardStreams[0] }
+        for shard in plan.shards(ofRank: group.rank, ranks: group.size) {
+            rng = shardStreams[shard]
+            let (scalars, grads) = build(shard, plan.size(of: shard))
+            evaluate(scalars + grads)
+            if reducer == nil { reducer = GradientReducer(shapes: grads.map(\.shape), scalarCount: scalars.count) }
+            reducer!.add(gradients: grads, scalars: scalars.map { $0.item() }, weight: plan.weight(of: shard))
+        }
+        let r = reducer!
+        defer { r.reset() }
+        do { try r.reduce(over: group) } catch { throw .distributed("\(error)") }
+        return (r.gradients(), r.scalars)
     }
 
     // MARK: - Data
@@ -100,7 +176,8 @@ public final class Trainer: @unchecked Sendable {
     // MARK: - Losses (graph builders)
 
     /// D loss and its parts (batch means of the raw scores) for a real batch and a detached fake batch.
-    public func discriminatorLoss(real: Tensor, fake: Tensor) -> (loss: Tensor, gp: Tensor, dReal: Tensor, dFake: Tensor) {
+    /// - Parameter penaltyBatch: the gradient penalty's sample count (default: `options.gpBatch`, or all).
+    public func discriminatorLoss(real: Tensor, fake: Tensor, penaltyBatch: Int? = nil) -> (loss: Tensor, gp: Tensor, dReal: Tensor, dFake: Tensor) {
         let outReal = discriminator(real, generator: rng)                                   // [B, 1]
         let outFake = discriminator(fake, generator: rng)                                   // [B, 1]
         let dReal = outReal.mean(), dFake = outFake.mean()
@@ -112,7 +189,7 @@ public final class Trainer: @unchecked Sendable {
             let base = dFake - dReal + dReal.square() * options.driftWeight
             guard penaltyDue else { return (base, Tensor.zeros([], dtype: dtype), dReal, dFake) }
             var (gpReal, gpFake) = (real, fake)
-            if let k = options.gpBatch, k < real.shape[0] {
+            if let k = penaltyBatch ?? options.gpBatch, k < real.shape[0] {
                 gpReal = real.sliced(axis: 0, 0, k)
                 gpFake = fake.sliced(axis: 0, 0, k)
             }
@@ -176,15 +253,17 @@ public final class Trainer: @unchecked Sendable {
             if !value.isFinite { throw .nonFinite(step: step, what: "\(what) (\(value))") }
         }
         let dParams = discriminator.parameters().map(\.tensor)
-        let real = realBatch(options.batch)
-        let z = Tensor.normal([options.batch, config.latentDim], dtype: dtype, generator: rng)
-        let fake = generator(z).detached()
-        let (loss, gp, dReal, dFake) = discriminatorLoss(real: real, fake: fake)
-        let dGrads = gradients(of: loss, wrt: dParams)
-        evaluate([loss, gp, dReal, dFake] + dGrads)
-        let dLoss = loss.item()
+        let gpPlan = options.gpBatch.flatMap { ShardPlan(batch: $0, shards: shards) }
+        let (dGrads, dScalars) = try sharded(options.batch, reducer: &dReducer) { shard, size in
+            let real = realBatch(size)
+            let z = Tensor.normal([size, config.latentDim], dtype: dtype, generator: rng)
+            let fake = generator(z).detached()
+            let (loss, gp, dReal, dFake) = discriminatorLoss(real: real, fake: fake, penaltyBatch: gpPlan?.size(of: shard))
+            return ([loss, gp, dReal, dFake], gradients(of: loss, wrt: dParams))
+        }
+        let dLoss = dScalars[0]
         try finite(dLoss, "D loss")
-        let (gpValue, dRealValue, dFakeValue) = (gp.item(), dReal.item(), dFake.item())
+        let (gpValue, dRealValue, dFakeValue) = (dScalars[1], dScalars[2], dScalars[3])
         try finite(gpValue, "gradient penalty")
         try finite(dRealValue, "D(real)")
         try finite(dFakeValue, "D(fake)")
@@ -196,10 +275,11 @@ public final class Trainer: @unchecked Sendable {
 
         if step % options.nCritic == 0 {
             let gParams = generator.parameters().map(\.tensor)
-            let gLoss = generatorLoss(batch: options.gBatch)
-            let gGrads = gradients(of: gLoss, wrt: gParams)
-            evaluate([gLoss] + gGrads)
-            let gl = gLoss.item()
+            let (gGrads, gScalars) = try sharded(options.gBatch, reducer: &gReducer) { _, size in
+                let gLoss = generatorLoss(batch: size)
+                return ([gLoss], gradients(of: gLoss, wrt: gParams))
+            }
+            let gl = gScalars[0]
             try finite(gl, "G loss")
             let (gNorm, gFactor) = clipFactor(gradients: gGrads, maxNorm: options.clipNorm)
             try finite(gNorm, "G gradient norm")
@@ -227,9 +307,13 @@ public final class Trainer: @unchecked Sendable {
     /// Keys: `gen.*`, `dis.*`, `gen_ema.*` (state_dict names), `opt_gen.exp_avg.*` … (Adam state), metadata
     /// `step`, `rng.seed`/`rng.offset`, `config` (JSON) and `options` (JSON: every training option, so a resume
     /// needs nothing but the file). Throws after a failed step (`failedStep`): that state is not a good one.
+    /// With several shards, each shard's stream is stored (`rng.1`, …) and `shards` says how many; on several
+    /// processes call `gatherStreams()` on every member first.
     public func checkpoint() throws(TrainingError) -> SafeTensorsFile {
         if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
         var file = SafeTensorsFile()
+        for shard in 1..<max(shards, 1) { file.store(shardStreams[shard], name: "rng.\(shard)") }
+        if shards > 1 { file.metadata["shards"] = String(shards) }
         file.store(generator, prefix: "gen.")
         file.store(discriminator, prefix: "dis.")
         file.store(emaGenerator, prefix: "gen_ema.")
@@ -255,10 +339,39 @@ public final class Trainer: @unchecked Sendable {
         return file
     }
 
-    /// Writes `checkpoint()` atomically.
+    /// Every member's shard streams, on every member (each contributes its own shards', the others zeros).
+    public func gatherStreams() throws(TrainingError) {
+        guard group.size > 1 else { return }
+        var packed = [UInt64](repeating: 0, count: 2 * shards)
+        for shard in ShardPlan(batch: shards, shards: shards)!.shards(ofRank: group.rank, ranks: group.size) {
+            packed[shard] = shardStreams[shard].seed
+            packed[shards + shard] = shardStreams[shard].offset
+        }
+        do { try group.allReduceSum(&packed) } catch { throw .distributed("\(error)") }
+        for shard in 0..<shards { shardStreams[shard].reposition(seed: packed[shard], offset: packed[shards + shard]) }
+    }
+
+    /// Writes `checkpoint()` atomically. With a process group every member calls this; the root writes, and a
+    /// failure to write fails it on every member.
     public func saveCheckpoint(to url: URL) throws {
-        // checkpoint() refuses after a failed step, before the file is touched.
-        try checkpoint().write(to: url)
+        if let failedStep { throw TrainingError.stoppedAfterFailure(step: failedStep) }
+        let states = [generator, discriminator, emaGenerator].flatMap { $0.stateDict().map(\.1) }
+            + gOptimizer.namedState().map(\.1) + dOptimizer.namedState().map(\.1)
+        let identical: Bool
+        do { identical = try group.holdIdentical(states) } catch { throw TrainingError.distributed("\(error)") }
+        if !identical { throw TrainingError.distributed("the ranks' weights differ at step \(step); the processes are not running the same code and data") }
+        try gatherStreams()
+        var failure: Error? = nil
+        if group.isRoot {
+            // checkpoint() refuses after a failed step, before the file is touched.
+            do { try checkpoint().write(to: url) } catch { failure = error }
+        }
+        if group.size > 1 {
+            let failed: Bool
+            do { failed = try group.any(failure != nil) } catch { throw TrainingError.distributed("\(error)") }
+            if failed && failure == nil { throw TrainingError.distributed("rank 0 could not write \(url.path)") }
+        }
+        if let failure { throw failure }
     }
 
     /// Restores a checkpoint written by `checkpoint()`; the configuration must match exactly (the options may
@@ -280,6 +393,13 @@ public final class Trainer: @unchecked Sendable {
         try file.restore(gOptimizer, prefix: "opt_gen.")
         try file.restore(dOptimizer, prefix: "opt_dis.")
         rng = try file.restoreGenerator(name: "rng")
+        let storedShards = try file.transGANShards()
+        var streams = [rng]
+        for shard in 1..<max(shards, 1) {
+            streams.append(shard < storedShards ? try file.restoreGenerator(name: "rng.\(shard)")
+                                                : Self.freshStream(seed: options.seed, shard: shard, step: savedStep))
+        }
+        shardStreams = streams
         step = savedStep
         failedStep = nil
     }

@@ -17,6 +17,8 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A flag given with `--resume` that contradicts the value the checkpoint was trained with.
     case resumeConflict(flag: String, given: String, stored: String, checkpoint: String)
     case badOption(String)
+    /// A collective call of data-parallel training failed, or another rank reported a failure.
+    case distributed(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(flag) \(given) contradicts checkpoint \(checkpoint), which was trained with \(flag) \(stored) "
                 + "(omit \(flag) to continue with the stored value)"
         case let .badOption(m): return m
+        case let .distributed(reason): return "data-parallel training: \(reason)"
         }
     }
 }

@@ -133,14 +133,19 @@ struct TrainPaintTransformer: ParsableCommand {
         let net = trainer.network
         printError("config \(net.configuration), \(net.parameterCount) parameters; batch \(trainer.settings.batchSize), "
                    + "lr \(trainer.settings.learningRate), schedule \(trainer.settings.totalSteps) steps; threads \(Threading.count); loss weights \(trainer.settings.lossWeights.text)"
-                   + (group.size > 1 || trainer.settings.shards > 1 ? "; \(trainer.settings.shards) shards over \(group.size) MPI ranks" : ""))
+                   + (group.size > 1 || trainer.settings.shards > 1 ? "; \(trainer.settings.shards) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
-        // Ctrl-C: finish the current step, save, stop.
+        // Ctrl-C, SIGTERM or SIGUSR1: finish the current step, save, stop. (Under mpirun, send SIGUSR1 to mpirun,
+        // which forwards it; on Ctrl-C mpirun itself ends the ranks within a second or two.)
         let stop = StopFlag()
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { stop.raise() }
-        source.resume()
+        let sources = [SIGINT, SIGTERM, SIGUSR1].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.raise() }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
 
         func save(_ why: String) throws {
             do {
@@ -222,6 +227,7 @@ struct TrainPaintTransformer: ParsableCommand {
             }
         }
         printError("done: \(trainer.step - firstStep) steps in \(formatDuration(Date().timeIntervalSince(start)))")
+        if group.size > 1 { printError("rank 0 communication: \(trainer.communication.description)") }
     }
 }
 

@@ -1,6 +1,8 @@
 // train-transgan: trains TransGAN from the command line. Progress on stderr, samples/losses/checkpoints in
 // --out; Ctrl-C saves a checkpoint and exits; --resume continues bit-identically. Errors: one line, exit 1.
+// Started by `mpirun -np N`, the N processes train one model data-parallel; only rank 0 prints and writes.
 import ArgumentParser
+import AtelierMPI
 import CommandLineSupport
 import Atelier
 import Foundation
@@ -8,6 +10,8 @@ import TransGAN
 
 /// Set by the SIGINT handler; the loop checks it between steps.
 nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
+/// False on MPI ranks other than 0, which train silently.
+nonisolated(unsafe) var printsProgress = true
 
 @main
 struct TrainTransGAN: ParsableCommand {
@@ -41,7 +45,8 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Fixed EMA beta when --ema-warmup is 0 (default 0.9999; 0…1; stored).") var emaBeta: Double?
     @Option(help: "DiffAugment policy (default translation,cutout,color; stored).") var augment: String?
     @Option(help: "Random seed (default 12345; stored).") var seed: UInt64?
-    @Option(help: "Worker threads (1…1024; default: ATELIER_THREADS or all cores; may change on resume).") var threads: Int?
+    @Option(help: "Worker threads per process (1…1024; default: ATELIER_THREADS, or all cores shared among this machine's MPI ranks; may change on resume).") var threads: Int?
+    @Option(help: "Split each batch into N parts with their own random streams, spread over the MPI ranks (default: the number of ranks, or the checkpoint's if larger; may change on resume). The results depend on N, not on the rank count.") var shards: Int?
     @Option(help: "Output directory (may change on resume).") var out = "runs/transgan"
     @Option(help: "Write a sample grid every N steps (0: never; may change on resume).") var sampleEvery = 200
     @Option(help: "Save the EMA generator alone (gen_ema_STEP.safetensors, for Fréchet curves) every N steps (0: never; may change on resume).") var snapshotEvery = 0
@@ -57,11 +62,25 @@ struct TrainTransGAN: ParsableCommand {
     static func main() { mainWithOneLineErrors(prefix: "\(configuration.commandName ?? "train-transgan"): ") }
 
     func run() throws {
-        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
-        do { try train() } catch let e as ExitCode { throw e } catch {
+        BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set (before MPI starts)
+        let group: ProcessGroup
+        do { group = try MPIProcessGroup.fromEnvironment() ?? SingleProcess() } catch {
             FileHandle.standardError.write(Data("train-transgan: error: \(error)\n".utf8))
             throw ExitCode.failure
         }
+        printsProgress = group.isRoot
+        let mpi = group as? MPIProcessGroup
+        do { try train(group: group) } catch let e as ExitCode {
+            // A rank that stopped alone would leave the others waiting in a collective: an error ends the job.
+            if e != ExitCode(130) && e != .success { mpi?.abort(code: e.rawValue) }
+            mpi?.finalize()
+            throw e
+        } catch {
+            log("train-transgan: error: \(error)")
+            mpi?.abort(code: 1)
+            throw ExitCode.failure
+        }
+        mpi?.finalize()
     }
 
     var flags: TrainingFlags {
@@ -74,8 +93,11 @@ struct TrainTransGAN: ParsableCommand {
     }
 
     /// The flags that may change on resume (schedules, limits), checked before anything is loaded.
-    func validateRunFlags() throws {
-        if let threads { Threading.setCount(try Threading.validatedCount(threads)) }
+    func validateRunFlags(group: ProcessGroup) throws {
+        if let threads { Threading.setCount(try Threading.validatedCount(threads)) } else if group.size > 1 {
+            Threading.setCount(MPIProcessGroup.threadsPerLocalRank)
+        }
+        if let shards { try checkRange(shards, TransGANLimits.batch, "--shards") }
         try checkRange(steps, TransGANLimits.steps, "--steps")
         for (flag, every) in [("--sample-every", sampleEvery), ("--snapshot-every", snapshotEvery),
                               ("--checkpoint-every", checkpointEvery), ("--eval-every", evalEvery)] {
@@ -87,9 +109,9 @@ struct TrainTransGAN: ParsableCommand {
         }
     }
 
-    func train() throws {
-        try validateRunFlags()
-        let resumeFile = try resume.map { try SafeTensorsFile.read(from: URL(fileURLWithPath: $0)) }
+    func train(group: ProcessGroup) throws {
+        try validateRunFlags(group: group)
+        let resumeFile = try resume.map { try SafeTensorsFile.read(from: URL(fileURLWithPath: $0), sharedBy: group) }
         let setup = try resumeFile.map { try flags.resumedRun(from: $0, dataDir: dataDir) } ?? flags.newRun(dataDir: dataDir)
         let (cfg, options, source) = (setup.config, setup.options, setup.source)
 
@@ -101,9 +123,10 @@ struct TrainTransGAN: ParsableCommand {
         }
 
         let dataset = try source.load(size: cfg.imageSize, channels: cfg.channels)
-        let trainer = try Trainer(config: cfg, options: options, data: dataset)
+        let shardCount = try shards ?? max(resumeFile?.transGANShards() ?? 1, group.size)
+        let trainer = try Trainer(config: cfg, options: options, data: dataset, shards: shardCount, group: group)
         let outURL = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        if group.isRoot { try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true) }
         let checkpointURL = outURL.appendingPathComponent("checkpoint.safetensors")
         // The last checkpoint known to hold a good state: the one resumed from, then each one written.
         var lastGood: (path: String, step: Int)? = nil
@@ -113,10 +136,11 @@ struct TrainTransGAN: ParsableCommand {
             lastGood = (resume, trainer.step)
         }
         log("\(cfg.name): G \(trainer.generator.parameterCount) / D \(trainer.discriminator.parameterCount) parameters, "
-            + "\(dataset.count) images, batch \(options.batch)/\(options.gBatch), \(Threading.count) threads, loss \(options.loss.rawValue)")
+            + "\(dataset.count) images, batch \(options.batch)/\(options.gBatch), \(Threading.count) threads, loss \(options.loss.rawValue)"
+            + (group.size > 1 || shardCount > 1 ? ", \(shardCount) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
         var evaluator: FrechetEvaluator? = nil
-        if evalEvery > 0 {
+        if evalEvery > 0 && group.isRoot {
             evaluator = try FrechetEvaluator.prepared(cacheDirectory: URL(fileURLWithPath: evalCache), channels: cfg.channels,
                                                       imageSize: cfg.imageSize, log: log)
             log(String(format: "Fréchet distance real(train) vs real(test): %.3f", evaluator!.realVsReal))
@@ -125,14 +149,18 @@ struct TrainTransGAN: ParsableCommand {
         // Fixed latents for the sample grids, independent of the training stream.
         let zGrid = Tensor.normal([64, cfg.latentDim], generator: RandomGenerator(seed: options.seed &+ 99)).materialized()
         let csvURL = outURL.appendingPathComponent("losses.csv")
-        if trainer.step == 0 || !FileManager.default.fileExists(atPath: csvURL.path) {
-            try "step,d_loss,g_loss,gp,d_real,d_fake,d_grad_norm,g_grad_norm,ema_beta,seconds\n".write(to: csvURL, atomically: true, encoding: .utf8)
+        var csv: FileHandle? = nil
+        if group.isRoot {
+            if trainer.step == 0 || !FileManager.default.fileExists(atPath: csvURL.path) {
+                try "step,d_loss,g_loss,gp,d_real,d_fake,d_grad_norm,g_grad_norm,ema_beta,seconds\n".write(to: csvURL, atomically: true, encoding: .utf8)
+            }
+            csv = try FileHandle(forWritingTo: csvURL)
+            csv!.seekToEndOfFile()
         }
-        let csv = try FileHandle(forWritingTo: csvURL)
-        csv.seekToEndOfFile()
         let fidURL = outURL.appendingPathComponent("frechet.csv")
 
-        signal(SIGINT) { _ in interruptRequested = 1 }
+        // Ctrl-C, SIGTERM or SIGUSR1 save and stop (under mpirun, send SIGUSR1 to mpirun, which forwards it).
+        for number in [SIGINT, SIGTERM, SIGUSR1] { signal(number) { _ in interruptRequested = 1 } }
         let start = Date()
         let firstStep = trainer.step
         var lastGLoss = Double.nan
@@ -143,13 +171,19 @@ struct TrainTransGAN: ParsableCommand {
             log("checkpoint (\(why)) at step \(trainer.step): \(checkpointURL.path)")
         }
         func writeGrid() throws {
+            guard group.isRoot else { return }
             let grid = sampleGrid(trainer.sample(z: zGrid), columns: 8, scale: 2)
             try grid.writePNG(to: outURL.appendingPathComponent(String(format: "samples_%06d.png", trainer.step)))
             try grid.writePNG(to: outURL.appendingPathComponent("samples_latest.png"))
         }
         while trainer.step < steps {
-            if interruptRequested != 0 { try save("interrupted"); throw ExitCode(130) }
-            if let maxMinutes, Date().timeIntervalSince(start) > maxMinutes * 60 { log("time limit reached"); break }
+            // Ranks see Ctrl-C and the clock at different moments: they vote, so all stop after the same step.
+            let interrupted = interruptRequested != 0
+            let timeUp = maxMinutes.map { Date().timeIntervalSince(start) > $0 * 60 } ?? false
+            let (stopInterrupted, stopTimeUp) = group.size == 1 ? (interrupted, timeUp)
+                : (try group.any(interrupted), try group.any(timeUp))
+            if stopInterrupted { try save("interrupted"); throw ExitCode(130) }
+            if stopTimeUp { log("time limit reached"); break }
             let s: StepStatistics
             do { s = try trainer.trainStep() } catch let e as TrainingError {
                 // Nothing is written after a failed step; say which file holds the last good state.
@@ -160,7 +194,7 @@ struct TrainTransGAN: ParsableCommand {
             let elapsed = Date().timeIntervalSince(start)
             let line = [String(s.step), fmt(s.dLoss), s.gLoss.map(fmt) ?? "", fmt(s.gradientPenalty), fmt(s.dReal), fmt(s.dFake),
                         fmt(s.dGradNorm), s.gGradNorm.map(fmt) ?? "", s.emaBeta.map { String(format: "%.6f", $0) } ?? "", String(format: "%.1f", elapsed)]
-            csv.write(Data((line.joined(separator: ",") + "\n").utf8))
+            csv?.write(Data((line.joined(separator: ",") + "\n").utf8))
             let done = trainer.step - firstStep
             if Date().timeIntervalSince(lastLog) > 5 || trainer.step == steps {
                 lastLog = Date()
@@ -172,7 +206,7 @@ struct TrainTransGAN: ParsableCommand {
             }
             if sampleEvery > 0 && trainer.step % sampleEvery == 0 { try writeGrid() }
             if checkpointEvery > 0 && trainer.step % checkpointEvery == 0 { try save("periodic") }
-            if snapshotEvery > 0 && trainer.step % snapshotEvery == 0 {
+            if snapshotEvery > 0 && trainer.step % snapshotEvery == 0 && group.isRoot {
                 try trainer.generatorSnapshot().write(to: outURL.appendingPathComponent(String(format: "gen_ema_%06d.safetensors", trainer.step)))
             }
             if let ev = evaluator, evalEvery > 0, trainer.step % evalEvery == 0 {
@@ -186,6 +220,10 @@ struct TrainTransGAN: ParsableCommand {
         }
         try writeGrid()
         try save("completed")
+        let seconds = Date().timeIntervalSince(start)
+        log("done: \(trainer.step - firstStep) steps in \(formatDuration(seconds))"
+            + String(format: " (%.3f s per step)", seconds / Double(max(trainer.step - firstStep, 1))))
+        if group.size > 1 { log("rank 0 communication: \(trainer.communication.description)") }
     }
 }
 
@@ -198,5 +236,6 @@ func checkRange(_ value: Int, _ range: ClosedRange<Int>, _ flag: String, _ why: 
 }
 
 func log(_ message: String) {
+    guard printsProgress else { return }
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }

@@ -1,6 +1,7 @@
 // Data-parallel gradient exchange: each shard's gradients are added, weighted by its share of the batch, into
 // one flat float32 buffer, which is summed over the group in a few large buckets rather than one call per
 // parameter (collective calls have a fixed cost each; the TransGAN models have hundreds of parameters).
+import Dispatch
 
 /// Sums weighted float32 gradients (and a few float64 scalars, such as losses and batch statistics) over the
 /// local shards and then over a process group.
@@ -13,6 +14,10 @@ public final class GradientReducer {
     private var flat: [Float]
     /// The summed scalars, after `reduce`.
     public private(set) var scalars: [Double]
+    /// Exchanges made, and their total wall time and payload (for the trainers' communication summary).
+    public private(set) var exchanges = 0
+    public private(set) var exchangeSeconds = 0.0
+    public var bytesPerExchange: Int { 4 * flat.count + 8 * scalars.count }
 
     public init(shapes: [[Int]], scalarCount: Int, bucketElements: Int = GradientReducer.defaultBucketElements) {
         precondition(bucketElements > 0, "[GradientReducer] bucket size \(bucketElements)")
@@ -55,6 +60,11 @@ public final class GradientReducer {
     /// Sums the buffers over the group (every member calls this once per exchange).
     public func reduce(over group: ProcessGroup) throws(ProcessGroupError) {
         guard group.size > 1 else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            exchanges += 1
+            exchangeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        }
         let n = flat.count, chunk = bucketElements
         try flat.withUnsafeMutableBufferPointer { (all) throws(ProcessGroupError) in
             var start = 0

@@ -88,3 +88,21 @@ extension ProcessGroup {
         }
     }
 }
+
+extension ProcessGroup {
+    /// Whether every member holds bit-identical values: each member's 64-bit FNV-1a hash of the bytes, gathered.
+    /// Data-parallel trainers check this at each checkpoint, so replicas that drifted apart (a rank that drew
+    /// different data or ran different code) stop the run instead of training silently apart.
+    public func holdIdentical(_ parameters: [Parameter]) throws(ProcessGroupError) -> Bool {
+        guard size > 1 else { return true }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for p in parameters {
+            let bytes = UnsafeRawBufferPointer(start: p.buffer.raw, count: p.count * p.dtype.byteSize)
+            for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        }
+        var all = [UInt64](repeating: 0, count: size)
+        all[rank] = hash
+        try allReduceSum(&all)
+        return all.allSatisfy { $0 == hash }
+    }
+}
