@@ -1,10 +1,10 @@
-// Fréchet distance of generated images in the feature space of a small CNN classifier that the project
-// trains itself on Fashion-MNIST (32×32 padded, grayscale). Classifier weights and the real-data feature
-// statistics (train split and test split) are cached as safetensors in a cache directory. The real-vs-real
-// distance (train vs test statistics) is printed beside every model distance so the number has a scale.
+// Fréchet distance and KID of generated images in the feature space of a small CNN classifier that the project
+// trains itself on Fashion-MNIST (32×32 padded, grayscale). The reference is the test split, which neither the
+// generator nor the classifier saw. Classifier weights, the real-data statistics and the test features are
+// cached as safetensors in a cache directory; `CalibrationLadder` puts every score on a scale made with the
+// same classifier and sample count.
 import Foundation
 import Atelier
-
 /// conv 3×3 (1→32) → ReLU → avg-pool 2 → conv 3×3 (32→64) → ReLU → avg-pool 2 → conv 3×3 (64→64) → ReLU →
 /// avg-pool 2 → flatten (64·4·4) → Linear 128 → ReLU (the features) → Linear 10.
 public final class FeatureClassifier: Module, @unchecked Sendable {
@@ -30,23 +30,42 @@ public final class FeatureClassifier: Module, @unchecked Sendable {
     public func logits(_ x: Tensor) -> Tensor { fc2(features(x)) }
 }
 
+/// One generated set's scores against the test split: Fréchet distance (biased upwards at small N) and
+/// the unbiased KID.
+public struct EvaluationScore: Sendable, Equatable {
+    public var frechet: Double
+    public var kid: Double
+}
+
 public struct FrechetEvaluator: @unchecked Sendable {
     public let classifier: FeatureClassifier
     public let trainStats: (mean: [Double], covariance: [Double])
     public let testStats: (mean: [Double], covariance: [Double])
-    /// Fréchet distance between the train and test real-image statistics.
+    /// Features of the 10,000 test images, the reference of every score.
+    public let testFeatures: [Double]
+    /// Fréchet distance between the whole train split's and the test split's statistics (at N = 10,000+; the
+    /// floor at the evaluation's N is the ladder's first rung).
     public let realVsReal: Double
     /// Test accuracy of the classifier (sanity check of the feature space).
     public let testAccuracy: Double
+    /// Features are multiplied by this before KID (see `init`).
+    let kidScale: Double
+    let scaledTestFeatures: [Double]
+
+    /// Samples per score unless told otherwise: enough that the Fréchet bias is small beside the ladder's steps.
+    public static let defaultSamples = 5000
+    /// Classifier training: Adam steps of batch 128 with random shifts and flips, cosine learning-rate decay.
+    public static let defaultClassifierSteps = 3000
 
     /// Loads the cached classifier and statistics, or trains and computes them (Fashion-MNIST, 32×32).
     public static func prepared(cacheDirectory: URL, channels: Int, imageSize: Int, dataDirectory: URL? = nil,
+                                classifierSteps: Int = defaultClassifierSteps,
                                 log: (String) -> Void = { _ in }) throws -> FrechetEvaluator {
         guard channels == 1 && imageSize == 32 else {
             throw TrainingError.badOption("the Fréchet evaluator is defined for Fashion-MNIST (1×32×32); this model makes \(channels)×\(imageSize)×\(imageSize)")
         }
         try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
-        let url = cacheDirectory.appendingPathComponent("fashion-classifier.safetensors")
+        let url = cacheDirectory.appendingPathComponent("fashion-classifier-v2-\(classifierSteps).safetensors")
         let classifier = FeatureClassifier(channels: 1, generator: RandomGenerator(seed: 2024))
         let dir = dataDirectory ?? ImageDataset.fashionMNISTDirectory
         if FileManager.default.fileExists(atPath: url.path) {
@@ -55,24 +74,26 @@ public struct FrechetEvaluator: @unchecked Sendable {
             return try FrechetEvaluator(classifier: classifier,
                                         trainStats: (f.doubles("train_mean"), f.doubles("train_cov")),
                                         testStats: (f.doubles("test_mean"), f.doubles("test_cov")),
+                                        testFeatures: f.doubles("test_features"),
                                         accuracy: Double(f.metadata["test_accuracy"] ?? "0") ?? 0)
         }
-        log("training the evaluation classifier on Fashion-MNIST (cached in \(cacheDirectory.path)) …")
+        log("training the evaluation classifier on Fashion-MNIST, \(classifierSteps) steps (cached in \(cacheDirectory.path)) …")
         let train = try ImageDataset.fashionMNIST(split: .train, directory: dir, padTo32: true)
         let test = try ImageDataset.fashionMNIST(split: .test, directory: dir, padTo32: true)
         let opt = Adam(parameters: classifier.namedParameters(), learningRate: 1e-3)
         let rng = RandomGenerator(seed: 77)
         let batch = 128
-        for step in 0..<1200 {
+        for step in 0..<classifierSteps {
             let idx = (0..<batch).map { _ in rng.nextInt(in: 0..<train.count) }
             let (px, labels) = train.batch(idx)
-            let x = Tensor(shape: [batch, 1, 32, 32], floats: px)
+            let x = Tensor(shape: [batch, 1, 32, 32], floats: ImageDegradation.shiftedAndFlipped(px, count: batch, rng: rng))
             let onehot = Tensor(shape: [batch, 10], values: labels.flatMap { l in (0..<10).map { $0 == l ? 1.0 : 0.0 } })
             let loss = -(classifier.logits(x).logSoftmax() * onehot).sum() * (1.0 / Double(batch))
             let grads = gradients(of: loss, wrt: classifier.parameters().map(\.tensor))
             evaluate([loss] + grads)
+            opt.learningRate = 1e-3 * 0.5 * (1 + cos(Double.pi * Double(step) / Double(classifierSteps)))
             opt.step(gradients: grads)
-            if step % 200 == 0 { log(String(format: "  classifier step %d  loss %.4f", step, loss.item())) }
+            if step % 500 == 0 { log(String(format: "  classifier step %d  loss %.4f", step, loss.item())) }
         }
         let trainFeatures = features(classifier, train.pixels, count: train.count)
         let testFeatures = features(classifier, test.pixels, count: test.count)
@@ -97,18 +118,29 @@ public struct FrechetEvaluator: @unchecked Sendable {
         f.tensors["train_cov"] = SafeTensorsEntry(doubles: trs.covariance, shape: [d, d])
         f.tensors["test_mean"] = SafeTensorsEntry(doubles: tes.mean, shape: [d])
         f.tensors["test_cov"] = SafeTensorsEntry(doubles: tes.covariance, shape: [d, d])
+        f.tensors["test_features"] = SafeTensorsEntry(doubles: testFeatures, shape: [test.count, d])
         f.metadata["test_accuracy"] = String(accuracy)
+        f.metadata["classifier_steps"] = String(classifierSteps)
         try f.write(to: url)
         log(String(format: "  classifier test accuracy %.4f", accuracy))
-        return try FrechetEvaluator(classifier: classifier, trainStats: trs, testStats: tes, accuracy: accuracy)
+        return try FrechetEvaluator(classifier: classifier, trainStats: trs, testStats: tes, testFeatures: testFeatures, accuracy: accuracy)
     }
 
     init(classifier: FeatureClassifier, trainStats: (mean: [Double], covariance: [Double]),
-         testStats: (mean: [Double], covariance: [Double]), accuracy: Double) throws {
+         testStats: (mean: [Double], covariance: [Double]), testFeatures: [Double], accuracy: Double) throws {
         self.classifier = classifier
         self.trainStats = trainStats
         self.testStats = testStats
+        self.testFeatures = testFeatures
         self.testAccuracy = accuracy
+        // KID's kernel (x·y/d + 1)³ assumes features of order 1 per dimension (Inception's pooled features are);
+        // these ReLU features are larger, and the cube let a few large samples dominate the estimate. Scaling
+        // so that the test features' mean x·x/d is 1 fixes the kernel's scale once for every score.
+        let d = Double(FeatureClassifier.featureDim), rows = Double(max(testFeatures.count, 1)) / d
+        let meanSquare = testFeatures.reduce(0) { $0 + $1 * $1 } / (rows * d)
+        let scale = meanSquare > 0 ? 1 / meanSquare.squareRoot() : 1
+        kidScale = scale
+        scaledTestFeatures = testFeatures.map { $0 * scale }
         realVsReal = try frechetDistance(mean1: trainStats.mean, cov1: trainStats.covariance, mean2: testStats.mean, cov2: testStats.covariance)
     }
 
@@ -125,18 +157,22 @@ public struct FrechetEvaluator: @unchecked Sendable {
         return out
     }
 
-    /// Fréchet distance between generated images (`[N, 1, 32, 32]` floats) and the train statistics.
-    public func distance(images: [Float], count: Int) throws -> Double {
+    /// Fréchet distance and KID of images (`[N, 1, 32, 32]` floats in [−1, 1]) against the test split.
+    public func score(images: [Float], count: Int) throws -> EvaluationScore {
         // Statistics of one image have no covariance (the eigen-decomposition would trap on it).
         try Require.int(count, in: TransGANLimits.evalSamples, flag: "samples")
         guard images.count == count * 1024 else { throw TrainingError.badOption("\(images.count) pixels for \(count) 32×32 images") }
+        let d = FeatureClassifier.featureDim
         let f = Self.features(classifier, images, count: count)
-        let s = gaussianStatistics(f, rows: count, dim: FeatureClassifier.featureDim)
-        return try frechetDistance(mean1: s.mean, cov1: s.covariance, mean2: trainStats.mean, cov2: trainStats.covariance)
+        let s = gaussianStatistics(f, rows: count, dim: d)
+        let frechet = try frechetDistance(mean1: s.mean, cov1: s.covariance, mean2: testStats.mean, cov2: testStats.covariance)
+        let scale = kidScale
+        let kid = try kernelInceptionDistance(f.map { $0 * scale }, rows: count, scaledTestFeatures, rows: testFeatures.count / d, dim: d)
+        return EvaluationScore(frechet: frechet, kid: kid)
     }
 
-    /// Fréchet distance of `samples` images from a generator (EMA by default) against the train statistics.
-    public func distance(of generator: Generator, samples: Int, seed: UInt64, batch: Int = 100) throws -> Double {
+    /// `samples` images from a generator (EMA by default), scored against the test split.
+    public func score(of generator: Generator, samples: Int, seed: UInt64, batch: Int = 100) throws -> EvaluationScore {
         try Require.int(samples, in: TransGANLimits.evalSamples, flag: "samples")
         let g = RandomGenerator(seed: seed)
         var pixels = [Float]()
@@ -145,10 +181,10 @@ public struct FrechetEvaluator: @unchecked Sendable {
             let n = min(batch, samples - start)
             pixels += generator(Tensor.normal([n, generator.config.latentDim], generator: g)).floats()
         }
-        return try distance(images: pixels, count: samples)
+        return try score(images: pixels, count: samples)
     }
 
-    public func distance(of trainer: Trainer, samples: Int, seed: UInt64) throws -> Double {
-        try distance(of: trainer.emaGenerator, samples: samples, seed: seed)
+    public func score(of trainer: Trainer, samples: Int, seed: UInt64) throws -> EvaluationScore {
+        try score(of: trainer.emaGenerator, samples: samples, seed: seed)
     }
 }

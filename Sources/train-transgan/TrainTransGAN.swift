@@ -51,8 +51,8 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Write a sample grid every N steps (0: never; may change on resume).") var sampleEvery = 200
     @Option(help: "Save the EMA generator alone (gen_ema_STEP.safetensors, for Fréchet curves) every N steps (0: never; may change on resume).") var snapshotEvery = 0
     @Option(help: "Write a checkpoint every N steps (0: only at the end; may change on resume).") var checkpointEvery = 500
-    @Option(help: "Print the Fréchet distance every N steps (0: never; Fashion-MNIST only; may change on resume).") var evalEvery = 0
-    @Option(help: "Samples used for each Fréchet distance (2…100000: the covariance needs two; may change on resume).") var evalSamples = 1000
+    @Option(help: "Score the EMA generator (Fréchet distance and KID against the test split, as transgan-eval) every N steps into frechet.csv (0: never; Fashion-MNIST only; may change on resume).") var evalEvery = 0
+    @Option(help: "Samples for each score (2…100000; default 5000, as transgan-eval; may change on resume).") var evalSamples = FrechetEvaluator.defaultSamples
     @Option(help: "Directory caching the evaluation classifier and real statistics (may change on resume).") var evalCache = "runs/transgan-eval-cache"
     @Option(help: "Stop after this many minutes of wall time, writing a checkpoint (finite > 0; may change on resume).") var maxMinutes: Double?
     @Option(help: "Resume from this checkpoint, with its stored configuration and options.") var resume: String?
@@ -143,7 +143,11 @@ struct TrainTransGAN: ParsableCommand {
         if evalEvery > 0 && group.isRoot {
             evaluator = try FrechetEvaluator.prepared(cacheDirectory: URL(fileURLWithPath: evalCache), channels: cfg.channels,
                                                       imageSize: cfg.imageSize, log: log)
-            log(String(format: "Fréchet distance real(train) vs real(test): %.3f", evaluator!.realVsReal))
+            let rungs = try CalibrationLadder.rungs(evaluator: evaluator!, samples: evalSamples, seed: 1235,
+                                                    dataDirectory: dataDir.map { URL(fileURLWithPath: $0) },
+                                                    cacheDirectory: URL(fileURLWithPath: evalCache), log: log)
+            log("calibration at \(evalSamples) samples: " + CalibrationLadder.summary(rungs))
+            if let data = try? JSONEncoder().encode(rungs) { try AtomicFile.write(data, to: outURL.appendingPathComponent("calibration.json")) }
         }
 
         // Fixed latents for the sample grids, independent of the training stream.
@@ -158,6 +162,7 @@ struct TrainTransGAN: ParsableCommand {
             csv!.seekToEndOfFile()
         }
         let fidURL = outURL.appendingPathComponent("frechet.csv")
+        var evalSeconds = 0.0
 
         // Ctrl-C, SIGTERM or SIGUSR1 save and stop (under mpirun, send SIGUSR1 to mpirun, which forwards it).
         for number in [SIGINT, SIGTERM, SIGUSR1] { signal(number) { _ in interruptRequested = 1 } }
@@ -210,10 +215,15 @@ struct TrainTransGAN: ParsableCommand {
                 try trainer.generatorSnapshot().write(to: outURL.appendingPathComponent(String(format: "gen_ema_%06d.safetensors", trainer.step)))
             }
             if let ev = evaluator, evalEvery > 0, trainer.step % evalEvery == 0 {
-                let fd = try ev.distance(of: trainer, samples: evalSamples, seed: options.seed &+ 1234)
-                log(String(format: "step %d  Fréchet distance %.3f  (real vs real %.3f)", trainer.step, fd, ev.realVsReal))
-                let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,real_vs_real,seconds\n"
-                let row = header + String(format: "%d,%.4f,%.4f,%.1f\n", trainer.step, fd, ev.realVsReal, Date().timeIntervalSince(start))
+                let evalStart = Date()
+                let score = try ev.score(of: trainer, samples: evalSamples, seed: options.seed &+ 1234)
+                evalSeconds += Date().timeIntervalSince(evalStart)
+                log("step \(trainer.step)  " + String(format: "Fréchet distance %.2f  KID×10³ %.3f  (%d samples vs test split; %.0f s)",
+                                                      score.frechet, score.kid * 1000, evalSamples, Date().timeIntervalSince(evalStart)))
+                let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,kid,samples,training_seconds\n"
+                // Training time excludes the evaluations, so curves of runs that scored at different rates compare.
+                let row = header + String(format: "%d,%.4f,%.6f,%d,%.1f\n", trainer.step, score.frechet, score.kid, evalSamples,
+                                          Date().timeIntervalSince(start) - evalSeconds)
                 if let h = try? FileHandle(forWritingTo: fidURL) { h.seekToEndOfFile(); h.write(Data(row.utf8)); try? h.close() }
                 else { try row.write(to: fidURL, atomically: true, encoding: .utf8) }
             }

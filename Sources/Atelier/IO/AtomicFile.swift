@@ -9,13 +9,14 @@ import Darwin
 #endif
 
 /// Why an atomic write failed; callers wrap it into their own typed error that names the file.
-struct AtomicWriteFailure: Error {
-    let reason: String
+public struct AtomicWriteFailure: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
 }
 
-enum AtomicFile {
+public enum AtomicFile {
     /// Replaces the file at `url` with `data`. The new file has mode 0644 (minus the umask).
-    static func write(_ data: Data, to url: URL) throws(AtomicWriteFailure) {
+    public static func write(_ data: Data, to url: URL) throws(AtomicWriteFailure) {
         let directory = url.deletingLastPathComponent().path
         let (fd, temporaryPath) = try createTemporary(beside: url)
         var committed = false

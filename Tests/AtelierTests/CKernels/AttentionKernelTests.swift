@@ -111,7 +111,7 @@ extension CKernelsTests {
         }
 
         static func check(level: Int32, _ c: AttentionCase) {
-            var rng = TestRandom(seed: UInt64(c.tq * 31 + c.tk * 7 + c.d))
+            var rng = TestRNG(UInt64(c.tq * 31 + c.tk * 7 + c.d))
             let q = rng.floats(c.bh * c.tq * c.d), k = rng.floats(c.bh * c.tk * c.d)
             let v = rng.floats(c.bh * c.tk * c.d), dout = rng.floats(c.bh * c.tq * c.d)
             let bias: [Float]? = c.bias ? rng.floats(c.heads * c.tq * c.tk).map { $0 * 2 } : nil
@@ -150,7 +150,7 @@ extension CKernelsTests {
         @Test(arguments: CKernelsTests.levels)
         func sliceLeavesOtherRowsUntouched(level: Int32) {
             let (bh, t, d) = (3, 5, 8)
-            var rng = TestRandom(seed: 9)
+            var rng = TestRNG(9)
             let q = rng.floats(bh * t * d), k = rng.floats(bh * t * d), v = rng.floats(bh * t * d)
             var out = [Float](repeating: .nan, count: bh * t * d), lse = [Float](repeating: .nan, count: bh * t)
             CKernelsTests.withLevel(level) {

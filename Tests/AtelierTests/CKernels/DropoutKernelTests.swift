@@ -12,7 +12,7 @@ extension CKernelsTests {
         @Test(arguments: CKernelsTests.levels)
         func dropoutMatchesHostMask(level: Int32) {
             let n = 64 * 37 + 29 // a partial last block
-            var random = TestRandom(seed: 3)
+            var random = TestRNG(3)
             let xs = random.floats(n).map { $0 + 2 } // nonzero, so kept elements are visible
             let keep = 0.7, threshold = UInt32(keep * 4_294_967_296), scale = Float(1 / keep)
             var ys = [Float](repeating: .nan, count: n)
@@ -42,7 +42,7 @@ extension CKernelsTests {
         @Test(arguments: CKernelsTests.levels)
         func reluMatchesReference(level: Int32) {
             let n = 10_007
-            var random = TestRandom(seed: 4)
+            var random = TestRNG(4)
             var xs = random.floats(n)
             xs[0] = .nan; xs[1] = -0.0; xs[2] = .infinity; xs[3] = -.infinity
             let gs = random.floats(n)

@@ -34,7 +34,7 @@ extension CKernelsTests {
         /// Two images side by side in one column matrix (ld = 2·OH·OW), as the batched conv lays them out.
         @Test(arguments: geometries)
         func im2colMatchesDefinition(g: KernelConvGeometry) {
-            var rng = TestRandom(seed: 5)
+            var rng = TestRNG(5)
             let images = (0..<2).map { _ in rng.floats(g.c * g.h * g.w) }
             let n = g.oh * g.ow, ld = 2 * n
             var expected = [Double](repeating: 0, count: g.rows * ld)
@@ -60,7 +60,7 @@ extension CKernelsTests {
         /// per pixel) differ: ~1e-6 relative. Tolerances 1e-12 and 1e-5 of Σ|terms|.
         @Test(arguments: geometries)
         func col2imIsAdjoint(g: KernelConvGeometry) {
-            var rng = TestRandom(seed: 11)
+            var rng = TestRNG(11)
             let ld = g.oh * g.ow + 3 // a leading dimension wider than one image, to exercise `ld`
             let x32 = rng.floats(g.c * g.h * g.w), y32 = rng.floats(g.rows * ld)
             let a = g.args

@@ -36,7 +36,7 @@ extension CKernelsTests {
         @Test(arguments: CKernelsTests.levels, [1, 7, 16, 33, 1000])
         func softmaxRowsMatchDefinition(level: Int32, cols: Int) {
             let rows = 5
-            var rng = TestRandom(seed: UInt64(cols))
+            var rng = TestRNG(UInt64(cols))
             var x = rng.floats(rows * cols).map { $0 * 30 }
             x[cols - 1] = -.infinity // a masked entry
             var y = [Float](repeating: .nan, count: rows * cols)

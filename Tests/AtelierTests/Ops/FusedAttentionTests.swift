@@ -8,7 +8,6 @@ func attentionInputs(b: Int, h: Int, tq: Int, tk: Int, d: Int, seed: UInt64) -> 
     return [[b, h, tq, d], [b, h, tk, d], [b, h, tk, d], [h, tq, tk]].map { Tensor(shape: $0, values: rng.values($0.reduce(1, *))) }
 }
 
-func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0 }
 
 @Test(arguments: [(1, 1, 1, 1, 4, false), (2, 3, 7, 65, 16, true), (3, 2, 65, 7, 72, true), (1, 4, 33, 33, 96, false)])
 func fusedAttentionMatchesComposite(_ b: Int, _ h: Int, _ tq: Int, _ tk: Int, _ d: Int, _ withBias: Bool) {
@@ -26,7 +25,7 @@ func fusedAttentionMatchesComposite(_ b: Int, _ h: Int, _ tq: Int, _ tk: Int, _ 
     }
     let fused = run(fused: true), composite = run(fused: false)
     for (i, (f, c)) in zip(fused, composite).enumerated() {
-        #expect(maxAbsDiff(f, c) < 2e-5, "output \(i): max difference \(maxAbsDiff(f, c))")
+        #expect(maxAbsDifference(f, c) < 2e-5, "output \(i): max difference \(maxAbsDifference(f, c))")
     }
 }
 
@@ -42,5 +41,5 @@ func fusedAttentionMatchesComposite(_ b: Int, _ h: Int, _ tq: Int, _ tk: Int, _ 
         return gg.flatMap { $0.floats() }
     }
     let a = secondOrder(fused: true), b = secondOrder(fused: false)
-    #expect(maxAbsDiff(a, b) < 1e-4 * (1 + (b.map(Swift.abs).max() ?? 0)))
+    #expect(maxAbsDifference(a, b) < 1e-4 * (1 + Double(b.map(Swift.abs).max() ?? 0)))
 }

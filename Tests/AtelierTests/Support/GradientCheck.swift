@@ -3,19 +3,6 @@
 import Testing
 @testable import Atelier
 
-/// A deterministic source of test values.
-struct TestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed &* 0x9E3779B97F4A7C15 | 1 }
-    mutating func next() -> Double {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return Double(state >> 11) / Double(1 << 53)
-    }
-    mutating func values(_ n: Int, low: Double = -1, high: Double = 1) -> [Double] {
-        (0..<n).map { _ in low + (high - low) * next() }
-    }
-}
-
 /// One op case: input shapes, how to draw inputs, the function, and its tolerances.
 struct GradCase: CustomTestStringConvertible, Sendable {
     let name: String
