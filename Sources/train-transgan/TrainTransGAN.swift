@@ -232,7 +232,7 @@ struct TrainTransGAN: ParsableCommand {
         try save("completed")
         let seconds = Date().timeIntervalSince(start)
         log("done: \(trainer.step - firstStep) steps in \(formatDuration(seconds))"
-            + String(format: " (%.3f s per step)", seconds / Double(max(trainer.step - firstStep, 1))))
+            + String(format: " (%.3f s per step, %.0f s of it scoring)", seconds / Double(max(trainer.step - firstStep, 1)), evalSeconds))
         if group.size > 1 { log("rank 0 communication: \(trainer.communication.description)") }
     }
 }
