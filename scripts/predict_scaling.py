@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Predicted data-parallel step times from a ring all-reduce model (docs/scaling.md explains the assumptions).
 
-Usage: predict_scaling.py NAME:PARAMS_G:PARAMS_D:N_CRITIC:COMPUTE_SECONDS ...
+Usage: predict_scaling.py NAME:PARAMS_G:PARAMS_D:N_CRITIC:COMPUTE_SECONDS:BATCH ...
   PARAMS_D = 0 for a single network (Paint Transformer); COMPUTE_SECONDS is one node's measured step at the
   batch. Prints two markdown tables of predicted step time and speed-up for 4, 16 and 64 nodes on 10 and
   100 Gbit/s links: weak scaling (every node keeps the batch, the global batch grows N-fold) and strong scaling
@@ -28,14 +28,17 @@ def main(specs, strong):
         f"{n} nodes, {link}" for link in LINKS for n in NODES) + " |")
     print("|---|---|---|" + "---|" * (len(LINKS) * len(NODES)))
     for spec in specs:
-        name, pg, pd, ncritic, compute = spec.split(":")
-        pg, pd, ncritic, compute = int(pg), int(pd), int(ncritic), float(compute)
+        name, pg, pd, ncritic, compute, batch = spec.split(":")
+        pg, pd, ncritic, compute, batch = int(pg), int(pd), int(ncritic), float(compute), int(batch)
         # TransGAN: D's gradients every step, G's every n_critic steps; Paint Transformer: one network.
         exchanges = [(4 * pd, 1.0), (4 * pg, 1.0 / ncritic)] if pd else [(4 * pg, 1.0)]
         per_step = sum(b * f for b, f in exchanges)
         cells = []
         for rate, latency in LINKS.values():
             for n in NODES:
+                if strong and n > batch:
+                    cells.append("— (batch < nodes)")
+                    continue
                 comm = sum(f * exchange_seconds(b, n, rate, latency) for b, f in exchanges)
                 step = (compute / n if strong else compute) + comm
                 speedup = compute / step if strong else n * compute / step

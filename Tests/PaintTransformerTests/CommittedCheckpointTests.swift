@@ -31,5 +31,5 @@ private let checkpoint = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 
 /// What checkpoints/paint-transformer/README.md says of the committed run.
 enum CommittedRun {
-    static let steps = 40_000
+    static let steps = 64_000
 }
