@@ -302,21 +302,14 @@ public final class PaintTransformerTrainer {
         if !identical { throw .distributed("the ranks' weights differ at step \(step); the processes are not running the same code and data") }
     }
 
-    /// Every member's shard streams, on every member (each contributes its own shards', the others zeros).
+    /// Every member's shard streams, on every member.
     private func gatherStreams() throws(TrainerError) {
-        guard group.size > 1 else { return }
-        let shards = settings.shards
-        var packed = [UInt64](repeating: 0, count: 3 * shards)
-        for shard in shardPlan.shards(ofRank: group.rank, ranks: group.size) {
-            packed[shard] = dataStreams[shard]
-            packed[shards + shard] = dropoutStreams[shard].seed
-            packed[2 * shards + shard] = dropoutStreams[shard].offset
-        }
-        do { try group.allReduceSum(&packed) } catch { throw .distributed("\(error)") }
-        for shard in 0..<shards {
-            dataStreams[shard] = packed[shard]
-            dropoutStreams[shard] = (packed[shards + shard], packed[2 * shards + shard])
-        }
+        var states = (0..<settings.shards).map { [dataStreams[$0], dropoutStreams[$0].seed, dropoutStreams[$0].offset] }
+        do {
+            try group.gatherShardStates(&states, owned: shardPlan.shards(ofRank: group.rank, ranks: group.size))
+        } catch { throw .distributed("\(error)") }
+        dataStreams = states.map { $0[0] }
+        dropoutStreams = states.map { ($0[1], $0[2]) }
     }
 
     /// Writes weights (F32), Adam state, every shard's random streams and the settings, atomically. With a
@@ -325,16 +318,9 @@ public final class PaintTransformerTrainer {
         if let failedStep { throw .stoppedAfterFailure(step: failedStep) }
         try checkReplicas()
         try gatherStreams()
-        var failure: TrainerError? = nil
-        if group.isRoot {
-            do { try writeCheckpoint(to: url) } catch { failure = error }
-        }
-        if group.size > 1 {
-            let failed: Bool
-            do { failed = try group.any(failure != nil) } catch { throw .distributed("\(error)") }
-            if failed && failure == nil { throw .distributed("rank 0 could not write \(url.path)") }
-        }
-        if let failure { throw failure }
+        do { try group.runOnRoot("writing \(url.path)") { try writeCheckpoint(to: url) } }
+        catch let error as TrainerError { throw error }
+        catch { throw .distributed("\(error)") }
     }
 
     private func writeCheckpoint(to url: URL) throws(TrainerError) {

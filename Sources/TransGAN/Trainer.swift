@@ -339,16 +339,13 @@ public final class Trainer: @unchecked Sendable {
         return file
     }
 
-    /// Every member's shard streams, on every member (each contributes its own shards', the others zeros).
+    /// Every member's shard streams, on every member.
     public func gatherStreams() throws(TrainingError) {
-        guard group.size > 1 else { return }
-        var packed = [UInt64](repeating: 0, count: 2 * shards)
-        for shard in ShardPlan(batch: shards, shards: shards)!.shards(ofRank: group.rank, ranks: group.size) {
-            packed[shard] = shardStreams[shard].seed
-            packed[shards + shard] = shardStreams[shard].offset
-        }
-        do { try group.allReduceSum(&packed) } catch { throw .distributed("\(error)") }
-        for shard in 0..<shards { shardStreams[shard].reposition(seed: packed[shard], offset: packed[shards + shard]) }
+        var states = shardStreams.map { [$0.seed, $0.offset] }
+        do {
+            try group.gatherShardStates(&states, owned: ShardPlan(batch: shards, shards: shards)!.shards(ofRank: group.rank, ranks: group.size))
+        } catch { throw .distributed("\(error)") }
+        for (stream, state) in zip(shardStreams, states) { stream.reposition(seed: state[0], offset: state[1]) }
     }
 
     /// Writes `checkpoint()` atomically. With a process group every member calls this; the root writes, and a
@@ -361,17 +358,8 @@ public final class Trainer: @unchecked Sendable {
         do { identical = try group.holdIdentical(states) } catch { throw TrainingError.distributed("\(error)") }
         if !identical { throw TrainingError.distributed("the ranks' weights differ at step \(step); the processes are not running the same code and data") }
         try gatherStreams()
-        var failure: Error? = nil
-        if group.isRoot {
-            // checkpoint() refuses after a failed step, before the file is touched.
-            do { try checkpoint().write(to: url) } catch { failure = error }
-        }
-        if group.size > 1 {
-            let failed: Bool
-            do { failed = try group.any(failure != nil) } catch { throw TrainingError.distributed("\(error)") }
-            if failed && failure == nil { throw TrainingError.distributed("rank 0 could not write \(url.path)") }
-        }
-        if let failure { throw failure }
+        // checkpoint() refuses after a failed step, before the file is touched.
+        try group.runOnRoot("writing \(url.path)") { try checkpoint().write(to: url) }
     }
 
     /// Restores a checkpoint written by `checkpoint()`; the configuration must match exactly (the options may

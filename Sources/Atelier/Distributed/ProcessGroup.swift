@@ -97,12 +97,41 @@ extension ProcessGroup {
         guard size > 1 else { return true }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for p in parameters {
+            // Whole 8-byte words (FNV-1a over words): every dtype's storage is a multiple of 4 bytes.
             let bytes = UnsafeRawBufferPointer(start: p.buffer.raw, count: p.count * p.dtype.byteSize)
-            for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+            var i = 0
+            while i + 8 <= bytes.count {
+                hash = (hash ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01B3
+                i += 8
+            }
+            while i < bytes.count { hash = (hash ^ UInt64(bytes[i])) &* 0x0000_0100_0000_01B3; i += 1 }
         }
         var all = [UInt64](repeating: 0, count: size)
         all[rank] = hash
         try allReduceSum(&all)
         return all.allSatisfy { $0 == hash }
+    }
+
+    /// Every shard's state words on every member: `states[shard]` holds each shard's words (all shards the same
+    /// length); a member's own shards (`owned`) are current, the others' are filled in from their owners.
+    public func gatherShardStates(_ states: inout [[UInt64]], owned: [Int]) throws(ProcessGroupError) {
+        guard size > 1, let width = states.first?.count else { return }
+        var packed = [UInt64](repeating: 0, count: states.count * width)
+        for shard in owned { for k in 0..<width { packed[shard * width + k] = states[shard][k] } }
+        try allReduceSum(&packed)
+        for shard in states.indices { states[shard] = Array(packed[(shard * width)..<((shard + 1) * width)]) }
+    }
+
+    /// Runs `body` on the root only (writing a file, say) and tells every member whether it threw: the root
+    /// rethrows its error, the others throw a `ProcessGroupError` naming `what`.
+    public func runOnRoot(_ what: String, _ body: () throws -> Void) throws {
+        var failure: Error? = nil
+        if isRoot {
+            do { try body() } catch { failure = error }
+        }
+        if size > 1, try any(failure != nil), failure == nil {
+            throw ProcessGroupError(call: what, reason: "it failed on rank 0")
+        }
+        if let failure { throw failure }
     }
 }
