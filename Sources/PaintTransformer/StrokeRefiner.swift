@@ -38,6 +38,7 @@ public struct StrokeRefiner: Sendable {
     /// Windows per evaluation (bounds memory: ≈ 0.3 MB per window and stroke at 64²).
     public var windowsPerBatch: Int
     let renderer: DifferentiableStrokeRenderer
+    let lossKernel: RefinementLossKernel
 
     public init(steps: Int, resolution: Int = 32, shapeLearningRate: Double = 0.01, colorLearningRate: Double = 0.05,
                 windowsPerBatch: Int = 256, fitColors: Bool = true, brushes: BrushSet = .oilPaint()) {
@@ -50,6 +51,7 @@ public struct StrokeRefiner: Sendable {
         self.colorLearningRate = colorLearningRate
         self.windowsPerBatch = windowsPerBatch
         renderer = DifferentiableStrokeRenderer(brushes: brushes)
+        lossKernel = RefinementLossKernel(brushes: brushes)
     }
 
     /// Returns every window's strokes after refinement (same counts and order): colours fitted by least squares
@@ -160,24 +162,27 @@ public struct StrokeRefiner: Sendable {
         let shapes = Parameter(shapes0), colors = Parameter(colors0)
         let shapeAdam = Adam(parameters: [("shapes", shapes)], learningRate: shapeLearningRate, betas: (0.9, 0.999))
         let colorAdam = Adam(parameters: [("colors", colors)], learningRate: colorLearningRate, betas: (0.9, 0.999))
-        // The loss is a mean over the batch: scale it back so each window's step does not shrink with the batch.
-        let scale = Double(windows.count)
+        let targets = windows.flatMap(\.target), canvases = windows.flatMap(\.canvas)
+        var packed = RefinementLossKernel.Strokes(shapes: shapes0.floats(), colors: colors0.floats(),
+                                                  drawn: decisions.floats().map { $0 > 0 }, vertical: vertical,
+                                                  strokesPerWindow: n)
         for step in 0..<steps {
             // Cosine decay to zero: large early moves, then settling instead of Adam's constant-size jitter.
             let decay = 0.5 * (1 + cos(Double.pi * Double(step) / Double(steps)))
             shapeAdam.learningRate = shapeLearningRate * decay
             colorAdam.learningRate = colorLearningRate * decay
-            let loss = reconstructionError(windows, shapes: shapes.tensor, colors: colors.tensor, decisions: decisions,
-                                           vertical: vertical, n: n) * scale
-            let grads = gradients(of: loss, wrt: [shapes.tensor, colors.tensor])
-            evaluate(grads)
-            guard grads.allSatisfy({ g in g.floats().allSatisfy(\.isFinite) }) else { break }
-            shapeAdam.step(gradients: [grads[0]])
-            colorAdam.step(gradients: [grads[1]])
-            shapes.assign(Self.clampShapes(shapes.tensor.floats()))
-            colors.assign(colors.tensor.floats().map { min(max($0, 0), 1) })
+            // The summed per-window loss, so each window's step does not shrink with the batch.
+            let result = lossKernel.evaluate(targets: targets, canvases: canvases, strokes: packed, resolution: resolution)
+            guard result.loss.isFinite, result.shapeGradients.allSatisfy(\.isFinite), result.colorGradients.allSatisfy(\.isFinite)
+            else { break }
+            shapeAdam.step(gradients: [Tensor(shape: shapes0.shape, floats: result.shapeGradients)])
+            colorAdam.step(gradients: [Tensor(shape: colors0.shape, floats: result.colorGradients)])
+            packed.shapes = Self.clampShapes(shapes.tensor.floats())
+            packed.colors = colors.tensor.floats().map { min(max($0, 0), 1) }
+            shapes.assign(packed.shapes)
+            colors.assign(packed.colors)
         }
-        let s = shapes.tensor.floats(), c = colors.tensor.floats()
+        let s = packed.shapes, c = packed.colors
         return windows.enumerated().map { w, window in
             window.strokes.indices.map { i in
                 let o = w * n + i

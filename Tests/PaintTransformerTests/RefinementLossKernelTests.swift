@@ -1,0 +1,97 @@
+import Testing
+import Atelier
+@testable import PaintTransformer
+
+// The fused refinement loss against its plain reference: the differentiable renderer, the compositing op and a
+// mean squared error from engine ops, differentiated by the engine, in Float64 (the kernel is Float32). Odd sizes
+// everywhere (window 13², brushes 19×23 and 17×15 with zero texels, so masks have edges), strokes that leave the
+// window, cover it, or are tiny, windows with padding strokes, and both thread paths of the window loop.
+
+private struct RefinementCase {
+    let windows = 5, n = 4, r = 13
+    let brushes: BrushSet
+    var targets: [Float], canvases: [Float]
+    var strokes: RefinementLossKernel.Strokes
+
+    init(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        func unit() -> Float { rng.nextUnitFloat() }
+        func texture(_ w: Int, _ h: Int) -> Brush {
+            let pixels = (0..<(w * h)).map { _ -> Float in let v = unit(); return v < 0.25 ? 0 : v }
+            return try! Brush(width: w, height: h, pixels: pixels)
+        }
+        brushes = BrushSet(vertical: texture(19, 23), horizontal: texture(17, 15))
+        let (windows, n, plane) = (5, 4, 13 * 13)
+        targets = (0..<(windows * 3 * plane)).map { _ in unit() }
+        canvases = (0..<(windows * 3 * plane)).map { _ in unit() }
+        var shapes: [Float] = [], colors: [Float] = [], drawn: [Bool] = [], vertical: [Bool] = []
+        for w in 0..<windows {
+            for i in 0..<n {
+                var s: [Float] = [unit() * 1.2 - 0.1, unit() * 1.2 - 0.1, 0.1 + unit() * 0.7, 0.1 + unit() * 0.7, unit()]
+                if w == 1 && i == 0 { s = [0.5, 0.5, 1, 1, 0.03] }          // covers the window, crosses every edge
+                if w == 1 && i == 1 { s = [0.31, 0.62, 0.04, 0.06, 0.4] }   // a few pixels
+                shapes += s
+                colors += [0.1 + unit() * 0.8, 0.1 + unit() * 0.8, 0.1 + unit() * 0.8]
+                drawn.append(!(w == 3 && i >= 2))                           // window 3 has two strokes
+                vertical.append(s[3] > s[2])
+            }
+        }
+        strokes = .init(shapes: shapes, colors: colors, drawn: drawn, vertical: vertical, strokesPerWindow: n)
+    }
+
+    /// Loss and gradients from engine ops in Float64.
+    func reference() -> (loss: Double, shapes: [Double], colors: [Double]) {
+        let renderer = DifferentiableStrokeRenderer(brushes: brushes)
+        let shapes = Tensor(shape: [windows * n, 5], values: strokes.shapes.map(Double.init), dtype: .float64)
+        let colors = Tensor(shape: [windows * n, 3], values: strokes.colors.map(Double.init), dtype: .float64)
+        let decisions = Tensor(shape: [windows, n], values: strokes.drawn.map { $0 ? 1 : 0 }, dtype: .float64)
+        let target = Tensor(shape: [windows, 3, r, r], values: targets.map(Double.init), dtype: .float64)
+        let canvas = Tensor(shape: [windows, 3, r, r], values: canvases.map(Double.init), dtype: .float64)
+        let (fg, alpha) = renderer.render(shapes: shapes, colors: colors, vertical: strokes.vertical, height: r, width: r)
+        let painted = DifferentiableStrokeRenderer.composite(canvas: canvas, foreground: fg, alpha: alpha, decisions: decisions)
+        let loss = (painted - target).square().mean() * Double(windows)
+        let grads = gradients(of: loss, wrt: [shapes, colors])
+        evaluate([loss] + grads)
+        return (loss.item(), grads[0].doubles(), grads[1].doubles())
+    }
+}
+
+@Test(arguments: [1, 2])
+func fusedRefinementLossMatchesEngineOps(threads: Int) {
+    let saved = Threading.count
+    Threading.setCount(threads)
+    defer { Threading.setCount(saved) }
+    for seed: UInt64 in [3, 11] {
+        let c = RefinementCase(seed: seed)
+        let kernel = RefinementLossKernel(brushes: c.brushes)
+        let fused = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+        let expected = c.reference()
+        // Float32 rounding of sums over ≤ 3·13² terms: relative 1e-5 on the loss; gradients get 1e-3 of their
+        // largest magnitude (bilinear slopes multiply texel differences by half the texture size).
+        #expect(abs(fused.loss - expected.loss) <= 1e-5 * expected.loss, "loss \(fused.loss) vs \(expected.loss)")
+        for (name, got, want) in [("shapes", fused.shapeGradients, expected.shapes), ("colors", fused.colorGradients, expected.colors)] {
+            let scale = want.map(abs).max() ?? 0
+            #expect(scale > 0, "\(name) gradients are all zero")
+            let worst = zip(got, want).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(worst <= 1e-3 * scale, "\(name): worst difference \(worst) against scale \(scale), seed \(seed)")
+        }
+        // Padding strokes get no gradient.
+        for i in 2..<4 {
+            let k = 3 * c.n + i
+            #expect(fused.shapeGradients[(k * 5)..<(k * 5 + 5)].allSatisfy { $0 == 0 })
+            #expect(fused.colorGradients[(k * 3)..<(k * 3 + 3)].allSatisfy { $0 == 0 })
+        }
+    }
+}
+
+@Test func fusedRefinementLossDoesNotDependOnThreadCount() {
+    let c = RefinementCase(seed: 7)
+    let kernel = RefinementLossKernel(brushes: c.brushes)
+    let saved = Threading.count
+    defer { Threading.setCount(saved) }
+    Threading.setCount(1)
+    let one = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+    Threading.setCount(2)
+    let two = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+    #expect(one.loss == two.loss && one.shapeGradients == two.shapeGradients && one.colorGradients == two.colorGradients)
+}
