@@ -20,9 +20,9 @@ struct BenchOps: ParsableCommand {
         BLASEnvironment.selectFastKernels()
         if let threads { Threading.setCount(threads) }
         let gen = RandomGenerator(seed: 1)
-        let weights = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width, width], fanIn: width, generator: gen)) }
-        let biases = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width], fanIn: width, generator: gen)) }
-        let x = Tensor.normal([batch, width], generator: gen).materialized()
+        let weights = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width, width], fanIn: width, rng: gen)) }
+        let biases = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width], fanIn: width, rng: gen)) }
+        let x = Tensor.normal([batch, width], rng: gen).materialized()
 
         // Engine: y = relu(x Wᵀ + b) per layer, loss = mean(y²).
         func engineStep() -> (Tensor, [Tensor]) {

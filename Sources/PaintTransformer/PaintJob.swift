@@ -43,7 +43,11 @@ public struct PaintJobOptions: Sendable {
     /// Least-squares stroke colours over each stroke's footprint instead of the colour at its centre.
     public var fitColors = true
     /// Layers finer than the paper's last one (0…2; each ≈ 4× the strokes).
-    public var detailLayers: Int = 0
+    public var detailLayers: Int = PaintJobOptions.defaultDetailLayers
+    public static let defaultDetailLayers = 0
+    /// Share (0, 1] of each detail layer's patches painted: those furthest from the photo.
+    public var detailShare: Double = PaintJobOptions.defaultDetailShare
+    public static let defaultDetailShare = 1.0
     /// Adam steps of stroke refinement per layer (0: off).
     public var refineSteps: Int = PaintJobOptions.defaultRefineSteps
     /// The default refinement: on, as it fits the time budget (README: PSNR with and without). 15 steps paint
@@ -139,6 +143,9 @@ public enum PaintJob {
         guard (0...Painter.maximumDetailLayers).contains(options.detailLayers) else {
             throw .badOption("--detail must be 0…\(Painter.maximumDetailLayers), got \(options.detailLayers)")
         }
+        guard options.detailShare.isFinite, options.detailShare > 0, options.detailShare <= 1 else {
+            throw .badOption("--detail-share must be in (0, 1], got \(options.detailShare)")
+        }
         guard (0...PaintJobOptions.maximumRefineSteps).contains(options.refineSteps) else {
             throw .badOption("--refine must be 0…\(PaintJobOptions.maximumRefineSteps), got \(options.refineSteps)")
         }
@@ -209,7 +216,7 @@ public enum PaintJob {
         let refiner = options.refineSteps > 0 || options.fitColors
             ? StrokeRefiner(steps: options.refineSteps, fitColors: options.fitColors, brushes: brushes) : nil
         var painter = Painter(brushes: brushes, maxLayers: options.layers, detailLayers: options.detailLayers, ground: options.ground,
-                              predictorBatchSize: options.batchSize, refiner: refiner)
+                              predictorBatchSize: options.batchSize, refiner: refiner, detailShare: options.detailShare)
         painter.decisionThreshold = options.decisionThreshold
         var frames: [RasterImage] = []
         let wantFrames = options.animation != nil

@@ -71,7 +71,7 @@ public enum PaintTransformerModel {
             throw .wrongConfiguration(path: url.path, configuration: stored ?? "unknown",
                                       detail: "the file names no known configuration")
         }
-        let network = StrokePredictorNetwork(configuration: chosen, generator: RandomGenerator(seed: 0))
+        let network = StrokePredictorNetwork(configuration: chosen, rng: RandomGenerator(seed: 0))
         do { try file.restore(network) } catch {
             switch error {
             case .missingKey, .shapeMismatch, .unexpectedKeys:

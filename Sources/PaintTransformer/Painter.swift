@@ -70,6 +70,10 @@ public struct Painter: Sendable {
     /// Layers beyond the paper's finest one (each halves the patch: 16 full-resolution pixels for 1, 8 for 2), for
     /// finer detail at ≈ 4× the strokes and time per extra layer. 0 is the paper's procedure.
     public var detailLayers: Int
+    /// Share of each detail layer's patches that are painted (0, 1]: those where the canvas is furthest from the
+    /// photo (squared error over the patch). Detail pays where the picture has it; smooth regions are already
+    /// close after the paper's layers, and each skipped patch saves its network and refinement time.
+    public var detailShare: Double = 1
     /// The colour of the canvas before the first stroke.
     public var ground: CanvasGround
     /// A stroke is drawn iff its decision logit exceeds this (0: the paper's σ > ½; −∞ draws every stroke).
@@ -87,8 +91,9 @@ public struct Painter: Sendable {
     public init(
         brushes: BrushSet = .oilPaint(), strokesPerPatch: Int = 8, maxLayers: Int? = nil, detailLayers: Int = 0,
         ground: CanvasGround = .black, shiftedPass: Bool = true,
-        predictorBatchSize: Int? = nil, threads: Int? = nil, refiner: StrokeRefiner? = nil
+        predictorBatchSize: Int? = nil, threads: Int? = nil, refiner: StrokeRefiner? = nil, detailShare: Double = 1
     ) {
+        precondition(detailShare > 0 && detailShare <= 1, "[Painter] detailShare \(detailShare) must be in (0, 1]")
         precondition(strokesPerPatch > 0, "[Painter] strokesPerPatch must be positive")
         precondition(maxLayers.map { $0 > 0 } ?? true, "[Painter] maxLayers must be at least 1")
         precondition((0...Painter.maximumDetailLayers).contains(detailLayers), "[Painter] detailLayers \(detailLayers) must be 0…\(Painter.maximumDetailLayers)")
@@ -102,6 +107,7 @@ public struct Painter: Sendable {
         self.predictorBatchSize = predictorBatchSize
         self.threads = threads
         self.refiner = refiner
+        self.detailShare = detailShare
     }
 
     /// Most extra detail layers (the finest patch is then 32 / 2² = 8 full-resolution pixels).
@@ -175,7 +181,25 @@ public struct Painter: Sendable {
             gatherPatches(from: target, side: side, perSide: perSide, patchPixels: patchPixels, origin: origin, into: &targetPatches)
             gatherPatches(from: canvas, side: side, perSide: perSide, patchPixels: patchPixels, origin: origin, into: &canvasPatches)
 
-            let predicted = try predict(targetPatches, canvasPatches, count: count, predictor: predictor)
+            // Detail layers paint only their worst patches; `painted[b]` says whether patch b is among them.
+            let painted = layer > k && detailShare < 1
+                ? Self.worstPatches(targetPatches, canvasPatches, count: count, share: detailShare)
+                : [Bool](repeating: true, count: count)
+            let chosen = (0..<count).filter { painted[$0] }
+            let predicted: [PredictedStroke?]
+            if chosen.count == count {
+                predicted = try predict(targetPatches, canvasPatches, count: count, predictor: predictor)
+            } else {
+                let values = 3 * p * p
+                let compactTargets = chosen.flatMap { targetPatches[($0 * values)..<(($0 + 1) * values)] }
+                let compactCanvases = chosen.flatMap { canvasPatches[($0 * values)..<(($0 + 1) * values)] }
+                let compact = chosen.isEmpty ? [] : try predict(compactTargets, compactCanvases, count: chosen.count, predictor: predictor)
+                var spread = [PredictedStroke?](repeating: nil, count: count * strokesPerPatch)
+                for (slot, b) in chosen.enumerated() {
+                    for s in 0..<strokesPerPatch { spread[b * strokesPerPatch + s] = compact[slot * strokesPerPatch + s] }
+                }
+                predicted = spread
+            }
 
             // Shape → 2× render window, colour sampled from the target patch at the predicted (x, y).
             progress?(PaintProgress(pass: pass, passCount: passCount, phase: .rendering, patches: count,
@@ -184,8 +208,7 @@ public struct Painter: Sendable {
             targetPatches.withUnsafeBufferPointer { patches in
                 for b in 0..<count {
                     for s in 0..<strokesPerPatch {
-                        let q = predicted[b * strokesPerPatch + s]
-                        guard q.decision > decisionThreshold else { continue }
+                        guard let q = predicted[b * strokesPerPatch + s], q.decision > decisionThreshold else { continue }
                         let color = sampleColor(patches.baseAddress! + b * 3 * p * p, size: p, x: q.x, y: q.y)
                         windowStrokes[b * strokesPerPatch + s] = Stroke(
                             x: q.x / 2 + 0.25, y: q.y / 2 + 0.25, w: q.w / 2, h: q.h / 2, theta: q.theta, color: color)
@@ -271,6 +294,22 @@ public struct Painter: Sendable {
         for (refined, kept) in zip(refiner.refine(windows), owners) {
             for (stroke, index) in zip(refined, kept) { windowStrokes[index] = stroke }
         }
+    }
+
+    /// Which patches a detail layer paints: the ⌈share·count⌉ with the largest squared error between canvas and
+    /// target patch (ties to the lower index, so the choice is deterministic).
+    static func worstPatches(_ targets: [Float], _ canvases: [Float], count: Int, share: Double) -> [Bool] {
+        let values = targets.count / max(count, 1)
+        let errors = (0..<count).map { b -> Float in
+            var e: Float = 0
+            for i in (b * values)..<((b + 1) * values) { let d = targets[i] - canvases[i]; e += d * d }
+            return e
+        }
+        let keep = min(count, Int((share * Double(count)).rounded(.up)))
+        let order = (0..<count).sorted { errors[$0] != errors[$1] ? errors[$0] > errors[$1] : $0 < $1 }
+        var chosen = [Bool](repeating: false, count: count)
+        for b in order.prefix(keep) { chosen[b] = true }
+        return chosen
     }
 
     /// Calls the predictor in chunks and checks the number of strokes it returns.

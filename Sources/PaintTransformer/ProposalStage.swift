@@ -19,8 +19,8 @@ final class ProposalHead: Module, @unchecked Sendable {
     let head: ParameterHead
     let grid: Int
 
-    init(width: Int, grid: Int, generator: RandomGenerator) {
-        head = ParameterHead(width: width, outputs: PaintTransformerConfiguration.parametersPerStroke + 1, generator: generator)
+    init(width: Int, grid: Int, rng: RandomGenerator) {
+        head = ParameterHead(width: width, outputs: PaintTransformerConfiguration.parametersPerStroke + 1, rng: rng)
         self.grid = grid
         super.init()
         register("head", head)

@@ -285,7 +285,9 @@ struct RefinementLossKernel: Sendable {
                     let under = SIMD3(before[p], before[plane + p], before[2 * plane + p])
                     let dForeground = gp * alpha
                     dColor += dForeground * f.x
-                    dSampled[Self.source(of: f.x, in: sampled, lane: 0, y, x, r: r)].x += (dForeground * c).sum()
+                    // α = 0 sends nothing through the dilation; the erosion's share below still counts (its
+                    // source can have a one-sided slope where a sample lands exactly on a texel edge).
+                    if alpha != 0 { dSampled[Self.source(of: f.x, in: sampled, lane: 0, y, x, r: r)].x += (dForeground * c).sum() }
                     dSampled[Self.source(of: f.y, in: sampled, lane: 1, y, x, r: r)].y += (gp * (c * f.x - under)).sum()
                     let keep = 1 - alpha
                     g[p] = gp.x * keep

@@ -94,9 +94,9 @@ final class ConvEncoder: Module, @unchecked Sendable {
     let convs: [Conv2d]
     let norms: [BatchNorm2d]
 
-    init(channels: [Int], generator: RandomGenerator) {
+    init(channels: [Int], rng: RandomGenerator) {
         let inputs = [3] + channels.dropLast()
-        convs = (0..<3).map { Conv2d(inputs[$0], channels[$0], kernel: 3, stride: $0 == 0 ? 1 : 2, generator: generator) }
+        convs = (0..<3).map { Conv2d(inputs[$0], channels[$0], kernel: 3, stride: $0 == 0 ? 1 : 2, rng: rng) }
         norms = channels.map { BatchNorm2d($0) }
         super.init()
         for i in 0..<3 {
@@ -130,13 +130,13 @@ final class TransformerStack<Layer: Module>: Module, @unchecked Sendable {
 final class EncoderDecoder: Module, @unchecked Sendable {
     let encoder: TransformerStack<TransformerEncoderLayer>
     let decoder: TransformerStack<TransformerDecoderLayer>
-    init(_ c: PaintTransformerConfiguration, generator: RandomGenerator) {
+    init(_ c: PaintTransformerConfiguration, rng: RandomGenerator) {
         let d = c.hiddenDimension
         encoder = TransformerStack((0..<c.encoderLayers).map { _ in
-            TransformerEncoderLayer(dModel: d, heads: c.heads, feedForward: c.feedForward, dropout: c.dropout, generator: generator)
+            TransformerEncoderLayer(dModel: d, heads: c.heads, feedForward: c.feedForward, dropout: c.dropout, rng: rng)
         }, width: d)
         decoder = TransformerStack((0..<c.decoderLayers).map { _ in
-            TransformerDecoderLayer(dModel: d, heads: c.heads, feedForward: c.feedForward, dropout: c.dropout, generator: generator)
+            TransformerDecoderLayer(dModel: d, heads: c.heads, feedForward: c.feedForward, dropout: c.dropout, rng: rng)
         }, width: d)
         super.init()
         register("encoder", encoder)
@@ -161,9 +161,9 @@ final class EncoderDecoder: Module, @unchecked Sendable {
 /// Linear → ReLU → Linear → ReLU → Linear, named 0, 2, 4 like the reference's `nn.Sequential`.
 final class ParameterHead: Module, @unchecked Sendable {
     let layers: [Linear]
-    init(width: Int, outputs: Int, generator: RandomGenerator) {
-        layers = [Linear(width, width, generator: generator), Linear(width, width, generator: generator),
-                  Linear(width, outputs, generator: generator)]
+    init(width: Int, outputs: Int, rng: RandomGenerator) {
+        layers = [Linear(width, width, rng: rng), Linear(width, width, rng: rng),
+                  Linear(width, outputs, rng: rng)]
         super.init()
         for (i, l) in layers.enumerated() { register("\(2 * i)", l) }
     }
@@ -195,35 +195,35 @@ public final class StrokePredictorNetwork: Module, @unchecked Sendable {
     let proposalHead: ProposalHead?
     let proposalEmbed: Linear?
     /// Draws the initial weights and, in training mode, every dropout mask (its state goes into checkpoints).
-    public let generator: RandomGenerator
+    public let rng: RandomGenerator
 
     /// Builds the network with the reference's training initialisation: Conv/Linear weights (including the
     /// attention output projections and FFNs) ~ N(0, 0.02) with zero bias, BatchNorm γ ~ N(1, 0.02) and β = 0,
     /// the packed attention input projections Xavier-uniform (nn.Transformer's own init), LayerNorms (1, 0),
     /// `query_pos`, `row_embed`, `col_embed` ~ U[0, 1).
-    public init(configuration c: PaintTransformerConfiguration, generator: RandomGenerator) {
+    public init(configuration c: PaintTransformerConfiguration, rng: RandomGenerator) {
         configuration = c
-        self.generator = generator
+        self.rng = rng
         let d = c.hiddenDimension
         let grid = PaintTransformerConfiguration.patchSize / 4
-        encImg = ConvEncoder(channels: c.encoderChannels, generator: generator)
-        encCanvas = ConvEncoder(channels: c.encoderChannels, generator: generator)
-        conv = Conv2d(2 * c.encoderChannels[2], d, kernel: 1, generator: generator)
-        transformer = EncoderDecoder(c, generator: generator)
-        linearParam = ParameterHead(width: d, outputs: PaintTransformerConfiguration.parametersPerStroke, generator: generator)
-        linearDecider = Linear(d, 1, generator: generator)
+        encImg = ConvEncoder(channels: c.encoderChannels, rng: rng)
+        encCanvas = ConvEncoder(channels: c.encoderChannels, rng: rng)
+        conv = Conv2d(2 * c.encoderChannels[2], d, kernel: 1, rng: rng)
+        transformer = EncoderDecoder(c, rng: rng)
+        linearParam = ParameterHead(width: d, outputs: PaintTransformerConfiguration.parametersPerStroke, rng: rng)
+        linearDecider = Linear(d, 1, rng: rng)
         switch c.queries {
         case .learned:
-            queryPos = Parameter(Initializer.uniform([c.strokesPerPatch, d], 0, 1, generator: generator))
+            queryPos = Parameter(Initializer.uniform([c.strokesPerPatch, d], 0, 1, rng: rng))
             proposalHead = nil
             proposalEmbed = nil
         case .proposals:
             queryPos = nil
-            proposalHead = ProposalHead(width: d, grid: grid, generator: generator)
-            proposalEmbed = Linear(PaintTransformerConfiguration.parametersPerStroke, d, generator: generator)
+            proposalHead = ProposalHead(width: d, grid: grid, rng: rng)
+            proposalEmbed = Linear(PaintTransformerConfiguration.parametersPerStroke, d, rng: rng)
         }
-        rowEmbed = Parameter(Initializer.uniform([grid, d / 2], 0, 1, generator: generator))
-        colEmbed = Parameter(Initializer.uniform([grid, d / 2], 0, 1, generator: generator))
+        rowEmbed = Parameter(Initializer.uniform([grid, d / 2], 0, 1, rng: rng))
+        colEmbed = Parameter(Initializer.uniform([grid, d / 2], 0, 1, rng: rng))
         super.init()
         register("enc_img", encImg)
         register("enc_canvas", encCanvas)
@@ -243,7 +243,7 @@ public final class StrokePredictorNetwork: Module, @unchecked Sendable {
 
     private func applyReferenceInitialization() {
         func normal(_ p: Parameter, mean: Double, std: Double) {
-            p.assign(Initializer.normal(p.shape, mean: mean, std: std, generator: generator).floats())
+            p.assign(Initializer.normal(p.shape, mean: mean, std: std, rng: rng).floats())
         }
         func zero(_ p: Parameter?) { if let p { p.assign([Float](repeating: 0, count: p.count)) } }
         for (name, p) in namedParameters() {

@@ -170,8 +170,8 @@ public final class PaintTransformerTrainer {
     public convenience init(settings: TrainerSettings, brushes: BrushSet = .oilPaint(), group: ProcessGroup = SingleProcess()) throws(TrainerError) {
         try Self.validate(settings)
         let network = StrokePredictorNetwork(
-            configuration: settings.configuration, generator: RandomGenerator(seed: settings.seed))
-        var data = [settings.seed ^ 0xDA7A_5EED_0000_0001], dropout = [(network.generator.seed, network.generator.offset)]
+            configuration: settings.configuration, rng: RandomGenerator(seed: settings.seed))
+        var data = [settings.seed ^ 0xDA7A_5EED_0000_0001], dropout = [(network.rng.seed, network.rng.offset)]
         for shard in 1..<max(settings.shards, 1) {
             let fresh = Self.freshStreams(seed: settings.seed, shard: shard, step: 0)
             data.append(fresh.data)
@@ -252,9 +252,9 @@ public final class PaintTransformerTrainer {
             // Building the network draws its initial weights; start the dropout stream that many counters earlier
             // so that afterwards it stands exactly where the checkpoint left it.
             let probe = RandomGenerator(seed: dropout.seed)
-            _ = StrokePredictorNetwork(configuration: configuration, generator: probe)
-            let generator = RandomGenerator(seed: dropout.seed, offset: dropout.offset &- probe.offset)
-            let network = StrokePredictorNetwork(configuration: configuration, generator: generator)
+            _ = StrokePredictorNetwork(configuration: configuration, rng: probe)
+            let rng = RandomGenerator(seed: dropout.seed, offset: dropout.offset &- probe.offset)
+            let network = StrokePredictorNetwork(configuration: configuration, rng: rng)
             try file.restore(network)
             let storedStep = try file.metadataInt("step")
             let storedShards = file.metadata["shards"] == nil ? 1 : try stored("shards") { $0 >= 1 && $0 <= storedBatch / 4 ? nil : "\($0) is not in 1…\(storedBatch / 4)" }
@@ -264,7 +264,7 @@ public final class PaintTransformerTrainer {
             for shard in 0..<settings.shards {
                 if shard == 0 {
                     dataStreams.append(dataState)
-                    dropoutStreams.append((generator.seed, generator.offset))
+                    dropoutStreams.append((rng.seed, rng.offset))
                 } else if shard < storedShards {
                     let key = "data_rng.state.\(shard)"
                     guard let text = file.metadata[key], let state = UInt64(text) else {
@@ -376,7 +376,7 @@ public final class PaintTransformerTrainer {
         for shard in plan.shards(ofRank: group.rank, ranks: group.size) {
             let b = plan.size(of: shard)
             var data = SplitMix64(seed: dataStreams[shard])
-            network.generator.reposition(seed: dropoutStreams[shard].seed, offset: dropoutStreams[shard].offset)
+            network.rng.reposition(seed: dropoutStreams[shard].seed, offset: dropoutStreams[shard].offset)
             let batch = synthesizer.makeBatch(batchSize: b, using: &data)
             let target = Tensor(shape: [b, 3, p, p], floats: batch.targets)
             let old = Tensor(shape: [b, 3, p, p], floats: batch.oldCanvases)
@@ -393,7 +393,7 @@ public final class PaintTransformerTrainer {
             let statistics = network.pendingStatistics()
             evaluate(scalars + grads + statistics + (wantSheet ? [losses.reconstruction] : []))
             dataStreams[shard] = data.state
-            dropoutStreams[shard] = (network.generator.seed, network.generator.offset)
+            dropoutStreams[shard] = (network.rng.seed, network.rng.offset)
 
             let values = scalars.map { $0.item() } + statistics.flatMap { $0.doubles() }
             if reducer == nil { reducer = GradientReducer(shapes: parameters.map(\.shape), scalarCount: values.count) }

@@ -24,10 +24,10 @@ public func relativePositionIndex(window w: Int) -> [Int] {
 /// `_init_weights` (Linear weights trunc-normal .02, biases 0).
 public enum TransGANInit: Sendable { case generator, discriminator }
 
-func makeLinear(_ inF: Int, _ outF: Int, bias: Bool = true, init style: TransGANInit, dtype: DType, generator g: RandomGenerator) -> Linear {
-    let layer = Linear(inF, outF, bias: bias, dtype: dtype, generator: g)
+func makeLinear(_ inF: Int, _ outF: Int, bias: Bool = true, init style: TransGANInit, dtype: DType, rng g: RandomGenerator) -> Linear {
+    let layer = Linear(inF, outF, bias: bias, dtype: dtype, rng: g)
     if style == .discriminator {
-        layer.weight.assignTensor(Initializer.truncatedNormal([outF, inF], std: 0.02, dtype: dtype, generator: g))
+        layer.weight.assignTensor(Initializer.truncatedNormal([outF, inF], std: 0.02, dtype: dtype, rng: g))
         if let b = layer.bias { b.assignTensor(Tensor.zeros([outF], dtype: dtype)) }
     }
     return layer
@@ -65,15 +65,15 @@ public final class GridAttention: Module, @unchecked Sendable {
     public let noiseStrength: Parameter?
     let index: [Int]
 
-    public init(dim: Int, heads: Int, side: Int, window: Int, noise: Bool, init style: TransGANInit, dtype: DType, generator g: RandomGenerator) {
+    public init(dim: Int, heads: Int, side: Int, window: Int, noise: Bool, init style: TransGANInit, dtype: DType, rng g: RandomGenerator) {
         precondition(dim % heads == 0, "[GridAttention] dim \(dim) not divisible by \(heads) heads")
         precondition(window == 0 || side % window == 0, "[GridAttention] window \(window) does not divide grid \(side)")
         self.dim = dim; self.heads = heads; self.side = side; self.window = window
-        qkv = makeLinear(dim, 3 * dim, bias: false, init: style, dtype: dtype, generator: g)
-        proj = makeLinear(dim, dim, init: style, dtype: dtype, generator: g)
+        qkv = makeLinear(dim, 3 * dim, bias: false, init: style, dtype: dtype, rng: g)
+        proj = makeLinear(dim, dim, init: style, dtype: dtype, rng: g)
         if window > 0 {
             let t = (2 * window - 1) * (2 * window - 1)
-            biasTable = Parameter(Initializer.truncatedNormal([t, heads], std: 0.02, dtype: dtype, generator: g))
+            biasTable = Parameter(Initializer.truncatedNormal([t, heads], std: 0.02, dtype: dtype, rng: g))
             index = relativePositionIndex(window: window)
         } else {
             biasTable = nil
@@ -98,13 +98,13 @@ public final class GridAttention: Module, @unchecked Sendable {
 
     /// - Parameters:
     ///   - x: `[B, N, C]`.
-    ///   - generator: draws the injected noise (D only).
-    public func callAsFunction(_ x: Tensor, generator: RandomGenerator?) -> Tensor {
+    ///   - rng: draws the injected noise (D only).
+    public func callAsFunction(_ x: Tensor, rng: RandomGenerator?) -> Tensor {
         var x = x
         let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
-        if let s = noiseStrength, let generator {
+        if let s = noiseStrength, let rng {
             // x ← x + n·s, n ~ N(0, 1) of shape (B, N, 1): one draw per token, shared over channels.
-            x = x + Tensor.normal([b, n, 1], dtype: x.dtype, generator: generator) * s.tensor
+            x = x + Tensor.normal([b, n, 1], dtype: x.dtype, rng: rng) * s.tensor
         }
         let partitioned = window > 0 && window < side
         if partitioned { x = partition(x) }                                    // [B·nW, W², C]
@@ -133,9 +133,9 @@ public final class GridAttention: Module, @unchecked Sendable {
 /// Linear → GELU (exact) → Linear.
 public final class MLP: Module, @unchecked Sendable {
     public let fc1: Linear, fc2: Linear
-    public init(dim: Int, hidden: Int, init style: TransGANInit, dtype: DType, generator g: RandomGenerator) {
-        fc1 = makeLinear(dim, hidden, init: style, dtype: dtype, generator: g)
-        fc2 = makeLinear(hidden, dim, init: style, dtype: dtype, generator: g)
+    public init(dim: Int, hidden: Int, init style: TransGANInit, dtype: DType, rng g: RandomGenerator) {
+        fc1 = makeLinear(dim, hidden, init: style, dtype: dtype, rng: g)
+        fc2 = makeLinear(hidden, dim, init: style, dtype: dtype, rng: g)
         super.init()
         register("fc1", fc1)
         register("fc2", fc2)
@@ -147,11 +147,11 @@ public final class MLP: Module, @unchecked Sendable {
 public final class TransGANBlock: Module, @unchecked Sendable {
     public let norm1: NormWrapper, attn: GridAttention, norm2: NormWrapper, mlp: MLP
     public init(dim: Int, heads: Int, side: Int, window: Int, mlpRatio: Int, noise: Bool, init style: TransGANInit,
-                dtype: DType, generator g: RandomGenerator) {
+                dtype: DType, rng g: RandomGenerator) {
         norm1 = NormWrapper(dim, dtype: dtype)
-        attn = GridAttention(dim: dim, heads: heads, side: side, window: window, noise: noise, init: style, dtype: dtype, generator: g)
+        attn = GridAttention(dim: dim, heads: heads, side: side, window: window, noise: noise, init: style, dtype: dtype, rng: g)
         norm2 = NormWrapper(dim, dtype: dtype)
-        mlp = MLP(dim: dim, hidden: dim * mlpRatio, init: style, dtype: dtype, generator: g)
+        mlp = MLP(dim: dim, hidden: dim * mlpRatio, init: style, dtype: dtype, rng: g)
         super.init()
         register("norm1", norm1)
         register("attn", attn)
@@ -159,8 +159,8 @@ public final class TransGANBlock: Module, @unchecked Sendable {
         register("mlp", mlp)
     }
     /// `[B, N, C]` → `[B, N, C]`.
-    public func callAsFunction(_ x: Tensor, generator: RandomGenerator? = nil) -> Tensor {
-        let x = x + attn(norm1(x), generator: generator)
+    public func callAsFunction(_ x: Tensor, rng: RandomGenerator? = nil) -> Tensor {
+        let x = x + attn(norm1(x), rng: rng)
         return x + mlp(norm2(x))
     }
 }

@@ -42,19 +42,19 @@ public struct DiffAugment: Sendable, Equatable {
     }
 
     /// Augments `[B, C, H, W]`.
-    public func apply(_ x: Tensor, generator: RandomGenerator) -> Tensor {
+    public func apply(_ x: Tensor, rng: RandomGenerator) -> Tensor {
         var x = x
-        if translation { x = Self.translate(x, ratio: translationRatio, generator: generator) }
-        if cutout { x = Self.cutout(x, probability: cutoutProbability, ratio: cutoutRatio, generator: generator) }
-        if color { x = Self.color(x, generator: generator) }
+        if translation { x = Self.translate(x, ratio: translationRatio, rng: rng) }
+        if cutout { x = Self.cutout(x, probability: cutoutProbability, ratio: cutoutRatio, rng: rng) }
+        if color { x = Self.color(x, rng: rng) }
         return x
     }
 
     /// out[b, c, i, j] = x[b, c, i + dy_b, j + dx_b], 0 outside; dy, dx ∈ [−⌊ratio·S + ½⌋, +⌊…⌋].
-    public static func translate(_ x: Tensor, ratio: Double, generator: RandomGenerator) -> Tensor {
+    public static func translate(_ x: Tensor, ratio: Double, rng: RandomGenerator) -> Tensor {
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let sy = Int(Double(h) * ratio + 0.5), sx = Int(Double(w) * ratio + 0.5)
-        let shifts = (0..<b).map { _ in (generator.nextInt(in: -sy..<(sy + 1)), generator.nextInt(in: -sx..<(sx + 1))) }
+        let shifts = (0..<b).map { _ in (rng.nextInt(in: -sy..<(sy + 1)), rng.nextInt(in: -sx..<(sx + 1))) }
         return translate(x, shifts: shifts)
     }
 
@@ -83,11 +83,11 @@ public struct DiffAugment: Sendable, Equatable {
 
     /// With probability `probability` (one coin for the batch), zeroes a square of side ⌊ratio·S + ½⌋
     /// centred at a random point per sample (clipped at the borders).
-    public static func cutout(_ x: Tensor, probability: Double, ratio: Double, generator: RandomGenerator) -> Tensor {
-        guard generator.nextUniform() < probability else { return x }
+    public static func cutout(_ x: Tensor, probability: Double, ratio: Double, rng: RandomGenerator) -> Tensor {
+        guard rng.nextUniform() < probability else { return x }
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let ch = Int(Double(h) * ratio + 0.5), cw = Int(Double(w) * ratio + 0.5)
-        let centres = (0..<b).map { _ in (generator.nextInt(in: 0..<(h + (1 - ch % 2))), generator.nextInt(in: 0..<(w + (1 - cw % 2)))) }
+        let centres = (0..<b).map { _ in (rng.nextInt(in: 0..<(h + (1 - ch % 2))), rng.nextInt(in: 0..<(w + (1 - cw % 2)))) }
         return cutout(x, centres: centres, size: (ch, cw))
     }
 
@@ -107,13 +107,13 @@ public struct DiffAugment: Sendable, Equatable {
     }
 
     /// Brightness x + U(−½, ½); saturation (x − mean_c)·U(0, 2) + mean_c; contrast (x − mean_chw)·U(½, 1½) + mean_chw.
-    public static func color(_ x: Tensor, generator: RandomGenerator) -> Tensor {
+    public static func color(_ x: Tensor, rng: RandomGenerator) -> Tensor {
         let b = x.shape[0], dt = x.dtype
-        var x = x + Tensor.uniform([b, 1, 1, 1], low: -0.5, high: 0.5, dtype: dt, generator: generator)
+        var x = x + Tensor.uniform([b, 1, 1, 1], low: -0.5, high: 0.5, dtype: dt, rng: rng)
         let mc = x.mean(axes: [1], keepDims: true)
-        x = (x - mc) * Tensor.uniform([b, 1, 1, 1], low: 0, high: 2, dtype: dt, generator: generator) + mc
+        x = (x - mc) * Tensor.uniform([b, 1, 1, 1], low: 0, high: 2, dtype: dt, rng: rng) + mc
         let mall = x.mean(axes: [1, 2, 3], keepDims: true)
-        x = (x - mall) * Tensor.uniform([b, 1, 1, 1], low: 0.5, high: 1.5, dtype: dt, generator: generator) + mall
+        x = (x - mall) * Tensor.uniform([b, 1, 1, 1], low: 0.5, high: 1.5, dtype: dt, rng: rng) + mall
         return x
     }
 }

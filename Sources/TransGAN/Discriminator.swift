@@ -18,28 +18,28 @@ public final class Discriminator: Module, @unchecked Sendable {
     public var augmentation: DiffAugment
 
     public init(_ config: TransGANConfiguration, augmentation: DiffAugment = .official, dtype: DType = .float32,
-                generator g: RandomGenerator) throws(ConfigurationError) {
+                rng g: RandomGenerator) throws(ConfigurationError) {
         try config.validate()
         self.config = config
         self.augmentation = augmentation
         let (d1, d2) = config.dDims, (s1, s2) = config.dSides, p = config.patchSize, ch = config.channels, df = config.dfDim
-        fRGB1 = Conv2d(ch, d1, kernel: p, stride: p, dtype: dtype, generator: g)
-        fRGB1.weight.assignTensor(Initializer.xavierUniform([d1, ch, p, p], fanIn: ch * p * p, fanOut: d1 * p * p, dtype: dtype, generator: g))
-        fRGB2 = Conv2d(ch, d2, kernel: 2 * p, stride: 2 * p, dtype: dtype, generator: g)
+        fRGB1 = Conv2d(ch, d1, kernel: p, stride: p, dtype: dtype, rng: g)
+        fRGB1.weight.assignTensor(Initializer.xavierUniform([d1, ch, p, p], fanIn: ch * p * p, fanOut: d1 * p * p, dtype: dtype, rng: g))
+        fRGB2 = Conv2d(ch, d2, kernel: 2 * p, stride: 2 * p, dtype: dtype, rng: g)
         fRGB2.weight.assignTensor(Initializer.xavierUniform([d2, ch, 2 * p, 2 * p], fanIn: ch * 4 * p * p, fanOut: d2 * 4 * p * p,
-                                                            dtype: dtype, generator: g))
-        clsToken = Parameter(Initializer.truncatedNormal([1, 1, df], std: 0.02, dtype: dtype, generator: g))
-        posEmbed1 = Parameter(Initializer.truncatedNormal([1, s1 * s1, d1], std: 0.02, dtype: dtype, generator: g))
-        posEmbed2 = Parameter(Initializer.truncatedNormal([1, s2 * s2, df], std: 0.02, dtype: dtype, generator: g))
+                                                            dtype: dtype, rng: g))
+        clsToken = Parameter(Initializer.truncatedNormal([1, 1, df], std: 0.02, dtype: dtype, rng: g))
+        posEmbed1 = Parameter(Initializer.truncatedNormal([1, s1 * s1, d1], std: 0.02, dtype: dtype, rng: g))
+        posEmbed2 = Parameter(Initializer.truncatedNormal([1, s2 * s2, df], std: 0.02, dtype: dtype, rng: g))
         func block(_ dim: Int, _ side: Int, _ window: Int) -> TransGANBlock {
             TransGANBlock(dim: dim, heads: config.dHeads, side: side, window: window, mlpRatio: config.mlpRatio, noise: true,
-                          init: .discriminator, dtype: dtype, generator: g)
+                          init: .discriminator, dtype: dtype, rng: g)
         }
         blocks1 = ModuleList((0..<config.dDepth).map { _ in block(d1, s1, s1) })
         blocks2 = ModuleList((0..<config.dDepth).map { _ in block(df, s2, s2) })
         lastBlock = Sequential1(block(df, 0, 0))
         norm = NormWrapper(df, dtype: dtype)
-        head = makeLinear(df, 1, init: .discriminator, dtype: dtype, generator: g)
+        head = makeLinear(df, 1, init: .discriminator, dtype: dtype, rng: g)
         super.init()
         register("cls_token", clsToken)
         register("pos_embed_1", posEmbed1)
@@ -55,20 +55,20 @@ public final class Discriminator: Module, @unchecked Sendable {
 
     /// Images `[B, ch, S, S]` → critic scores `[B, 1]`. Augmentation and noise draw fresh values from
     /// `generator` on every call.
-    public func callAsFunction(_ images: Tensor, generator: RandomGenerator) -> Tensor {
-        let x0 = augmentation.apply(images, generator: generator)
+    public func callAsFunction(_ images: Tensor, rng: RandomGenerator) -> Tensor {
+        let x0 = augmentation.apply(images, rng: rng)
         let b = x0.shape[0]
         let (d1, d2) = config.dDims, (s1, s2) = config.dSides
         var x = fRGB1(x0).reshaped([b, d1, s1 * s1]).permuted([0, 2, 1]) + posEmbed1.tensor     // [B, S1², ¾df]
         let x2 = fRGB2(x0).reshaped([b, d2, s2 * s2]).permuted([0, 2, 1])                      // [B, S2², ¼df]
-        for blk in blocks1.items { x = blk(x, generator: generator) }
+        for blk in blocks1.items { x = blk(x, rng: rng) }
         x = x.permuted([0, 2, 1]).reshaped([b, d1, s1, s1]).avgPool2d(kernel: 2)               // [B, ¾df, S2, S2]
             .reshaped([b, d1, s2 * s2]).permuted([0, 2, 1])                                    // [B, S2², ¾df]
         x = Tensor.concat([x, x2], axis: 2) + posEmbed2.tensor                                 // [B, S2², df]
-        for blk in blocks2.items { x = blk(x, generator: generator) }
+        for blk in blocks2.items { x = blk(x, rng: rng) }
         let cls = clsToken.tensor.expanded(to: [b, 1, config.dfDim])
         x = Tensor.concat([cls, x], axis: 1)                                                   // [B, 1+S2², df]
-        x = lastBlock.item(x, generator: generator)
+        x = lastBlock.item(x, rng: rng)
         x = norm(x).select(axis: 1, 0)                                                         // [B, df]
         return head(x)                                                                         // [B, 1]
     }

@@ -10,12 +10,12 @@ import Atelier
 public final class FeatureClassifier: Module, @unchecked Sendable {
     public let conv1: Conv2d, conv2: Conv2d, conv3: Conv2d, fc1: Linear, fc2: Linear
     public static let featureDim = 128
-    public init(channels: Int, generator g: RandomGenerator) {
-        conv1 = Conv2d(channels, 32, kernel: 3, padding: 1, generator: g)
-        conv2 = Conv2d(32, 64, kernel: 3, padding: 1, generator: g)
-        conv3 = Conv2d(64, 64, kernel: 3, padding: 1, generator: g)
-        fc1 = Linear(64 * 4 * 4, Self.featureDim, generator: g)
-        fc2 = Linear(Self.featureDim, 10, generator: g)
+    public init(channels: Int, rng g: RandomGenerator) {
+        conv1 = Conv2d(channels, 32, kernel: 3, padding: 1, rng: g)
+        conv2 = Conv2d(32, 64, kernel: 3, padding: 1, rng: g)
+        conv3 = Conv2d(64, 64, kernel: 3, padding: 1, rng: g)
+        fc1 = Linear(64 * 4 * 4, Self.featureDim, rng: g)
+        fc2 = Linear(Self.featureDim, 10, rng: g)
         super.init()
         register("conv1", conv1); register("conv2", conv2); register("conv3", conv3)
         register("fc1", fc1); register("fc2", fc2)
@@ -66,7 +66,7 @@ public struct FrechetEvaluator: @unchecked Sendable {
         }
         try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
         let url = cacheDirectory.appendingPathComponent("fashion-classifier-v2-\(classifierSteps).safetensors")
-        let classifier = FeatureClassifier(channels: 1, generator: RandomGenerator(seed: 2024))
+        let classifier = FeatureClassifier(channels: 1, rng: RandomGenerator(seed: 2024))
         let dir = dataDirectory ?? ImageDataset.fashionMNISTDirectory
         if FileManager.default.fileExists(atPath: url.path) {
             let f = try SafeTensorsFile.read(from: url)
@@ -179,7 +179,7 @@ public struct FrechetEvaluator: @unchecked Sendable {
         pixels.reserveCapacity(samples * 1024)
         for start in stride(from: 0, to: samples, by: batch) {
             let n = min(batch, samples - start)
-            pixels += generator(Tensor.normal([n, generator.config.latentDim], generator: g)).floats()
+            pixels += generator(Tensor.normal([n, generator.config.latentDim], rng: g)).floats()
         }
         return try score(images: pixels, count: samples)
     }

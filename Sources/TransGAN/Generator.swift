@@ -13,8 +13,8 @@ public final class StageBlock: Module, @unchecked Sendable {
         super.init()
         register("block", block)
     }
-    public func callAsFunction(_ x: Tensor, generator: RandomGenerator? = nil) -> Tensor {
-        block.items.reduce(x) { $1($0, generator: generator) }
+    public func callAsFunction(_ x: Tensor, rng: RandomGenerator? = nil) -> Tensor {
+        block.items.reduce(x) { $1($0, rng: rng) }
     }
 }
 
@@ -37,23 +37,23 @@ public final class Generator: Module, @unchecked Sendable {
     public let deconv: Sequential1<Conv2d>
 
     /// Builds the generator. Throws if the configuration is impossible.
-    public init(_ config: TransGANConfiguration, dtype: DType = .float32, generator g: RandomGenerator) throws(ConfigurationError) {
+    public init(_ config: TransGANConfiguration, dtype: DType = .float32, rng g: RandomGenerator) throws(ConfigurationError) {
         try config.validate()
         self.config = config
         let dims = config.stageDims, sides = config.stageSides, windows = config.stageWindows
-        l1 = Linear(config.latentDim, sides[0] * sides[0] * dims[0], dtype: dtype, generator: g)
-        posEmbeds = (0..<3).map { Parameter(Initializer.truncatedNormal([1, sides[$0] * sides[$0], dims[$0]], std: 0.02, dtype: dtype, generator: g)) }
+        l1 = Linear(config.latentDim, sides[0] * sides[0] * dims[0], dtype: dtype, rng: g)
+        posEmbeds = (0..<3).map { Parameter(Initializer.truncatedNormal([1, sides[$0] * sides[$0], dims[$0]], std: 0.02, dtype: dtype, rng: g)) }
         func stage(_ s: Int) -> StageBlock {
             StageBlock((0..<config.gDepths[s]).map { _ in
                 TransGANBlock(dim: dims[s], heads: config.gHeads, side: sides[s], window: windows[s], mlpRatio: config.mlpRatio,
-                              noise: false, init: .generator, dtype: dtype, generator: g)
+                              noise: false, init: .generator, dtype: dtype, rng: g)
             })
         }
         blocks = stage(0)
         upsampleBlocks = ModuleList([stage(1), stage(2)])
-        let conv = Conv2d(dims[2], config.channels, kernel: 1, dtype: dtype, generator: g)
+        let conv = Conv2d(dims[2], config.channels, kernel: 1, dtype: dtype, rng: g)
         conv.weight.assignTensor(Initializer.xavierUniform([config.channels, dims[2], 1, 1], fanIn: dims[2], fanOut: config.channels,
-                                                           dtype: dtype, generator: g))
+                                                           dtype: dtype, rng: g))
         deconv = Sequential1(conv)
         super.init()
         register("l1", l1)

@@ -88,9 +88,9 @@ public final class Trainer: @unchecked Sendable {
         self.dtype = dtype
         self.data = data
         let initRNG = RandomGenerator(seed: options.seed)
-        generator = try Generator(config, dtype: dtype, generator: initRNG)
-        discriminator = try Discriminator(config, augmentation: try DiffAugment(policy: options.augment), dtype: dtype, generator: initRNG)
-        emaGenerator = try Generator(config, dtype: dtype, generator: initRNG)
+        generator = try Generator(config, dtype: dtype, rng: initRNG)
+        discriminator = try Discriminator(config, augmentation: try DiffAugment(policy: options.augment), dtype: dtype, rng: initRNG)
+        emaGenerator = try Generator(config, dtype: dtype, rng: initRNG)
         emaGenerator.copyState(from: generator)
         gOptimizer = Adam(parameters: generator.namedParameters(), learningRate: options.gLearningRate,
                           betas: (options.beta1, options.beta2), eps: 1e-8)
@@ -178,8 +178,8 @@ public final class Trainer: @unchecked Sendable {
     /// D loss and its parts (batch means of the raw scores) for a real batch and a detached fake batch.
     /// - Parameter penaltyBatch: the gradient penalty's sample count (default: `options.gpBatch`, or all).
     public func discriminatorLoss(real: Tensor, fake: Tensor, penaltyBatch: Int? = nil) -> (loss: Tensor, gp: Tensor, dReal: Tensor, dFake: Tensor) {
-        let outReal = discriminator(real, generator: rng)                                   // [B, 1]
-        let outFake = discriminator(fake, generator: rng)                                   // [B, 1]
+        let outReal = discriminator(real, rng: rng)                                   // [B, 1]
+        let outFake = discriminator(fake, rng: rng)                                   // [B, 1]
         let dReal = outReal.mean(), dFake = outFake.mean()
         // Lazy regularisation: the penalty on every gpEvery-th step only, weighted gpEvery times.
         let penaltyDue = options.gpEvery <= 1 || step % options.gpEvery == 0
@@ -215,12 +215,12 @@ public final class Trainer: @unchecked Sendable {
 
     /// GP = mean_b (‖∇_x̂ D(x̂)‖₂ − 1)², x̂ = α·x_r + (1 − α)·x_f, α ~ U[0, 1) per sample; D(x̂) draws its own
     /// augmentation and noise. The returned tensor is differentiable w.r.t. D's parameters (double backward).
-    public func gradientPenalty(real: Tensor, fake: Tensor, generator draws: RandomGenerator? = nil) -> Tensor {
+    public func gradientPenalty(real: Tensor, fake: Tensor, rng draws: RandomGenerator? = nil) -> Tensor {
         let draws = draws ?? rng
         let b = real.shape[0]
-        let alpha = Tensor.uniform([b, 1, 1, 1], dtype: dtype, generator: draws)
+        let alpha = Tensor.uniform([b, 1, 1, 1], dtype: dtype, rng: draws)
         let xhat = alpha * real + (1 - alpha) * fake                                       // [B, C, S, S]
-        let score = discriminator(xhat, generator: draws)                                   // [B, 1]
+        let score = discriminator(xhat, rng: draws)                                   // [B, 1]
         let g = gradients(of: score.sum(), wrt: [xhat], higherOrder: true)[0]               // [B, C, S, S]
         let norm = g.square().sum(axes: [1, 2, 3]).sqrt()                                   // [B]
         return (norm - 1).square().mean()
@@ -228,8 +228,8 @@ public final class Trainer: @unchecked Sendable {
 
     /// L_G = −E[D(G(z))] for the WGAN and hinge losses, E[softplus(−D(G(z)))] for the logistic one.
     public func generatorLoss(batch n: Int) -> Tensor {
-        let z = Tensor.normal([n, config.latentDim], dtype: dtype, generator: rng)
-        let score = discriminator(generator(z), generator: rng)
+        let z = Tensor.normal([n, config.latentDim], dtype: dtype, rng: rng)
+        let score = discriminator(generator(z), rng: rng)
         return options.loss == .logisticR1 ? (-score).softplus().mean() : -score.mean()
     }
 
@@ -256,7 +256,7 @@ public final class Trainer: @unchecked Sendable {
         let gpPlan = options.gpBatch.flatMap { ShardPlan(batch: $0, shards: shards) }
         let (dGrads, dScalars) = try sharded(options.batch, reducer: &dReducer) { shard, size in
             let real = realBatch(size)
-            let z = Tensor.normal([size, config.latentDim], dtype: dtype, generator: rng)
+            let z = Tensor.normal([size, config.latentDim], dtype: dtype, rng: rng)
             let fake = generator(z).detached()
             let (loss, gp, dReal, dFake) = discriminatorLoss(real: real, fake: fake, penaltyBatch: gpPlan?.size(of: shard))
             return ([loss, gp, dReal, dFake], gradients(of: loss, wrt: dParams))
@@ -398,7 +398,7 @@ public final class Trainer: @unchecked Sendable {
         let config = try file.transGANConfiguration()
         try file.requireFiniteTensors(prefixes: ["gen.", "gen_ema."])
         let g = RandomGenerator(seed: 0)
-        let gen = try Generator(config, generator: g), ema = try Generator(config, generator: g)
+        let gen = try Generator(config, rng: g), ema = try Generator(config, rng: g)
         try file.restore(gen, prefix: "gen.", strict: false)
         try file.restore(ema, prefix: "gen_ema.", strict: false)
         return (config, gen, ema)

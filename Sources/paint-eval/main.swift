@@ -20,7 +20,9 @@ struct PaintEval: ParsableCommand {
     @Option(help: "Folder of photos (PNG/JPEG) to paint and score.") var photos: String?
     @Option(help: "Resize photos so the longer side is S pixels.") var size = 512
     @Option(help: "Stroke refinement steps per layer (0: off).") var refine = PaintJobOptions.defaultRefineSteps
-    @Option(help: "Extra fine layers beyond the paper's last (0…2).") var detail = 0
+    @Option(help: "Extra fine layers beyond the paper's last (0…2).") var detail = PaintJobOptions.defaultDetailLayers
+    @Option(help: "Share (0, 1] of each detail layer's patches to paint: those furthest from the photo.")
+    var detailShare = PaintJobOptions.defaultDetailShare
     @Option(help: "Draw a stroke iff its decision logit exceeds this (0: the paper's; -inf: every stroke).")
     var decisionThreshold: Float = PaintJobOptions.defaultDecisionThreshold
     @Option(help: "Refinement learning rates SHAPE,COLOR (default: the painter's).") var refineRates: String?
@@ -54,6 +56,7 @@ struct PaintEval: ParsableCommand {
         guard CanvasGround(rawValue: ground) != nil else { throw ValidationError("--ground must be mean, black or white, got '\(ground)'") }
         guard ["fitted", "sampled"].contains(colors) else { throw ValidationError("--colors must be fitted or sampled, got '\(colors)'") }
         guard (0...Painter.maximumDetailLayers).contains(detail) else { throw ValidationError("--detail must be 0…\(Painter.maximumDetailLayers)") }
+        guard detailShare.isFinite, detailShare > 0, detailShare <= 1 else { throw ValidationError("--detail-share must be in (0, 1], got \(detailShare)") }
     }
 
     struct Report: Encodable {
@@ -119,7 +122,7 @@ struct PaintEval: ParsableCommand {
                     printError("error: \(error)")
                     throw ExitCode.failure
                 }
-                let (score, painting) = try PhotoEvaluation.evaluate(image, name: name, network: network, refineSteps: refine, detailLayers: detail, fitColors: colors == "fitted",
+                let (score, painting) = try PhotoEvaluation.evaluate(image, name: name, network: network, refineSteps: refine, detailLayers: detail, detailShare: detailShare, fitColors: colors == "fitted",
                                                                   ground: CanvasGround(rawValue: ground)!,
                                                                   refineLearningRates: rates, decisionThreshold: decisionThreshold)
                 report.photos.append(score)

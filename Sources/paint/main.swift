@@ -36,7 +36,9 @@ struct Paint: ParsableCommand {
     @Option(help: "Stroke colours: fitted (least squares over each stroke's footprint) or sampled (at its centre, as the paper).")
     var colors = "fitted"
     @Option(help: "Extra fine layers beyond the paper's last (0…2): smaller strokes, ≈ 4× the strokes and time each.")
-    var detail = 0
+    var detail = PaintJobOptions.defaultDetailLayers
+    @Option(help: "Share (0, 1] of each detail layer's patches to paint: those furthest from the photo (1: all).")
+    var detailShare = PaintJobOptions.defaultDetailShare
     @Option(help: "Adam steps refining each layer's strokes against the photo (0: off).")
     var refine = PaintJobOptions.defaultRefineSteps
 
@@ -62,6 +64,7 @@ struct Paint: ParsableCommand {
         options.saveInput = saveInput.map { URL(fileURLWithPath: $0) }
         options.refineSteps = refine
         options.detailLayers = detail
+        options.detailShare = detailShare
         guard ["fitted", "sampled"].contains(colors) else {
             printError("error: --colors must be fitted or sampled, got '\(colors)'")
             throw ExitCode.failure

@@ -151,7 +151,7 @@ struct TrainTransGAN: ParsableCommand {
         }
 
         // Fixed latents for the sample grids, independent of the training stream.
-        let zGrid = Tensor.normal([64, cfg.latentDim], generator: RandomGenerator(seed: options.seed &+ 99)).materialized()
+        let zGrid = Tensor.normal([64, cfg.latentDim], rng: RandomGenerator(seed: options.seed &+ 99)).materialized()
         let csvURL = outURL.appendingPathComponent("losses.csv")
         var csv: FileHandle? = nil
         if group.isRoot {

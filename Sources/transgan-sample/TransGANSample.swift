@@ -62,7 +62,7 @@ struct TransGANSample: ParsableCommand {
             return Tensor.concat(parts, axis: 0)
         }
         if let grid {
-            let z = Tensor.normal([gridCount, config.latentDim], generator: rng)
+            let z = Tensor.normal([gridCount, config.latentDim], rng: rng)
             try sampleGrid(generate(z), columns: columns, scale: scale).writePNG(to: URL(fileURLWithPath: grid))
             print("wrote \(grid)")
         }
@@ -73,14 +73,14 @@ struct TransGANSample: ParsableCommand {
             // 64 at a time: memory stays that of one chunk for any --count.
             for start in stride(from: 0, to: count, by: 64) {
                 let n = min(64, count - start)
-                for (i, image) in rasterImages(generate(Tensor.normal([n, config.latentDim], generator: rng))).enumerated() {
+                for (i, image) in rasterImages(generate(Tensor.normal([n, config.latentDim], rng: rng))).enumerated() {
                     try image.writePNG(to: dir.appendingPathComponent("sample_" + String(format: "%05d", start + i) + ".png"))
                 }
             }
             print("wrote \(count) images to \(outDir)")
         }
         if let animation {
-            let keys = Tensor.normal([keyframes, config.latentDim], generator: rng).doubles()
+            let keys = Tensor.normal([keyframes, config.latentDim], rng: rng).doubles()
             let d = config.latentDim
             var zs: [Double] = []
             for k in 0..<keyframes {

@@ -156,6 +156,31 @@ private func gradientImage(width: Int, height: Int) -> RGBImage {
     }
 }
 
+@Test func detailShareKeepsTheWorstPatchesOfDetailLayersOnly() throws {
+    // A flat grey photo with one bright 16×16 square at (32, 16): after the paper's layers, the detail patches
+    // over the square are the furthest from it.
+    var image = RGBImage(width: 64, height: 64, pixels: [Float](repeating: 0.5, count: 3 * 64 * 64))
+    for c in 0..<3 { for y in 16..<32 { for x in 32..<48 { image[c, y, x] = 1 } } }
+    var seenCounts: [Int] = []
+    let recording: StrokePredictor = { targets, canvases, count in
+        seenCounts.append(count)
+        return centredStrokePredictor(targets, canvases, count)
+    }
+    let painter = Painter(brushes: .oilPaint(size: 64), detailLayers: 1, detailShare: 0.25)
+    let painting = try painter.paint(image, predictor: recording)
+    // The paper's layers keep every patch; the detail layer ⌈0.25·16⌉ = 4 of 16, its shifted pass ⌈0.25·25⌉ = 7.
+    #expect(seenCounts == [1, 4, 4, 7])
+    #expect(painting.record.strokesPerPass == [1, 4, 4, 7])
+    let detail = painting.record.strokes.filter { $0.layer == 2 && !$0.shifted }
+    #expect(detail.contains { $0.patchRow == 1 && $0.patchColumn == 2 }, "the square's patch is painted")
+
+    // The ranking itself: largest squared error first, ties to the lower index.
+    let targets: [Float] = [0, 0, 1, 1, 0.5, 0.5, 0, 0], canvases = [Float](repeating: 0, count: 8)
+    #expect(Painter.worstPatches(targets, canvases, count: 4, share: 0.5) == [false, true, true, false])
+    #expect(Painter.worstPatches(targets, canvases, count: 4, share: 0.25) == [false, true, false, false])
+    #expect(Painter.worstPatches(targets, canvases, count: 4, share: 1) == [true, true, true, true])
+}
+
 @Test func groundColourFillsTheCanvasBeforeTheFirstStroke() throws {
     var image = RGBImage(width: 40, height: 24)
     for i in 0..<(40 * 24) { image.pixels[i] = 0.2; image.pixels[40 * 24 + i] = 0.4; image.pixels[2 * 40 * 24 + i] = 0.6 }

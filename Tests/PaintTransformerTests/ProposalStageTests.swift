@@ -7,7 +7,7 @@ import Atelier
 // short training run whose loss falls.
 
 @Test func proposalConfigurationParameterCountAndNames() {
-    let network = StrokePredictorNetwork(configuration: .smallProposals, generator: RandomGenerator(seed: 1))
+    let network = StrokePredictorNetwork(configuration: .smallProposals, rng: RandomGenerator(seed: 1))
     #expect(network.parameterCount == 1_059_724)
     let names = Set(network.stateDict().map(\.0))
     for key in ["enc_img.1.weight", "enc_canvas.10.running_mean", "conv.weight", "transformer.encoder.layers.1.linear2.weight",
@@ -18,14 +18,14 @@ import Atelier
     }
     #expect(!names.contains("query_pos"))
     // The reference design at the same size keeps its learned queries and has no proposal stage.
-    let reference = Set(StrokePredictorNetwork(configuration: .small, generator: RandomGenerator(seed: 1)).stateDict().map(\.0))
+    let reference = Set(StrokePredictorNetwork(configuration: .small, rng: RandomGenerator(seed: 1)).stateDict().map(\.0))
     #expect(reference.contains("query_pos") && !reference.contains("proposal_embed.weight"))
 }
 
 @Test func proposalNetworkOutputsAndProposalsStartAtCellCentres() {
-    let network = StrokePredictorNetwork(configuration: .tinyProposals, generator: RandomGenerator(seed: 2))
+    let network = StrokePredictorNetwork(configuration: .tinyProposals, rng: RandomGenerator(seed: 2))
     network.eval()
-    let x = Tensor.uniform([3, 3, 32, 32], generator: RandomGenerator(seed: 3))
+    let x = Tensor.uniform([3, 3, 32, 32], rng: RandomGenerator(seed: 3))
     let prediction = network.predict(image: x, canvas: x * 0.5)
     let (strokes, objectness) = prediction.proposals!
     evaluate([prediction.shapes, prediction.logits, strokes, objectness])

@@ -6,7 +6,7 @@ import Atelier
 // Network size, the Gaussian Wasserstein term, matching, and short training runs (loss falls, exact resume).
 
 @Test func paperConfigurationHasReferenceParameterCount() {
-    let network = StrokePredictorNetwork(configuration: .paper, generator: RandomGenerator(seed: 1))
+    let network = StrokePredictorNetwork(configuration: .paper, rng: RandomGenerator(seed: 1))
     #expect(network.parameterCount == 9_072_902)
     let names = Set(network.stateDict().map(\.0))
     for key in ["enc_img.1.weight", "enc_img.2.running_var", "enc_canvas.10.bias", "conv.weight",
@@ -19,8 +19,8 @@ import Atelier
 }
 
 @Test func networkOutputShapes() {
-    let network = StrokePredictorNetwork(configuration: .tiny, generator: RandomGenerator(seed: 2))
-    let x = Tensor.uniform([3, 3, 32, 32], generator: RandomGenerator(seed: 3))
+    let network = StrokePredictorNetwork(configuration: .tiny, rng: RandomGenerator(seed: 2))
+    let x = Tensor.uniform([3, 3, 32, 32], rng: RandomGenerator(seed: 3))
     let (shapes, logits) = network(image: x, canvas: x * 0.5)
     #expect(shapes.shape == [3, 8, 5] && logits.shape == [3, 8])
     let finite = shapes.floats().allSatisfy { $0.isFinite }

@@ -255,3 +255,16 @@ private func checkpoint(in directory: URL) throws -> URL {
     try trainer.exportWeights(to: url, dtype: .f32)  // representable in F32
     #expect(FileManager.default.fileExists(atPath: url.path))
 }
+
+@Test func detailSharesOutsideTheUnitIntervalAreRefusedNamingTheFlag() throws {
+    let directory = try scratchDirectory("paint-safety")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let input = try photo(in: directory, width: 40, height: 30, name: "in.png")
+    for share in [0, -0.5, 1.5, Double.nan, Double.infinity] {
+        var options = PaintJobOptions(input: input, output: directory.appendingPathComponent("out.png"))
+        options.model = try tinyModel(in: directory)
+        options.detailShare = share
+        #expect(failure(options) == "--detail-share must be in (0, 1], got \(share)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.png").path))
+}

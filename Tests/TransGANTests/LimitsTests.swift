@@ -61,7 +61,7 @@ extension TransGANTests {
             for b in [4, 8] {
                 let t = try Trainer(config: cfg, options: options { $0.batch = b; $0.gBatch = b },
                                     data: DataSource.synthetic(count: 8, channels: 1, size: 32, seed: 1))
-                let fake = t.generator(Tensor.normal([b, cfg.latentDim], generator: t.rng)).detached()
+                let fake = t.generator(Tensor.normal([b, cfg.latentDim], rng: t.rng)).detached()
                 let loss = t.discriminatorLoss(real: t.realBatch(b), fake: fake).loss
                 let dPeak = plan([loss] + gradients(of: loss, wrt: t.discriminator.parameters().map(\.tensor))).peakBytes
                 let gLoss = t.generatorLoss(batch: b)
@@ -104,8 +104,8 @@ extension TransGANTests {
         #expect(TransGANConfiguration.xl.discriminatorParameterCount == 10_210_400)
         let g = RandomGenerator(seed: 1)
         for c in [TransGANConfiguration.micro, .tiny.with(channels: 1), .grid64, .sLite] {
-            #expect(try Generator(c, generator: g).parameterCount == c.generatorParameterCount, "\(c.name) G")
-            #expect(try Discriminator(c, generator: g).parameterCount == c.discriminatorParameterCount, "\(c.name) D")
+            #expect(try Generator(c, rng: g).parameterCount == c.generatorParameterCount, "\(c.name) G")
+            #expect(try Discriminator(c, rng: g).parameterCount == c.discriminatorParameterCount, "\(c.name) D")
         }
     }
 

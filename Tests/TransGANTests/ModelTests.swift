@@ -23,7 +23,7 @@ extension TransGANTests {
 
     @Test func relativeBiasGathersTable() throws {
         let g = RandomGenerator(seed: 3)
-        let attn = GridAttention(dim: 8, heads: 2, side: 3, window: 3, noise: false, init: .generator, dtype: .float64, generator: g)
+        let attn = GridAttention(dim: 8, heads: 2, side: 3, window: 3, noise: false, init: .generator, dtype: .float64, rng: g)
         let table = attn.biasTable!.tensor.doubles()                    // [(2·3−1)², 2]
         let bias = attn.relativeBias()!.doubles()                        // [2, 9, 9]
         let idx = relativePositionIndex(window: 3)
@@ -49,12 +49,12 @@ extension TransGANTests {
         // One attention layer on an 8×8 grid with 4×4 windows: changing tokens in the top-left window changes
         // outputs only in that window.
         let g = RandomGenerator(seed: 4)
-        let attn = GridAttention(dim: 8, heads: 2, side: 8, window: 4, noise: false, init: .generator, dtype: .float64, generator: g)
-        let x = Tensor.normal([1, 64, 8], dtype: .float64, generator: g).materialized()
+        let attn = GridAttention(dim: 8, heads: 2, side: 8, window: 4, noise: false, init: .generator, dtype: .float64, rng: g)
+        let x = Tensor.normal([1, 64, 8], dtype: .float64, rng: g).materialized()
         var changed = x.doubles()
         for t in [0, 1, 8, 9, 27] { for k in 0..<8 { changed[t * 8 + k] += 1.5 } }   // tokens in window (0, 0)
-        let a = attn(x, generator: nil).doubles()
-        let b = attn(Tensor(shape: [1, 64, 8], values: changed, dtype: .float64), generator: nil).doubles()
+        let a = attn(x, rng: nil).doubles()
+        let b = attn(Tensor(shape: [1, 64, 8], values: changed, dtype: .float64), rng: nil).doubles()
         for t in 0..<64 {
             let inWindow = (t / 8) < 4 && (t % 8) < 4
             let diff = (0..<8).map { abs(a[t * 8 + $0] - b[t * 8 + $0]) }.max()!
@@ -66,18 +66,18 @@ extension TransGANTests {
         let cfg = TransGANConfiguration.grid64
         #expect(cfg.stageWindows == [16, 32, 16])
         let g = RandomGenerator(seed: 5)
-        let gen = try Generator(cfg, generator: g)
-        let images = gen(Tensor.normal([1, cfg.latentDim], generator: g))
+        let gen = try Generator(cfg, rng: g)
+        let images = gen(Tensor.normal([1, cfg.latentDim], rng: g))
         #expect(images.shape == [1, 3, 64, 64])
         let finite = images.floats().allSatisfy { $0.isFinite }
         #expect(finite)
-        let d = try Discriminator(cfg, generator: g)
-        #expect(d(images, generator: g).shape == [1, 1])
+        let d = try Discriminator(cfg, rng: g)
+        #expect(d(images, rng: g).shape == [1, 1])
     }
 
     @Test func translationKeepsPixelValues() {
         let g = RandomGenerator(seed: 6)
-        let x = Tensor.uniform([4, 3, 8, 8], low: 0.1, high: 1, dtype: .float64, generator: g).materialized()
+        let x = Tensor.uniform([4, 3, 8, 8], low: 0.1, high: 1, dtype: .float64, rng: g).materialized()
         let shifts = [(0, 0), (2, -1), (-3, 3), (1, 1)]
         let y = DiffAugment.translate(x, shifts: shifts).doubles(), xs = x.doubles()
         for n in 0..<4 {
@@ -92,7 +92,7 @@ extension TransGANTests {
             } } }
         }
         // Random shifts stay within ±⌊0.2·S + ½⌋.
-        let r = DiffAugment.translate(x, ratio: 0.2, generator: g).doubles()
+        let r = DiffAugment.translate(x, ratio: 0.2, rng: g).doubles()
         #expect(r.count == xs.count)
     }
 
@@ -107,22 +107,22 @@ extension TransGANTests {
         #expect((256..<512).filter { y[$0] == 0 }.count == 20)
         // The batch-wide coin: probability 1 always cuts, 0 never does.
         let g = RandomGenerator(seed: 8)
-        let always = DiffAugment.cutout(Tensor.ones([3, 1, 16, 16], dtype: .float64), probability: 1, ratio: 0.5, generator: g).doubles()
+        let always = DiffAugment.cutout(Tensor.ones([3, 1, 16, 16], dtype: .float64), probability: 1, ratio: 0.5, rng: g).doubles()
         #expect(always.filter { $0 == 0 }.count >= 3 * 16)
-        let never = DiffAugment.cutout(Tensor.ones([3, 1, 16, 16], dtype: .float64), probability: 0, ratio: 0.5, generator: g).doubles()
+        let never = DiffAugment.cutout(Tensor.ones([3, 1, 16, 16], dtype: .float64), probability: 0, ratio: 0.5, rng: g).doubles()
         #expect(never.allSatisfy { $0 == 1 })
     }
 
     @Test func colourChangesPerSample() {
         let g = RandomGenerator(seed: 9)
         // Identical samples get different colour factors.
-        let one = Tensor.uniform([1, 3, 8, 8], low: -1, high: 1, dtype: .float64, generator: g).materialized()
+        let one = Tensor.uniform([1, 3, 8, 8], low: -1, high: 1, dtype: .float64, rng: g).materialized()
         let x = Tensor.concat([one, one, one, one], axis: 0)
-        let y = DiffAugment.color(x, generator: g).doubles()
+        let y = DiffAugment.color(x, rng: g).doubles()
         let per = (0..<4).map { Array(y[($0 * 192)..<(($0 + 1) * 192)]) }
         for a in 0..<4 { for b in (a + 1)..<4 { #expect(per[a] != per[b]) } }
         // Fresh draws per call.
-        #expect(DiffAugment.color(x, generator: g).doubles() != y)
+        #expect(DiffAugment.color(x, rng: g).doubles() != y)
     }
 
 }

@@ -23,20 +23,20 @@ extension TransGANTests {
     @Test func gradientPenaltyGradientMatchesFiniteDifferences() throws {
         let t = try microTrainer(dtype: .float64)
         let real = t.realBatch(2)
-        let fake = t.generator(Tensor.normal([2, t.config.latentDim], dtype: .float64, generator: RandomGenerator(seed: 1))).materialized()
+        let fake = t.generator(Tensor.normal([2, t.config.latentDim], dtype: .float64, rng: RandomGenerator(seed: 1))).materialized()
         // Fresh generator with the same state for every evaluation: identical augmentation, noise and α.
-        checkDiscriminatorGradients(of: { t.gradientPenalty(real: real, fake: fake, generator: RandomGenerator(seed: 21, offset: 5)) }, trainer: t)
+        checkDiscriminatorGradients(of: { t.gradientPenalty(real: real, fake: fake, rng: RandomGenerator(seed: 21, offset: 5)) }, trainer: t)
     }
 
     @Test func r1PenaltyGradientMatchesFiniteDifferences() throws {
         let t = try microTrainer(dtype: .float64, loss: .logisticR1)
         let real = t.realBatch(2)
         func r1() -> Tensor {
-            let score = t.discriminator(real, generator: RandomGenerator(seed: 21, offset: 5))
+            let score = t.discriminator(real, rng: RandomGenerator(seed: 21, offset: 5))
             return t.r1Penalty(real: real, score: score)
         }
         // The penalty is ‖∇ₓD‖² summed over pixels: compare with the input gradient computed directly.
-        let score = t.discriminator(real, generator: RandomGenerator(seed: 21, offset: 5))
+        let score = t.discriminator(real, rng: RandomGenerator(seed: 21, offset: 5))
         let g = gradients(of: score.sum(), wrt: [real])[0].doubles()
         let direct = g.reduce(0) { $0 + $1 * $1 } / 2
         #expect(abs(r1().item() - direct) <= 1e-12 * max(1, direct))

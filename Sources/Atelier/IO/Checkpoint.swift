@@ -24,9 +24,9 @@ extension SafeTensorsFile {
     }
 
     /// Adds a random generator's state (seed and counter) to the metadata.
-    public mutating func store(_ generator: RandomGenerator, name: String) {
-        metadata[name + ".seed"] = String(generator.seed)
-        metadata[name + ".offset"] = String(generator.offset)
+    public mutating func store(_ rng: RandomGenerator, name: String) {
+        metadata[name + ".seed"] = String(rng.seed)
+        metadata[name + ".offset"] = String(rng.offset)
     }
 
     /// Loads every parameter and buffer of `module` from `prefix + name`. Missing keys, shape mismatches and

@@ -4,9 +4,9 @@
 public final class Linear: Module, @unchecked Sendable {
     public let weight: Parameter
     public let bias: Parameter?
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32, generator: RandomGenerator) {
-        weight = Parameter(Initializer.pytorchDefault([outFeatures, inFeatures], fanIn: inFeatures, dtype: dtype, generator: generator))
-        self.bias = bias ? Parameter(Initializer.pytorchDefault([outFeatures], fanIn: inFeatures, dtype: dtype, generator: generator)) : nil
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32, rng: RandomGenerator) {
+        weight = Parameter(Initializer.pytorchDefault([outFeatures, inFeatures], fanIn: inFeatures, dtype: dtype, rng: rng))
+        self.bias = bias ? Parameter(Initializer.pytorchDefault([outFeatures], fanIn: inFeatures, dtype: dtype, rng: rng)) : nil
         super.init()
         register("weight", weight)
         if let b = self.bias { register("bias", b) }
@@ -23,10 +23,10 @@ public final class Conv2d: Module, @unchecked Sendable {
     public let bias: Parameter?
     public let stride: Int, padding: Int
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
-                dtype: DType = .float32, generator: RandomGenerator) {
+                dtype: DType = .float32, rng: RandomGenerator) {
         let fanIn = inChannels * kernel * kernel
-        weight = Parameter(Initializer.pytorchDefault([outChannels, inChannels, kernel, kernel], fanIn: fanIn, dtype: dtype, generator: generator))
-        self.bias = bias ? Parameter(Initializer.pytorchDefault([outChannels], fanIn: fanIn, dtype: dtype, generator: generator)) : nil
+        weight = Parameter(Initializer.pytorchDefault([outChannels, inChannels, kernel, kernel], fanIn: fanIn, dtype: dtype, rng: rng))
+        self.bias = bias ? Parameter(Initializer.pytorchDefault([outChannels], fanIn: fanIn, dtype: dtype, rng: rng)) : nil
         self.stride = stride
         self.padding = padding
         super.init()

@@ -9,28 +9,28 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
     let inProjWeight: Parameter?, inProjBias: Parameter?
     let qProj: Linear?, kProj: Linear?, vProj: Linear?
     public let outProj: Linear
-    let generator: RandomGenerator
+    let rng: RandomGenerator
 
     /// - Parameters:
     ///   - packed: one `in_proj_weight [3E, E]` (PyTorch) or separate `q_proj`, `k_proj`, `v_proj`.
-    public init(embedDim: Int, heads: Int, dropout: Double = 0, packed: Bool = true, dtype: DType = .float32, generator: RandomGenerator) {
+    public init(embedDim: Int, heads: Int, dropout: Double = 0, packed: Bool = true, dtype: DType = .float32, rng: RandomGenerator) {
         shapeCheck(embedDim % heads == 0, "MultiheadAttention", "embedding \(embedDim) not divisible by \(heads) heads")
         self.embedDim = embedDim
         self.heads = heads
         self.dropout = dropout
         self.packed = packed
-        self.generator = generator
+        self.rng = rng
         if packed {
-            inProjWeight = Parameter(Initializer.xavierUniform([3 * embedDim, embedDim], fanIn: embedDim, fanOut: 3 * embedDim, dtype: dtype, generator: generator))
+            inProjWeight = Parameter(Initializer.xavierUniform([3 * embedDim, embedDim], fanIn: embedDim, fanOut: 3 * embedDim, dtype: dtype, rng: rng))
             inProjBias = Parameter(Tensor.zeros([3 * embedDim], dtype: dtype))
             qProj = nil; kProj = nil; vProj = nil
         } else {
             inProjWeight = nil; inProjBias = nil
-            qProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
-            kProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
-            vProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
+            qProj = Linear(embedDim, embedDim, dtype: dtype, rng: rng)
+            kProj = Linear(embedDim, embedDim, dtype: dtype, rng: rng)
+            vProj = Linear(embedDim, embedDim, dtype: dtype, rng: rng)
         }
-        outProj = Linear(embedDim, embedDim, dtype: dtype, generator: generator)
+        outProj = Linear(embedDim, embedDim, dtype: dtype, rng: rng)
         super.init()
         if let w = inProjWeight, let b = inProjBias { register("in_proj_weight", w); register("in_proj_bias", b) }
         if let q = qProj, let k = kProj, let v = vProj { register("q_proj", q); register("k_proj", k); register("v_proj", v) }
@@ -62,7 +62,7 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
             let scale = 1 / Double(embedDim / heads).squareRoot()
             var logits = q.matmul(k, transB: true) * scale
             if let bias { logits = logits + bias }
-            o = logits.softmax().dropout(dropout, generator: generator).matmul(v)
+            o = logits.softmax().dropout(dropout, rng: rng).matmul(v)
         } else {
             o = Tensor.attention(q: q, k: k, v: v, bias: bias)
         }
@@ -77,15 +77,15 @@ public final class TransformerEncoderLayer: Module, @unchecked Sendable {
     public let linear1: Linear, linear2: Linear
     public let norm1: LayerNorm, norm2: LayerNorm
     let dropout: Double
-    let generator: RandomGenerator
-    public init(dModel: Int, heads: Int, feedForward: Int = 2048, dropout: Double = 0.1, dtype: DType = .float32, generator: RandomGenerator) {
-        selfAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, generator: generator)
-        linear1 = Linear(dModel, feedForward, dtype: dtype, generator: generator)
-        linear2 = Linear(feedForward, dModel, dtype: dtype, generator: generator)
+    let rng: RandomGenerator
+    public init(dModel: Int, heads: Int, feedForward: Int = 2048, dropout: Double = 0.1, dtype: DType = .float32, rng: RandomGenerator) {
+        selfAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, rng: rng)
+        linear1 = Linear(dModel, feedForward, dtype: dtype, rng: rng)
+        linear2 = Linear(feedForward, dModel, dtype: dtype, rng: rng)
         norm1 = LayerNorm(dModel, dtype: dtype)
         norm2 = LayerNorm(dModel, dtype: dtype)
         self.dropout = dropout
-        self.generator = generator
+        self.rng = rng
         super.init()
         register("self_attn", selfAttn)
         register("linear1", linear1)
@@ -93,7 +93,7 @@ public final class TransformerEncoderLayer: Module, @unchecked Sendable {
         register("norm1", norm1)
         register("norm2", norm2)
     }
-    func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, generator: generator) : x }
+    func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, rng: rng) : x }
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let h = norm1(x + drop(selfAttn(x, x, x)))
         return norm2(h + drop(linear2(drop(linear1(h).relu()))))
@@ -106,17 +106,17 @@ public final class TransformerDecoderLayer: Module, @unchecked Sendable {
     public let linear1: Linear, linear2: Linear
     public let norm1: LayerNorm, norm2: LayerNorm, norm3: LayerNorm
     let dropout: Double
-    let generator: RandomGenerator
-    public init(dModel: Int, heads: Int, feedForward: Int = 2048, dropout: Double = 0.1, dtype: DType = .float32, generator: RandomGenerator) {
-        selfAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, generator: generator)
-        crossAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, generator: generator)
-        linear1 = Linear(dModel, feedForward, dtype: dtype, generator: generator)
-        linear2 = Linear(feedForward, dModel, dtype: dtype, generator: generator)
+    let rng: RandomGenerator
+    public init(dModel: Int, heads: Int, feedForward: Int = 2048, dropout: Double = 0.1, dtype: DType = .float32, rng: RandomGenerator) {
+        selfAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, rng: rng)
+        crossAttn = MultiheadAttention(embedDim: dModel, heads: heads, dropout: dropout, dtype: dtype, rng: rng)
+        linear1 = Linear(dModel, feedForward, dtype: dtype, rng: rng)
+        linear2 = Linear(feedForward, dModel, dtype: dtype, rng: rng)
         norm1 = LayerNorm(dModel, dtype: dtype)
         norm2 = LayerNorm(dModel, dtype: dtype)
         norm3 = LayerNorm(dModel, dtype: dtype)
         self.dropout = dropout
-        self.generator = generator
+        self.rng = rng
         super.init()
         register("self_attn", selfAttn)
         register("multihead_attn", crossAttn)
@@ -126,7 +126,7 @@ public final class TransformerDecoderLayer: Module, @unchecked Sendable {
         register("norm2", norm2)
         register("norm3", norm3)
     }
-    func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, generator: generator) : x }
+    func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, rng: rng) : x }
     public func callAsFunction(_ x: Tensor, memory: Tensor) -> Tensor {
         let h1 = norm1(x + drop(selfAttn(x, x, x)))
         let h2 = norm2(h1 + drop(crossAttn(h1, memory, memory)))
@@ -140,9 +140,9 @@ public final class ViTBlock: Module, @unchecked Sendable {
     public final class SelfAttention: Module, @unchecked Sendable {
         public let qkv: Linear, proj: Linear
         public let heads: Int
-        init(dim: Int, heads: Int, qkvBias: Bool, dtype: DType, generator: RandomGenerator) {
-            qkv = Linear(dim, 3 * dim, bias: qkvBias, dtype: dtype, generator: generator)
-            proj = Linear(dim, dim, dtype: dtype, generator: generator)
+        init(dim: Int, heads: Int, qkvBias: Bool, dtype: DType, rng: RandomGenerator) {
+            qkv = Linear(dim, 3 * dim, bias: qkvBias, dtype: dtype, rng: rng)
+            proj = Linear(dim, dim, dtype: dtype, rng: rng)
             self.heads = heads
             super.init()
             register("qkv", qkv)
@@ -158,9 +158,9 @@ public final class ViTBlock: Module, @unchecked Sendable {
     }
     public final class MLP: Module, @unchecked Sendable {
         public let fc1: Linear, fc2: Linear
-        init(dim: Int, hidden: Int, dtype: DType, generator: RandomGenerator) {
-            fc1 = Linear(dim, hidden, dtype: dtype, generator: generator)
-            fc2 = Linear(hidden, dim, dtype: dtype, generator: generator)
+        init(dim: Int, hidden: Int, dtype: DType, rng: RandomGenerator) {
+            fc1 = Linear(dim, hidden, dtype: dtype, rng: rng)
+            fc2 = Linear(hidden, dim, dtype: dtype, rng: rng)
             super.init()
             register("fc1", fc1)
             register("fc2", fc2)
@@ -168,12 +168,12 @@ public final class ViTBlock: Module, @unchecked Sendable {
         public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(x).gelu()) }
     }
     public let norm1: LayerNorm, attn: SelfAttention, norm2: LayerNorm, mlp: MLP
-    public init(dim: Int, heads: Int, mlpRatio: Int = 4, qkvBias: Bool = false, dtype: DType = .float32, generator: RandomGenerator) {
+    public init(dim: Int, heads: Int, mlpRatio: Int = 4, qkvBias: Bool = false, dtype: DType = .float32, rng: RandomGenerator) {
         shapeCheck(dim % heads == 0, "ViTBlock", "dimension \(dim) not divisible by \(heads) heads")
         norm1 = LayerNorm(dim, dtype: dtype)
-        attn = SelfAttention(dim: dim, heads: heads, qkvBias: qkvBias, dtype: dtype, generator: generator)
+        attn = SelfAttention(dim: dim, heads: heads, qkvBias: qkvBias, dtype: dtype, rng: rng)
         norm2 = LayerNorm(dim, dtype: dtype)
-        mlp = MLP(dim: dim, hidden: dim * mlpRatio, dtype: dtype, generator: generator)
+        mlp = MLP(dim: dim, hidden: dim * mlpRatio, dtype: dtype, rng: rng)
         super.init()
         register("norm1", norm1)
         register("attn", attn)

@@ -58,13 +58,13 @@ struct DropoutOp: Op {
 
 extension Tensor {
     /// Inverted dropout: zeroes elements with probability `p` and scales the rest by 1/(1−p).
-    public func dropout(_ p: Double, generator: RandomGenerator) -> Tensor {
+    public func dropout(_ p: Double, rng: RandomGenerator) -> Tensor {
         shapeCheck(p >= 0 && p < 1, "dropout", "probability \(p) outside [0, 1)")
         if p == 0 { return self }
         let keep = 1 - p
         let threshold = UInt32(Swift.min(keep * 4_294_967_296, 4_294_967_295).rounded(.down))
         let n = shape.reduce(1, *)
-        let op = DropoutOp(seed: generator.seed, start: generator.reserve(DropoutOp.counters(n)), threshold: threshold, scale: 1 / keep)
+        let op = DropoutOp(seed: rng.seed, start: rng.reserve(DropoutOp.counters(n)), threshold: threshold, scale: 1 / keep)
         return Tensor.make(op, [self], shape: shape, dtype: dtype)
     }
 }

@@ -111,21 +111,21 @@ struct RandomOp: NonDifferentiableOp {
 }
 
 extension Tensor {
-    public static func uniform(_ shape: [Int], low: Double = 0, high: Double = 1, dtype: DType = .float32, generator: RandomGenerator) -> Tensor {
+    public static func uniform(_ shape: [Int], low: Double = 0, high: Double = 1, dtype: DType = .float32, rng: RandomGenerator) -> Tensor {
         let n = shape.reduce(1, *)
-        return Tensor.make(RandomOp(kind: .uniform(low: low, high: high), seed: generator.seed, start: generator.reserve(n)), [], shape: shape, dtype: dtype)
+        return Tensor.make(RandomOp(kind: .uniform(low: low, high: high), seed: rng.seed, start: rng.reserve(n)), [], shape: shape, dtype: dtype)
     }
-    public static func normal(_ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .float32, generator: RandomGenerator) -> Tensor {
+    public static func normal(_ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .float32, rng: RandomGenerator) -> Tensor {
         let n = shape.reduce(1, *)
-        return Tensor.make(RandomOp(kind: .normal(mean: mean, std: std), seed: generator.seed, start: generator.reserve(n)), [], shape: shape, dtype: dtype)
+        return Tensor.make(RandomOp(kind: .normal(mean: mean, std: std), seed: rng.seed, start: rng.reserve(n)), [], shape: shape, dtype: dtype)
     }
     /// 1 with probability `p`, else 0.
-    public static func bernoulli(_ shape: [Int], p: Double, dtype: DType = .float32, generator: RandomGenerator) -> Tensor {
+    public static func bernoulli(_ shape: [Int], p: Double, dtype: DType = .float32, rng: RandomGenerator) -> Tensor {
         let n = shape.reduce(1, *)
-        return Tensor.make(RandomOp(kind: .bernoulli(p: p), seed: generator.seed, start: generator.reserve(n)), [], shape: shape, dtype: dtype)
+        return Tensor.make(RandomOp(kind: .bernoulli(p: p), seed: rng.seed, start: rng.reserve(n)), [], shape: shape, dtype: dtype)
     }
     /// Integers uniformly in `low..<high`, stored as floats.
-    public static func randomIntegers(_ shape: [Int], low: Int, high: Int, dtype: DType = .float32, generator: RandomGenerator) -> Tensor {
-        uniform(shape, low: Double(low), high: Double(high), dtype: dtype, generator: generator).unary(.floor)
+    public static func randomIntegers(_ shape: [Int], low: Int, high: Int, dtype: DType = .float32, rng: RandomGenerator) -> Tensor {
+        uniform(shape, low: Double(low), high: Double(high), dtype: dtype, rng: rng).unary(.floor)
     }
 }

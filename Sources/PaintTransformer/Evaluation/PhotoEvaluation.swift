@@ -63,7 +63,7 @@ public enum PhotoEvaluation {
     ///   - refineSteps: stroke refinement per layer (0: off).
     /// - Returns: the score and the painting.
     public static func evaluate(_ image: RGBImage, name: String, network: StrokePredictorNetwork, refineSteps: Int,
-                                detailLayers: Int = 0, fitColors: Bool = true, ground: CanvasGround = .mean,
+                                detailLayers: Int = 0, detailShare: Double = 1, fitColors: Bool = true, ground: CanvasGround = .mean,
                                 refineLearningRates: (shape: Double, color: Double)? = nil, decisionThreshold: Float = 0,
                                 brushes: BrushSet = .oilPaint()) throws -> (score: PhotoScore, painting: Painting) {
         let n = network.configuration.strokesPerPatch
@@ -72,7 +72,8 @@ public enum PhotoEvaluation {
             refiner?.shapeLearningRate = rates.shape
             refiner?.colorLearningRate = rates.color
         }
-        var painter = Painter(brushes: brushes, strokesPerPatch: n, detailLayers: detailLayers, ground: ground, refiner: refiner)
+        var painter = Painter(brushes: brushes, strokesPerPatch: n, detailLayers: detailLayers, ground: ground, refiner: refiner,
+                              detailShare: detailShare)
         painter.decisionThreshold = decisionThreshold
         let base = PaintTransformerModel.predictor(network)
         let finest = Painter.refinementCount(width: image.width, height: image.height) + detailLayers  // last regular pass

@@ -4,9 +4,9 @@ import Testing
 @testable import Atelier
 
 /// Forward + backward of a 10-layer MLP (width 128, batch 256: activations outweigh weights, as in training).
-func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) {
-    let layers = (0..<10).map { _ in Linear(128, 128, generator: generator) }
-    var h = Tensor.normal([256, 128], generator: generator)
+func deepMLPStep(rng: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) {
+    let layers = (0..<10).map { _ in Linear(128, 128, rng: rng) }
+    var h = Tensor.normal([256, 128], rng: rng)
     for l in layers { h = l(h).relu() }
     let loss = h.square().mean()
     let params = layers.flatMap { $0.parameters().map(\.tensor) }
@@ -14,7 +14,7 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
 }
 
 @Test func plannedPeakIsWellBelowTotal() {
-    let (loss, grads) = deepMLPStep(generator: RandomGenerator(seed: 1))
+    let (loss, grads) = deepMLPStep(rng: RandomGenerator(seed: 1))
     let p = plan([loss] + grads)
     let ratio = Double(p.peakBytes) / Double(p.totalBytes)
     // Every intermediate kept alive would be `totalBytes`; reuse and in-place relu must cut that to under 40 %.
@@ -27,7 +27,7 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
 
 @Test func sameSeedGivesBitwiseIdenticalResults() {
     func run() -> [Float] {
-        let (loss, grads) = deepMLPStep(generator: RandomGenerator(seed: 42))
+        let (loss, grads) = deepMLPStep(rng: RandomGenerator(seed: 42))
         evaluate([loss] + grads)
         return [Float(loss.item())] + grads.flatMap { $0.floats() }
     }
@@ -38,9 +38,9 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
     let before = Threading.count
     defer { Threading.setCount(before) }
     Threading.setCount(1)
-    let a = Tensor.normal([1000], generator: RandomGenerator(seed: 9)).floats()
+    let a = Tensor.normal([1000], rng: RandomGenerator(seed: 9)).floats()
     Threading.setCount(2)
-    let b = Tensor.normal([1000], generator: RandomGenerator(seed: 9)).floats()
+    let b = Tensor.normal([1000], rng: RandomGenerator(seed: 9)).floats()
     #expect(a == b)
     let mean = a.reduce(0, +) / 1000
     #expect(Swift.abs(mean) < 0.15)
@@ -54,11 +54,11 @@ func deepMLPStep(generator: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) 
     for threads in [1, 2] {
         Threading.setCount(threads)
         let n = 50_001
-        let u32 = Tensor.uniform([n], low: -2, high: 3, dtype: .float32, generator: RandomGenerator(seed: 77, offset: 5)).floats()
-        let u64 = Tensor.uniform([n], low: -2, high: 3, dtype: .float64, generator: RandomGenerator(seed: 77, offset: 5)).doubles()
+        let u32 = Tensor.uniform([n], low: -2, high: 3, dtype: .float32, rng: RandomGenerator(seed: 77, offset: 5)).floats()
+        let u64 = Tensor.uniform([n], low: -2, high: 3, dtype: .float64, rng: RandomGenerator(seed: 77, offset: 5)).doubles()
         #expect(u32 == u64.map { Float($0) })
-        let b32 = Tensor.bernoulli([n], p: 0.3, dtype: .float32, generator: RandomGenerator(seed: 78)).floats()
-        let b64 = Tensor.bernoulli([n], p: 0.3, dtype: .float64, generator: RandomGenerator(seed: 78)).doubles()
+        let b32 = Tensor.bernoulli([n], p: 0.3, dtype: .float32, rng: RandomGenerator(seed: 78)).floats()
+        let b64 = Tensor.bernoulli([n], p: 0.3, dtype: .float64, rng: RandomGenerator(seed: 78)).doubles()
         #expect(b32 == b64.map { Float($0) })
         let ones = b32.reduce(0, +) / Float(n)
         #expect(Swift.abs(ones - 0.3) < 0.01)

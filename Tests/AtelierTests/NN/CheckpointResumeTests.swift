@@ -7,11 +7,11 @@ import Testing
 /// conv → relu → conv(stride 2) → tokens → one ViT block → mean-pool → linear.
 final class TinyConvAttention: Module, @unchecked Sendable {
     let conv1: Conv2d, conv2: Conv2d, block: ViTBlock, head: Linear
-    init(generator: RandomGenerator) {
-        conv1 = Conv2d(1, 8, kernel: 3, padding: 1, generator: generator)
-        conv2 = Conv2d(8, 16, kernel: 3, stride: 2, padding: 1, generator: generator)
-        block = ViTBlock(dim: 16, heads: 2, generator: generator)
-        head = Linear(16, 2, generator: generator)
+    init(rng: RandomGenerator) {
+        conv1 = Conv2d(1, 8, kernel: 3, padding: 1, rng: rng)
+        conv2 = Conv2d(8, 16, kernel: 3, stride: 2, padding: 1, rng: rng)
+        block = ViTBlock(dim: 16, heads: 2, rng: rng)
+        head = Linear(16, 2, rng: rng)
         super.init()
         register("conv1", conv1); register("conv2", conv2); register("block", block); register("head", head)
     }
@@ -49,7 +49,7 @@ func trainSteps(_ model: TinyConvAttention, _ opt: Adam, _ steps: Range<Int>) ->
 }
 
 @Test func cnnAttentionLearnsAndResumesExactly() throws {
-    let model = TinyConvAttention(generator: RandomGenerator(seed: 11))
+    let model = TinyConvAttention(rng: RandomGenerator(seed: 11))
     let opt = Adam(parameters: model.namedParameters(), learningRate: 3e-3)
     let first = trainSteps(model, opt, 0..<20)
 
@@ -64,7 +64,7 @@ func trainSteps(_ model: TinyConvAttention, _ opt: Adam, _ steps: Range<Int>) ->
 
     let continued = trainSteps(model, opt, 20..<60)
 
-    let restored = TinyConvAttention(generator: RandomGenerator(seed: 999))
+    let restored = TinyConvAttention(rng: RandomGenerator(seed: 999))
     let restoredOpt = Adam(parameters: restored.namedParameters(), learningRate: 3e-3)
     let loaded = try SafeTensorsFile.read(from: url)
     try loaded.restore(restored, prefix: "model.")
@@ -83,21 +83,21 @@ func trainSteps(_ model: TinyConvAttention, _ opt: Adam, _ steps: Range<Int>) ->
     let url = dir.appendingPathComponent("small.safetensors")
     let gen = RandomGenerator(seed: 1)
     var file = SafeTensorsFile()
-    file.store(Linear(4, 3, generator: gen))
+    file.store(Linear(4, 3, rng: gen))
     try file.write(to: url)
     let loaded = try SafeTensorsFile.read(from: url)
 
-    let wrongShape = Linear(5, 3, generator: gen)
+    let wrongShape = Linear(5, 3, rng: gen)
     let before = wrongShape.weight.tensor.floats()
     do { try loaded.restore(wrongShape); Issue.record("shape mismatch accepted") } catch {
         #expect("\(error)".contains("small.safetensors") && "\(error)".contains("shape"))
     }
     #expect(wrongShape.weight.tensor.floats() == before, "a failed restore must leave the model unchanged")
 
-    do { try loaded.restore(Linear(4, 3, bias: false, generator: gen)); Issue.record("extra key accepted") } catch {
+    do { try loaded.restore(Linear(4, 3, bias: false, rng: gen)); Issue.record("extra key accepted") } catch {
         #expect("\(error)".contains("bias"))
     }
-    do { try loaded.restore(ViTBlock(dim: 4, heads: 2, generator: gen)); Issue.record("missing key accepted") } catch {
+    do { try loaded.restore(ViTBlock(dim: 4, heads: 2, rng: gen)); Issue.record("missing key accepted") } catch {
         #expect("\(error)".contains("missing key"))
     }
 }

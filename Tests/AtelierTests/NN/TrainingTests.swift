@@ -5,9 +5,9 @@ import Testing
 /// A 2-layer MLP regressing y = sin(3x₀) + x₁².
 final class TinyMLP: Module, @unchecked Sendable {
     let fc1: Linear, fc2: Linear
-    init(generator: RandomGenerator) {
-        fc1 = Linear(2, 32, generator: generator)
-        fc2 = Linear(32, 1, generator: generator)
+    init(rng: RandomGenerator) {
+        fc1 = Linear(2, 32, rng: rng)
+        fc2 = Linear(32, 1, rng: rng)
         super.init()
         register("fc1", fc1)
         register("fc2", fc2)
@@ -30,7 +30,7 @@ import Foundation
 
 @Test func mlpLossFalls() {
     let gen = RandomGenerator(seed: 3)
-    let model = TinyMLP(generator: gen)
+    let model = TinyMLP(rng: gen)
     let opt = Adam(parameters: model.namedParameters(), learningRate: 1e-2)
     let (x, y) = regressionBatch(128, seed: 5)
     var first = 0.0, last = 0.0

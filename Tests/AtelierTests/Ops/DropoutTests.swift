@@ -6,8 +6,8 @@ import Testing
 @Test func dropoutFloat32AndFloat64ShareTheMask() {
     let n = 1_000 // not a multiple of the 64-element block
     let values = (0..<n).map { 1 + Double($0 % 7) }
-    let y32 = Tensor(shape: [n], values: values, dtype: .float32).dropout(0.25, generator: RandomGenerator(seed: 9)).floats()
-    let y64 = Tensor(shape: [n], values: values, dtype: .float64).dropout(0.25, generator: RandomGenerator(seed: 9)).doubles()
+    let y32 = Tensor(shape: [n], values: values, dtype: .float32).dropout(0.25, rng: RandomGenerator(seed: 9)).floats()
+    let y64 = Tensor(shape: [n], values: values, dtype: .float64).dropout(0.25, rng: RandomGenerator(seed: 9)).doubles()
     for i in 0..<n {
         #expect((y32[i] == 0) == (y64[i] == 0), "element \(i)")
         #expect(abs(Double(y32[i]) - y64[i]) <= 1e-6 * y64[i], "element \(i)")
@@ -20,7 +20,7 @@ import Testing
 @Test func dropoutGradientIsItsMask() {
     let x = Tensor(shape: [3, 50], values: (0..<150).map { Double($0) / 10 - 7 }, dtype: .float64)
     let g = Tensor(shape: [3, 50], values: (0..<150).map { 0.5 + Double($0 % 5) }, dtype: .float64)
-    let y = x.dropout(0.4, generator: RandomGenerator(seed: 21))
+    let y = x.dropout(0.4, rng: RandomGenerator(seed: 21))
     let dx = gradients(of: (y * g).sum(), wrt: [x])[0]
     evaluate([y, dx])
     let yv = y.doubles(), dv = dx.doubles(), xv = x.doubles(), gv = g.doubles()
@@ -32,11 +32,11 @@ import Testing
 
 @Test func dropoutDrawsFollowTheGenerator() {
     let x = Tensor(shape: [257], values: [Double](repeating: 1, count: 257), dtype: .float32)
-    let generator = RandomGenerator(seed: 4)
-    let first = x.dropout(0.5, generator: generator).floats()
-    let second = x.dropout(0.5, generator: generator).floats()
-    let replay = x.dropout(0.5, generator: RandomGenerator(seed: 4)).floats()
+    let rng = RandomGenerator(seed: 4)
+    let first = x.dropout(0.5, rng: rng).floats()
+    let second = x.dropout(0.5, rng: rng).floats()
+    let replay = x.dropout(0.5, rng: RandomGenerator(seed: 4)).floats()
     #expect(first == replay)
     #expect(first != second)
-    #expect(generator.offset == 2 * UInt64(DropoutOp.counters(257)))
+    #expect(rng.offset == 2 * UInt64(DropoutOp.counters(257)))
 }

@@ -61,7 +61,7 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "indexAdd last axis", shapes: [[2, 6]]) { $0[0].indexAdd(axis: 1, [3, 0, 0, 3, 1, 3], size: 5) },
     GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
     // Its gradient is the same op on the incoming gradient; a fresh generator keeps one mask for the differences.
-    GradCase(name: "dropout", shapes: [[3, 70]]) { $0[0].dropout(0.3, generator: RandomGenerator(seed: 17)).square() },
+    GradCase(name: "dropout", shapes: [[3, 70]]) { $0[0].dropout(0.3, rng: RandomGenerator(seed: 17)).square() },
     GradCase(name: "softmax axis 0", shapes: [[3, 5]]) { $0[0].softmax(axis: 0) },
     GradCase(name: "softmaxBackward", shapes: [[3, 11], [3, 11]]) { softmaxBackward(y: $0[0], g: $0[1]) },
     GradCase(name: "logSoftmax", shapes: [[3, 5]]) { $0[0].logSoftmax() },
@@ -95,7 +95,7 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "batchNorm eval", shapes: [[3, 2, 2, 2], [2], [2], [2], [2]], low: 0.5, high: 1.5) {
         $0[0].batchNormInference(mean: $0[1], variance: $0[2], weight: $0[3], bias: $0[4])
     },
-    GradCase(name: "dropout", shapes: [[4, 5]]) { $0[0].dropout(0.3, generator: RandomGenerator(seed: 7)) },
+    GradCase(name: "dropout", shapes: [[4, 5]]) { $0[0].dropout(0.3, rng: RandomGenerator(seed: 7)) },
     GradCase(name: "l1Loss", shapes: [[3, 4], [3, 4]]) { $0[0].l1Loss($0[1]) },
     GradCase(name: "mseLoss", shapes: [[3, 4], [3, 4]]) { $0[0].mseLoss($0[1]) },
     GradCase(name: "bceWithLogits", shapes: [[3, 4]], low: -3, high: 3) {

@@ -40,8 +40,8 @@ private func reference(_ x: [Double], h: Int, w: Int, planes: Int, isMax: Bool, 
 func windowFiltersMatchThePlainLoop(shape: [Int]) {
     let planes = shape[0], h = shape[1], w = shape[2], n = planes * h * w
     let seeded = RandomGenerator(seed: UInt64(n))
-    let x = Tensor.uniform([n], generator: seeded).doubles().map { ($0 * 4).rounded(.down) / 4 }  // ties
-    let g = Tensor.uniform([n], generator: RandomGenerator(seed: 99)).doubles()
+    let x = Tensor.uniform([n], rng: seeded).doubles().map { ($0 * 4).rounded(.down) / 4 }  // ties
+    let g = Tensor.uniform([n], rng: RandomGenerator(seed: 99)).doubles()
     for isMax in [true, false] {
         let input = Tensor(shape: shape, values: x, dtype: .float64)
         let out = isMax ? input.maxFilter3x3() : input.minFilter3x3()

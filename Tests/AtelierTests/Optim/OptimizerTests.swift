@@ -34,7 +34,7 @@ import Testing
     let g = [Tensor(shape: [2], values: [3, 0]), Tensor(shape: [1], values: [4])]
     let (norm, factor) = clipFactor(gradients: g, maxNorm: 1)
     #expect(Swift.abs(norm - 5) < 1e-6 && Swift.abs(factor - 1 / (5 + 1e-6)) < 1e-9)
-    let source = Linear(2, 1, generator: RandomGenerator(seed: 1)), average = Linear(2, 1, generator: RandomGenerator(seed: 2))
+    let source = Linear(2, 1, rng: RandomGenerator(seed: 1)), average = Linear(2, 1, rng: RandomGenerator(seed: 2))
     let before = average.weight.tensor.doubles(), target = source.weight.tensor.doubles()
     updateMovingAverage(target: average, source: source, beta: 0.75)
     let after = average.weight.tensor.doubles()

@@ -31,7 +31,7 @@ import Atelier
     #expect(model.pixelL1 > perfect.pixelL1)
     // Through `evaluate`: a network's baseline row is its per-query mean prediction; a freshly initialised
     // network predicts nearly the same for every patch, so it sits at its baseline.
-    let network = StrokePredictorNetwork(configuration: .tiny, generator: RandomGenerator(seed: 4))
+    let network = StrokePredictorNetwork(configuration: .tiny, rng: RandomGenerator(seed: 4))
     let report = validation.evaluate(network, chunk: 8)
     #expect(abs(report.model.parameterL1 - report.baseline.parameterL1) < 0.01)
     #expect(report.patches == 16)
