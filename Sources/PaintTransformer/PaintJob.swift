@@ -53,7 +53,7 @@ public struct PaintJobOptions: Sendable {
     /// Adam steps of stroke refinement per layer (0: off).
     public var refineSteps: Int = PaintJobOptions.defaultRefineSteps
     /// The default refinement (README: PSNR with and without): 40 steps since the fused refinement loss made a
-    /// step ≈ 2.2× cheaper; on the tuning photos 40 beat 30 by 0.5 dB with the default detail.
+    /// step ≈ 8× cheaper; on the tuning photos 40 beat 30 by 0.5 dB with the default detail.
     public static let defaultRefineSteps = 40
     /// Largest `refineSteps` accepted.
     public static let maximumRefineSteps = 1000

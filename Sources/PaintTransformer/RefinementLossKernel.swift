@@ -8,12 +8,16 @@ import Foundation
 //
 // Why: built from engine ops, refinement is ~30 graph nodes per window batch and step, and every stroke is
 // sampled over the whole window although it covers a few pixels of it; that made refinement two thirds of
-// `paint`'s time. Here each stroke touches only its bounding box (plus the filters' 1-pixel reach), the
-// canvas under each stroke is kept only inside its box, in per-thread scratch, and windows run in parallel with no shared writes.
+// `paint`'s time. Here each stroke touches only its bounding box (plus the filters' 1-pixel reach), the canvas
+// under each stroke is kept only inside its box, in per-thread scratch, and windows run in parallel with no shared
+// writes, so the result does not depend on the thread count.
 //
 // Two facts keep it equal to the reference: the dilation of c·warp with c ≥ 0 picks the same pixel for every
 // channel (so one arg-max per pixel serves all three), and the filters' tie rule is the engine's (the centre if it
-// holds the extreme, else the first extreme in scan order; out-of-window neighbours are skipped).
+// holds the extreme, else the first extreme in scan order; out-of-window neighbours are skipped). One deliberate
+// difference: for a colour channel at exactly 0, where c·warp is 0 everywhere and the reference's dilation routes
+// to the centre, the colour's derivative here is the one-sided one (the dilated brush), so a clamped colour can
+// rise again.
 
 /// Loss and gradients of a batch of refinement windows; see `StrokeRefiner`.
 struct RefinementLossKernel: Sendable {
