@@ -2,6 +2,7 @@
 // For each preset: validate both against a Float64 reference, warm up, then report median times, GFLOP/s,
 // extra memory and speed-ups. `--json` prints one JSON array instead of the table.
 import ArgumentParser
+import Atelier
 import CKernels
 import COpenBLAS
 import Foundation
@@ -32,11 +33,17 @@ struct BenchAttention: ParsableCommand {
         let presets = wanted.isEmpty ? all : all.filter { wanted.contains($0.name) }
         let core = String(cString: openblas_get_corename())
         let log = { (s: String) in if !json { print(s) } }
+        let ceiling = FMACeiling.measure(threads: threads)
+        log(ceiling.description + "; the shares below are of it")
         log("threads \(threads) · OpenBLAS core \(core) · CKernels SIMD level \(ck_simd_level()) · reps \(reps) (median)")
         log("GF = GFLOP/s (fwd 4·BH·Tq·Tk·D, fwd+bwd 2.5×); composite mode = faster of BH-sliced (OpenBLAS 1 thread) or batched GEMMs")
         var rows: [[String: Any]] = []
         for p in presets {
-            let row = measure(p, core: core)
+            var row = measure(p, core: core)
+            row["fma_ceiling_gflops"] = ceiling.gigaflops
+            for key in ["fused_fwd", "fused_fwdbwd", "composite_fwd", "composite_fwdbwd"] {
+                row[key + "_share_of_ceiling"] = ceiling.share(of: row[key + "_gflops"] as! Double)
+            }
             rows.append(row)
             if !json { printRow(row) }
         }
@@ -116,13 +123,14 @@ struct BenchAttention: ParsableCommand {
 
     func printRow(_ r: [String: Any]) {
         func f(_ key: String, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", r[key] as! Double) }
+        func pct(_ key: String) -> String { String(format: "%.0f %% of ceiling", 100 * (r[key + "_share_of_ceiling"] as! Double)) }
         func mb(_ key: String) -> String { String(format: "%.2f MB", Double(r[key] as! Int) / 1e6) }
         let ff = r["fused_fwd_ms"] as! Double, cf = r["composite_fwd_ms"] as! Double
         let ffb = r["fused_fwdbwd_ms"] as! Double, cfb = r["composite_fwdbwd_ms"] as! Double
         print("""
         \(r["name"]!) B\(r["B"]!) H\(r["H"]!) Tq\(r["Tq"]!) Tk\(r["Tk"]!) D\(r["D"]!)\((r["bias"] as! Bool) ? " +bias" : "")
-          fwd     fused \(f("fused_fwd_ms", 3)) ms \(f("fused_fwd_gflops", 1)) GF · composite \(f("composite_fwd_ms", 3)) ms \(f("composite_fwd_gflops", 1)) GF · ×\(String(format: "%.2f", cf / ff))
-          fwd+bwd fused \(f("fused_fwdbwd_ms", 3)) ms \(f("fused_fwdbwd_gflops", 1)) GF · composite \(f("composite_fwdbwd_ms", 3)) ms \(f("composite_fwdbwd_gflops", 1)) GF · ×\(String(format: "%.2f", cfb / ffb)) (composite \(r["composite_mode"]!))
+          fwd     fused \(f("fused_fwd_ms", 3)) ms \(f("fused_fwd_gflops", 1)) GF (\(pct("fused_fwd"))) · composite \(f("composite_fwd_ms", 3)) ms \(f("composite_fwd_gflops", 1)) GF (\(pct("composite_fwd"))) · ×\(String(format: "%.2f", cf / ff))
+          fwd+bwd fused \(f("fused_fwdbwd_ms", 3)) ms \(f("fused_fwdbwd_gflops", 1)) GF (\(pct("fused_fwdbwd"))) · composite \(f("composite_fwdbwd_ms", 3)) ms \(f("composite_fwdbwd_gflops", 1)) GF (\(pct("composite_fwdbwd"))) · ×\(String(format: "%.2f", cfb / ffb)) (composite \(r["composite_mode"]!))
           max |err| vs f64 (\(r["reference_slices"]!) slices): fused fwd \(String(format: "%.1e", r["max_abs_err_fwd"] as! Double)) bwd \(String(format: "%.1e", r["max_abs_err_bwd"] as! Double)) · composite fwd \(String(format: "%.1e", r["composite_max_abs_err_fwd"] as! Double)) bwd \(String(format: "%.1e", r["composite_max_abs_err_bwd"] as! Double))
           extra memory fwd+bwd: fused \(mb("fused_extra_bytes")) · composite \(mb("composite_extra_bytes"))
         """)

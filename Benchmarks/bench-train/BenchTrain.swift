@@ -32,6 +32,8 @@ struct BenchTrain: ParsableCommand {
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
         if let threads { Threading.setCount(try Threading.validatedCount(threads)) }
+        // Measured before the model is built, on the threads the iteration will use.
+        let ceiling = FMACeiling.measure(threads: Threading.count)
         let timings: [Double]
         var details: [String: String] = [:]
         switch model {
@@ -50,11 +52,12 @@ struct BenchTrain: ParsableCommand {
                 "\"model\": \"\(model.rawValue)\"", "\"config\": \"\(config)\"", "\"batch\": \(batch)", "\"threads\": \(Threading.count)",
                 "\"blas_core\": \"\(core)\"", "\"blas_thread_timeout\": \"\(spin)\"", "\"iterations\": \(timings.count)",
                 String(format: "\"median_ms\": %.1f", median), String(format: "\"min_ms\": %.1f", sorted.first ?? 0),
-                String(format: "\"peak_rss_mb\": %.1f", rss),
+                String(format: "\"peak_rss_mb\": %.1f", rss), String(format: "\"fma_ceiling_gflops\": %.1f", ceiling.gigaflops),
             ]
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { fields.append("\"\(k)\": \(v)") }
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
+            print(ceiling.description)
             print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core), thread timeout \(spin)")
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             print(String(format: "one iteration: median %.1f ms (min %.1f ms, %d runs); peak RSS %.1f MB", median, sorted.first ?? 0, timings.count, rss))

@@ -17,6 +17,13 @@ int ck_cpu_has_skylake_avx512(void);
 /// the best. Results of the levels agree to rounding, not bitwise.
 void ck_set_simd_level(int level);
 
+// MARK: - Peak probe
+
+/// Runs `iterations` rounds of independent fused multiply-add chains (x ← x·multiplier + addend) on the active
+/// SIMD level's widest vectors; sets *flops to the floating-point operations done and returns a checksum (so the
+/// work is not optimised away). Time it on every core at once for the machine's FP32 ceiling.
+float ck_fma_probe(int64_t iterations, float multiplier, float addend, double *flops);
+
 // MARK: - Floating-point mode
 
 /// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous mode for
