@@ -166,13 +166,15 @@ public struct StrokeRefiner: Sendable {
         var packed = RefinementLossKernel.Strokes(shapes: shapes0.floats(), colors: colors0.floats(),
                                                   drawn: decisions.floats().map { $0 > 0 }, vertical: vertical,
                                                   strokesPerWindow: n)
+        let workspace = RefinementLossKernel.Workspace(strokesPerWindow: n, resolution: resolution)
         for step in 0..<steps {
             // Cosine decay to zero: large early moves, then settling instead of Adam's constant-size jitter.
             let decay = 0.5 * (1 + cos(Double.pi * Double(step) / Double(steps)))
             shapeAdam.learningRate = shapeLearningRate * decay
             colorAdam.learningRate = colorLearningRate * decay
             // The summed per-window loss, so each window's step does not shrink with the batch.
-            let result = lossKernel.evaluate(targets: targets, canvases: canvases, strokes: packed, resolution: resolution)
+            let result = lossKernel.evaluate(targets: targets, canvases: canvases, strokes: packed, resolution: resolution,
+                                             workspace: workspace)
             guard result.loss.isFinite, result.shapeGradients.allSatisfy(\.isFinite), result.colorGradients.allSatisfy(\.isFinite)
             else { break }
             shapeAdam.step(gradients: [Tensor(shape: shapes0.shape, floats: result.shapeGradients)])

@@ -94,4 +94,10 @@ func fusedRefinementLossMatchesEngineOps(threads: Int) {
     Threading.setCount(2)
     let two = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
     #expect(one.loss == two.loss && one.shapeGradients == two.shapeGradients && one.colorGradients == two.colorGradients)
+    // A reused workspace (3 slots for 5 windows, used twice) leaves nothing behind that changes a result.
+    let workspace = RefinementLossKernel.Workspace(strokesPerWindow: c.n, resolution: c.r, threads: 3)
+    for _ in 0..<2 {
+        let reused = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r, workspace: workspace)
+        #expect(reused.loss == one.loss && reused.shapeGradients == one.shapeGradients && reused.colorGradients == one.colorGradients)
+    }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// The machine's measured FP32 peak: fused multiply-add chains on every worker thread at once, at the active SIMD
 /// level. Benchmarks print their rates beside it, so a figure reads as a share of what this machine can do rather
 /// than of a number from a data sheet (the CPU can change between runs; clocks drop when all cores are busy).
-public struct FMACeiling: Sendable, Codable {
+public struct FMACeiling: Sendable, Codable, CustomStringConvertible {
     /// Best of the rounds, in GFLOP/s over all threads.
     public let gigaflops: Double
     public let threads: Int
