@@ -129,6 +129,22 @@ public struct BrushSet: Sendable, Equatable {
             horizontal: .oilPaint(grain: .horizontal, size: size, seed: seed))
     }
 
+    /// The brightest stroke colour worth painting with: colour × intensity is what lands on the canvas (clipped to
+    /// 1 there), and a textured brush's body sits below 1 (≈ 0.9 for the oil-paint pair), so colours capped at 1
+    /// could never paint white or any bright highlight — a dark bias of ≈ 0.06 on every near-white pixel. Fitted and
+    /// refined colours may rise to 1 ÷ the body's mean intensity (the pixels at ≥ half the brightest), the lower
+    /// of the two brushes, so a stroke's mean can reach 1; kept within [1, 2] for extreme user brushes.
+    public var colorCeiling: Float {
+        func bodyMean(_ brush: Brush) -> Float {
+            let peak = brush.pixels.max() ?? 0
+            var sum: Float = 0, count = 0
+            for v in brush.pixels where v >= 0.5 * peak && v > 0 { sum += v; count += 1 }
+            return count > 0 ? sum / Float(count) : 1
+        }
+        let body = min(bodyMean(vertical), bodyMean(horizontal))
+        return min(max(1 / body, 1), 2)
+    }
+
     /// The reference's rule: the vertical brush if `h > w`, else the horizontal one.
     @inlinable
     public func brush(w: Float, h: Float) -> Brush { h > w ? vertical : horizontal }

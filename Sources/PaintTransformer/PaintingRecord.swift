@@ -13,7 +13,8 @@ public struct PaintedStroke: Sendable, Equatable, Codable {
     public var height: Float
     /// Clockwise rotation on screen, degrees (θ·180).
     public var angle: Float
-    /// Colour sampled from the target, before the brush intensity multiplies it.
+    /// Stroke colour before the brush intensity multiplies it (sampled or fitted; fitted colours may exceed 1 up to
+    /// `BrushSet.colorCeiling`, and the canvas clips colour × intensity at 1).
     public var red: Float
     public var green: Float
     public var blue: Float

@@ -245,7 +245,7 @@ struct RefinementLossKernel: Sendable {
     }
 
     /// One window: forward through its strokes, then backward; returns the window's loss and writes its gradients.
-    /// Colours are assumed in [0, 1] (the refiner clamps them), so the dilation of c·intensity is c·(dilated intensity).
+    /// Colours are assumed ≥ 0 (the refiner clamps them), so the dilation of c·intensity is c·(dilated intensity).
     private func window(_ w: Int, target: UnsafePointer<Float>, canvas: UnsafePointer<Float>, strokes: Strokes, r: Int,
                         scratch: Scratch, dShapes: UnsafeMutablePointer<Float>, dColors: UnsafeMutablePointer<Float>) -> Double {
         let n = strokes.strokesPerWindow, plane = r * r

@@ -89,7 +89,8 @@ public struct StrokeRasterizer: Sendable {
             for j in paint.x0...paint.x1 where outMin[o + j] > 0 {
                 let mx = outMax[o + j], mn = outMin[o + j]
                 for c in 0..<3 {
-                    canvas[c * plane + row + j] = colour[c] >= 0 ? colour[c] * mx : colour[c] * mn
+                    // Clipped at 1: fitted colours may exceed 1 so that textured strokes reach white.
+                    canvas[c * plane + row + j] = colour[c] >= 0 ? min(colour[c] * mx, 1) : colour[c] * mn
                 }
             }
         }

@@ -37,6 +37,8 @@ public struct StrokeRefiner: Sendable {
     public var colorLearningRate: Double
     /// Windows per evaluation (bounds memory: ≈ 0.3 MB per window and stroke at 64²).
     public var windowsPerBatch: Int
+    /// Colours are kept in [0, colorCeiling] (`BrushSet.colorCeiling`: above 1, so textured strokes reach white).
+    public var colorCeiling: Float
     let renderer: DifferentiableStrokeRenderer
     let lossKernel: RefinementLossKernel
 
@@ -52,6 +54,7 @@ public struct StrokeRefiner: Sendable {
         self.windowsPerBatch = windowsPerBatch
         renderer = DifferentiableStrokeRenderer(brushes: brushes)
         lossKernel = RefinementLossKernel(brushes: brushes)
+        colorCeiling = brushes.colorCeiling
     }
 
     /// Returns every window's strokes after refinement (same counts and order): colours fitted by least squares
@@ -71,7 +74,7 @@ public struct StrokeRefiner: Sendable {
 
     /// Each stroke's colour c minimising its own squared error over the part of the window it stays visible in,
     /// given its coverage α and brush intensity b (colour 1 rendered): the stroke paints c·b·α + old·(1 − α), so
-    /// c = Σ T·α·b·(target − old·(1 − α)) / Σ T·(α·b)², per channel, clamped to [0, 1], with T the share of the
+    /// c = Σ T·α·b·(target − old·(1 − α)) / Σ T·(α·b)², per channel, clamped to [0, colorCeiling], with T the share of the
     /// pixel that the window's later strokes leave uncovered. `old` is the canvas before the layer (the strokes
     /// drawn under this one are not seen); the Adam steps that follow see everything in the window.
     private func fittedColors(_ windows: [RefinementWindow]) -> [[Stroke]] {
@@ -105,7 +108,8 @@ public struct StrokeRefiner: Sendable {
                 }
                 if denominator > 1e-6 {
                     let c = numerator / denominator
-                    fitted[i].color = SIMD3(min(max(c.x, 0), 1), min(max(c.y, 0), 1), min(max(c.z, 0), 1))
+                    let ceiling = colorCeiling
+                    fitted[i].color = SIMD3(min(max(c.x, 0), ceiling), min(max(c.y, 0), ceiling), min(max(c.z, 0), ceiling))
                 }
             }
             return fitted
@@ -180,7 +184,7 @@ public struct StrokeRefiner: Sendable {
             shapeAdam.step(gradients: [Tensor(shape: shapes0.shape, floats: result.shapeGradients)])
             colorAdam.step(gradients: [Tensor(shape: colors0.shape, floats: result.colorGradients)])
             packed.shapes = Self.clampShapes(shapes.tensor.floats())
-            packed.colors = colors.tensor.floats().map { min(max($0, 0), 1) }
+            packed.colors = colors.tensor.floats().map { [colorCeiling] in min(max($0, 0), colorCeiling) }
             shapes.assign(packed.shapes)
             colors.assign(packed.colors)
         }

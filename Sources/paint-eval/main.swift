@@ -97,6 +97,16 @@ struct PaintEval: ParsableCommand {
                 printError("error: --photos \(folder.path) holds no PNG or JPEG files")
                 throw ExitCode.failure
             }
+            // Made before the first (slow) painting, so a bad --paintings path fails at once, not after it.
+            if let paintings {
+                do {
+                    try FileManager.default.createDirectory(at: URL(fileURLWithPath: paintings, isDirectory: true),
+                                                            withIntermediateDirectories: true)
+                } catch {
+                    printError("error: cannot create --paintings folder \(paintings) (a file in the way, or no permission)")
+                    throw ExitCode.failure
+                }
+            }
             if !json {
                 print(String(format: "%-16@ %7@ %6@ %7@ %6@ %7@ %6@ %7@ %6@ %7@", "photo" as NSString, "strokes" as NSString,
                              "sec" as NSString, "PSNR" as NSString, "SSIM" as NSString, "blk8" as NSString, "SSIM" as NSString,
