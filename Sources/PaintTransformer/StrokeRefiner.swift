@@ -38,7 +38,9 @@ public struct StrokeRefiner: Sendable {
     /// Windows per evaluation (bounds memory: ≈ 0.3 MB per window and stroke at 64²).
     public var windowsPerBatch: Int
     /// Colours are kept in [0, colorCeiling] (`BrushSet.colorCeiling`: above 1, so textured strokes reach white).
-    public var colorCeiling: Float
+    /// The loss does not model the rasterizer's clip at 1, so an overshoot the canvas would clip still counts as
+    /// error; that keeps the loss smooth and only makes bright colours slightly conservative.
+    public let colorCeiling: Float
     let renderer: DifferentiableStrokeRenderer
     let lossKernel: RefinementLossKernel
 
@@ -108,8 +110,7 @@ public struct StrokeRefiner: Sendable {
                 }
                 if denominator > 1e-6 {
                     let c = numerator / denominator
-                    let ceiling = colorCeiling
-                    fitted[i].color = SIMD3(min(max(c.x, 0), ceiling), min(max(c.y, 0), ceiling), min(max(c.z, 0), ceiling))
+                    fitted[i].color = SIMD3(clampedColor(c.x), clampedColor(c.y), clampedColor(c.z))
                 }
             }
             return fitted
@@ -184,7 +185,7 @@ public struct StrokeRefiner: Sendable {
             shapeAdam.step(gradients: [Tensor(shape: shapes0.shape, floats: result.shapeGradients)])
             colorAdam.step(gradients: [Tensor(shape: colors0.shape, floats: result.colorGradients)])
             packed.shapes = Self.clampShapes(shapes.tensor.floats())
-            packed.colors = colors.tensor.floats().map { [colorCeiling] in min(max($0, 0), colorCeiling) }
+            packed.colors = colors.tensor.floats().map(clampedColor)
             shapes.assign(packed.shapes)
             colors.assign(packed.colors)
         }
@@ -197,6 +198,8 @@ public struct StrokeRefiner: Sendable {
             }
         }
     }
+
+    private func clampedColor(_ value: Float) -> Float { min(max(value, 0), colorCeiling) }
 
     /// Keeps centres inside the window and sizes within (1/64, 1] of it, so no stroke vanishes or degenerates.
     static func clampShapes(_ values: [Float]) -> [Float] {
