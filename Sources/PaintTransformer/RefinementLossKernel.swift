@@ -2,9 +2,10 @@ import Atelier
 import Foundation
 
 // Stroke refinement's loss and its gradient in one pass per window, without building a graph. It computes what
-// `DifferentiableStrokeRenderer.render` + `composite` + mean squared error and their autodiff compute (the plain
-// reference its tests compare against): inverse-affine bilinear sampling of the chosen brush and its mask,
-// colour × 3×3 dilation, 3×3 erosion of the alpha, over-compositing in drawing order, squared error.
+// `DifferentiableStrokeRenderer.render` (its foreground clipped at 1) + `composite` + mean squared error and their
+// autodiff compute (the plain reference its tests compare against): inverse-affine bilinear sampling of the chosen brush and its mask,
+// colour × 3×3 dilation clipped at 1 (as the rasterizer clips), 3×3 erosion of the alpha, over-compositing in
+// drawing order, squared error.
 //
 // Why: built from engine ops, refinement is ~30 graph nodes per window batch and step, and every stroke is
 // sampled over the whole window although it covers a few pixels of it; that made refinement two thirds of
@@ -206,8 +207,9 @@ struct RefinementLossKernel: Sendable {
         -> (value: SIMD2<Float>, dx: SIMD2<Float>, dy: SIMD2<Float>) {
         let sx = Float(wb) / 2, sy = Float(hb) / 2
         let ix = (gx + 1) * sx - 0.5, iy = (gy + 1) * sy - 0.5
-        let fx = ix.rounded(.down), fy = iy.rounded(.down)
-        guard fx.isFinite && fy.isFinite && fx > -2 && fy > -2 && fx < Float(wb + 1) && fy < Float(hb + 1) else { return (.zero, .zero, .zero) }
+        // ⌊ix⌋ > −2 ⟺ ix ≥ −1 and ⌊ix⌋ < wb + 1 ⟺ ix < wb + 1; NaN fails both.
+        guard ix >= -1 && iy >= -1 && ix < Float(wb + 1) && iy < Float(hb + 1) else { return (.zero, .zero, .zero) }
+        let fx = floorInRange(ix), fy = floorInRange(iy)
         let tx = ix - fx, ty = iy - fy
         let x0 = Int(fx), y0 = Int(fy)
         let okX0 = x0 >= 0 && x0 < wb, okX1 = x0 + 1 >= 0 && x0 + 1 < wb
@@ -244,6 +246,10 @@ struct RefinementLossKernel: Sendable {
         (max(0, box.rows.lowerBound - 1)..<min(r, box.rows.upperBound + 1), max(0, box.cols.lowerBound - 1)..<min(r, box.cols.upperBound + 1))
     }
 
+    /// The canvas's ceiling: `StrokeRasterizer` clips colour × intensity at 1, and so does this loss, so colours
+    /// above 1 (`BrushSet.colorCeiling`) brighten a stroke's dim texels without being charged for the clipped ones.
+    private static let white = SIMD3<Float>(repeating: 1)
+
     /// One window: forward through its strokes, then backward; returns the window's loss and writes its gradients.
     /// Colours are assumed ≥ 0 (the refiner clamps them), so the dilation of c·intensity is c·(dilated intensity).
     private func window(_ w: Int, target: UnsafePointer<Float>, canvas: UnsafePointer<Float>, strokes: Strokes, r: Int,
@@ -261,17 +267,18 @@ struct RefinementLossKernel: Sendable {
             let box = Self.footprint(a, texture: texture, r: r)
             scratch.boxes[i] = box
             sampleStroke(i, a: a, texture: texture, box: box, r: r, scratch: scratch)
-            let c = (strokes.colors[k * 3], strokes.colors[k * 3 + 1], strokes.colors[k * 3 + 2])
+            let c = SIMD3(strokes.colors[k * 3], strokes.colors[k * 3 + 1], strokes.colors[k * 3 + 2])
             let filtered = scratch.filtered + i * plane
             for y in box.rows {
                 for x in box.cols {
                     let p = y * r + x
-                    let f = filtered[p], alpha = f.y, fg = f.x * alpha, keep = 1 - alpha
+                    let f = filtered[p], alpha = f.y, keep = 1 - alpha
+                    let lit = pointwiseMin(c * f.x, Self.white) * alpha
                     let below = (painted[p], painted[plane + p], painted[2 * plane + p])
                     under[p] = below.0; under[plane + p] = below.1; under[2 * plane + p] = below.2
-                    painted[p] = c.0 * fg + below.0 * keep
-                    painted[plane + p] = c.1 * fg + below.1 * keep
-                    painted[2 * plane + p] = c.2 * fg + below.2 * keep
+                    painted[p] = lit.x + below.0 * keep
+                    painted[plane + p] = lit.y + below.1 * keep
+                    painted[2 * plane + p] = lit.z + below.2 * keep
                 }
             }
         }
@@ -308,12 +315,15 @@ struct RefinementLossKernel: Sendable {
                     // Where α = 0 the stroke changes nothing here and its erosion picked a zero-slope texel.
                     let gp = SIMD3(g[p], g[plane + p], g[2 * plane + p])
                     let under = SIMD3(before[p], before[plane + p], before[2 * plane + p])
-                    let dForeground = gp * alpha
+                    // A channel clipped at 1 passes nothing to its colour or the dilation (ties count as unclipped,
+                    // as the engine's minimum sends them to its first operand).
+                    let unclipped = c * f.x, clipped = unclipped .> Self.white
+                    let dForeground = (gp * alpha).replacing(with: 0, where: clipped)
                     dColor += dForeground * f.x
                     // α = 0 sends nothing through the dilation; the erosion's share below still counts (its
                     // source can have a one-sided slope where a sample lands exactly on a texel edge).
                     if alpha != 0 { dSampled[Self.source(of: f.x, in: sampled, lane: 0, y, x, r: r)].x += (dForeground * c).sum() }
-                    dSampled[Self.source(of: f.y, in: sampled, lane: 1, y, x, r: r)].y += (gp * (c * f.x - under)).sum()
+                    dSampled[Self.source(of: f.y, in: sampled, lane: 1, y, x, r: r)].y += (gp * (pointwiseMin(unclipped, Self.white) - under)).sum()
                     let keep = 1 - alpha
                     g[p] = gp.x * keep
                     g[plane + p] = gp.y * keep

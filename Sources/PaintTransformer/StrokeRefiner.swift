@@ -38,8 +38,8 @@ public struct StrokeRefiner: Sendable {
     /// Windows per evaluation (bounds memory: ≈ 0.3 MB per window and stroke at 64²).
     public var windowsPerBatch: Int
     /// Colours are kept in [0, colorCeiling] (`BrushSet.colorCeiling`: above 1, so textured strokes reach white).
-    /// The loss does not model the rasterizer's clip at 1, so an overshoot the canvas would clip still counts as
-    /// error; that keeps the loss smooth and only makes bright colours slightly conservative.
+    /// The loss clips colour × intensity at 1 as the rasterizer does, so a bright colour is not charged for the
+    /// texels the canvas clips.
     public let colorCeiling: Float
     let renderer: DifferentiableStrokeRenderer
     let lossKernel: RefinementLossKernel
@@ -158,7 +158,7 @@ public struct StrokeRefiner: Sendable {
         let target = Tensor(shape: [count, 3, r, r], floats: windows.flatMap(\.target))
         let canvas = Tensor(shape: [count, 3, r, r], floats: windows.flatMap(\.canvas))
         let (fg, alpha) = renderer.render(shapes: shapes, colors: colors, vertical: vertical, height: r, width: r)
-        let painted = DifferentiableStrokeRenderer.composite(canvas: canvas, foreground: fg, alpha: alpha, decisions: decisions)
+        let painted = DifferentiableStrokeRenderer.composite(canvas: canvas, foreground: fg.minimum(1), alpha: alpha, decisions: decisions)
         return (painted - target).square().mean()
     }
 

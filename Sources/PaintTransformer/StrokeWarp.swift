@@ -1,3 +1,4 @@
+import Atelier
 import Foundation
 
 // The shared core of both host renderers: PyTorch's affine_grid + grid_sample (bilinear, zeros padding,
@@ -108,7 +109,7 @@ func nearestIndices(input: Int, output: Int) -> [Int32] {
 @inline(__always)
 func sampleBilinear(_ texture: UnsafePointer<Float>, _ grid: SourceGrid, col: Float, row: Float) -> Float {
     guard col > -1, row > -1, col < Float(grid.width), row < Float(grid.height) else { return 0 }
-    let c0f = col.rounded(.down), r0f = row.rounded(.down)
+    let c0f = floorInRange(col), r0f = floorInRange(row)
     let fx = col - c0f, fy = row - r0f
     let c0 = Int(c0f), r0 = Int(r0f)
     let hasLeft = c0 >= 0, hasRight = c0 + 1 < grid.width

@@ -31,7 +31,8 @@ private struct RefinementCase {
                 if w == 1 && i == 0 { s = [0.5, 0.5, 1, 1, 0.03] }          // covers the window, crosses every edge
                 if w == 1 && i == 1 { s = [0.31, 0.62, 0.04, 0.06, 0.4] }   // a few pixels
                 shapes += s
-                colors += [0.1 + unit() * 0.8, 0.1 + unit() * 0.8, 0.1 + unit() * 0.8]
+                // Up to 1.5, so bright texels clip at 1 as the rasterizer clips (the test checks that some do).
+                colors += [0.1 + unit() * 1.4, 0.1 + unit() * 1.4, 0.1 + unit() * 1.4]
                 drawn.append(!(w == 3 && i >= 2))                           // window 3 has two strokes
                 vertical.append(s[3] > s[2])
             }
@@ -40,7 +41,8 @@ private struct RefinementCase {
     }
 
     /// Loss and gradients from engine ops in Float64.
-    func reference() -> (loss: Double, shapes: [Double], colors: [Double]) {
+    /// Also returns the share of painted foreground values (α > 0) that the clip at 1 cuts.
+    func reference() -> (loss: Double, shapes: [Double], colors: [Double], clippedShare: Double) {
         let renderer = DifferentiableStrokeRenderer(brushes: brushes)
         let shapes = Tensor(shape: [windows * n, 5], values: strokes.shapes.map(Double.init), dtype: .float64)
         let colors = Tensor(shape: [windows * n, 3], values: strokes.colors.map(Double.init), dtype: .float64)
@@ -48,11 +50,17 @@ private struct RefinementCase {
         let target = Tensor(shape: [windows, 3, r, r], values: targets.map(Double.init), dtype: .float64)
         let canvas = Tensor(shape: [windows, 3, r, r], values: canvases.map(Double.init), dtype: .float64)
         let (fg, alpha) = renderer.render(shapes: shapes, colors: colors, vertical: strokes.vertical, height: r, width: r)
-        let painted = DifferentiableStrokeRenderer.composite(canvas: canvas, foreground: fg, alpha: alpha, decisions: decisions)
+        let painted = DifferentiableStrokeRenderer.composite(canvas: canvas, foreground: fg.minimum(1), alpha: alpha, decisions: decisions)
         let loss = (painted - target).square().mean() * Double(windows)
         let grads = gradients(of: loss, wrt: [shapes, colors])
-        evaluate([loss] + grads)
-        return (loss.item(), grads[0].doubles(), grads[1].doubles())
+        evaluate([loss, fg, alpha] + grads)
+        let a = alpha.doubles(), f = fg.doubles(), plane = r * r
+        var covered = 0, clipped = 0
+        for (e, value) in f.enumerated() where a[(e / (3 * plane)) * plane + e % plane] > 0 {
+            covered += 1
+            if value > 1 { clipped += 1 }
+        }
+        return (loss.item(), grads[0].doubles(), grads[1].doubles(), Double(clipped) / Double(max(covered, 1)))
     }
 }
 
@@ -66,6 +74,7 @@ func fusedRefinementLossMatchesEngineOps(threads: Int) {
         let kernel = RefinementLossKernel(brushes: c.brushes)
         let fused = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
         let expected = c.reference()
+        #expect(expected.clippedShare > 0.01, "only \(expected.clippedShare) of the painted values clip: the clip is not exercised")
         // Float32 rounding of sums over ≤ 3·13² terms: relative 1e-5 on the loss; gradients get 1e-3 of their
         // largest magnitude (bilinear slopes multiply texel differences by half the texture size).
         #expect(abs(fused.loss - expected.loss) <= 1e-5 * expected.loss, "loss \(fused.loss) vs \(expected.loss)")
