@@ -182,7 +182,7 @@ public final class Trainer: @unchecked Sendable {
         let outFake = discriminator(fake, rng: rng)                                   // [B, 1]
         let dReal = outReal.mean(), dFake = outFake.mean()
         // Lazy regularisation: the penalty on every gpEvery-th step only, weighted gpEvery times.
-        let penaltyDue = options.gpEvery <= 1 || step % options.gpEvery == 0
+        let penaltyDue = options.penaltyIsDue(atStep: step)
         let lazyWeight = Double(Swift.max(options.gpEvery, 1))
         switch options.loss {
         case .wganGPEps:

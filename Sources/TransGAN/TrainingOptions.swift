@@ -57,6 +57,12 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         return Foundation.pow(0.5, b / Swift.max(nimg, 1e-8))
     }
 
+    /// Whether D step `step` (0-based) computes the gradient penalty or R1 (lazily every `gpEvery` steps); the
+    /// hinge loss has none.
+    public func penaltyIsDue(atStep step: Int) -> Bool {
+        loss != .hinge && (gpEvery <= 1 || step % gpEvery == 0)
+    }
+
     // MARK: - Validation
 
     /// Checks every value against its documented range and the activation budget of `config`; the error

@@ -1,5 +1,6 @@
 // train-paint-transformer: self-supervised training of the Paint Transformer stroke predictor on synthetic strokes.
-// A thin shell over `PaintTransformerTrainer`: flags, progress on stderr, previews, checkpoints, Ctrl-C.
+// A thin shell over `PaintTransformerTrainer`: flags, progress on stderr, previews, checkpoints, TensorBoard curves
+// (--logdir), Ctrl-C.
 // Started by `mpirun -np N`, the N processes train one model data-parallel; only rank 0 prints and writes.
 import ArgumentParser
 import AtelierMPI
@@ -50,6 +51,8 @@ struct TrainPaintTransformer: ParsableCommand {
     var validateEvery = 250
     @Option(help: "Loss weights NAME=VALUE,… over the reference's (pixel=10, parameters=1, wasserstein=10, decision=10, recall=10, proposal-parameters=1, proposal-wasserstein=10, objectness=10); stored in checkpoints.")
     var lossWeights: String?
+    @Option(help: "Also write TensorBoard event files to this folder: every loss term, the learning rate, it/s, the validation figures and the previews; view with `tensorboard --logdir DIR`. A resumed run adds a file whose steps continue.")
+    var logdir: String?
     @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
 
     func validate() throws {
@@ -67,6 +70,7 @@ struct TrainPaintTransformer: ParsableCommand {
         }
         if let threads { do { try Threading.validatedCount(threads) } catch { throw ValidationError("\(error)") } }
         if let shards, shards < 1 { throw ValidationError("--shards \(shards) is not a positive number") }
+        if logdir?.isEmpty == true { throw ValidationError("--logdir must be a folder path, got ''") }
         guard checkpointEvery > 0, logEvery > 0, previewEvery >= 0, validateEvery >= 0 else {
             throw ValidationError("--checkpoint-every and --log-every must be positive, --preview-every and --validate-every non-negative")
         }
@@ -135,6 +139,23 @@ struct TrainPaintTransformer: ParsableCommand {
                    + "lr \(trainer.settings.learningRate), schedule \(trainer.settings.totalSteps) steps; threads \(Threading.count); loss weights \(trainer.settings.lossWeights.text)"
                    + (group.size > 1 || trainer.settings.shards > 1 ? "; \(trainer.settings.shards) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
+        // TensorBoard's step is the number of completed steps, as in the progress line. The restart step makes it drop
+        // the points an earlier run logged in this folder past the step resumed from.
+        var board: TensorBoardWriter? = nil
+        if let logdir, group.isRoot {
+            do { board = try TensorBoardWriter(logDirectory: URL(fileURLWithPath: logdir), restartStep: trainer.step + 1) } catch {
+                printError("error: --logdir: \(error)")
+                throw ExitCode.failure
+            }
+        }
+        /// A failed append costs the curves, not the run: one warning, then no more logging.
+        func flushBoard() {
+            do { try board?.flush() } catch {
+                printError("warning: --logdir: \(error); TensorBoard logging stops here, training goes on")
+                board = nil
+            }
+        }
+
         // Ctrl-C, SIGTERM or SIGUSR1: finish the current step, save, stop. (Under mpirun, send SIGUSR1 to mpirun,
         // which forwards it; on Ctrl-C mpirun itself ends the ranks within a second or two.)
         let stop = StopFlag()
@@ -169,6 +190,11 @@ struct TrainPaintTransformer: ParsableCommand {
                               report.model.parameterL1, report.baseline.parameterL1, report.model.wasserstein,
                               report.baseline.wasserstein, report.model.decisionF1, report.baseline.decisionF1,
                               report.model.detectionF1, report.baseline.detectionF1, report.model.pixelL1, report.baseline.pixelL1))
+            let (model, baseline) = (report.model.values, report.baseline.values)
+            for (i, name) in SyntheticValidationMetrics.names.enumerated() {
+                board?.scalar(tag: "validation/" + name, value: model[i], step: trainer.step)
+                board?.scalar(tag: "validation_baseline/" + name, value: baseline[i], step: trainer.step)
+            }
             do {
                 try ValidationLog.append(report, step: trainer.step, to: validationURL)
             } catch {
@@ -179,8 +205,9 @@ struct TrainPaintTransformer: ParsableCommand {
 
         let start = Date()
         let firstStep = trainer.step
-        if trainer.step == 0 { try validate() }
+        if trainer.step == 0 { try validate(); flushBoard() }
         var window: [TrainingStepLosses] = []
+        var rateMark = (step: firstStep, time: start)   // it/s over the interval between progress lines
         while trainer.step < steps {
             let wantPreview = previewEvery > 0 && (trainer.step + 1) % previewEvery == 0
             let result: PaintTransformerTrainer.StepResult
@@ -196,8 +223,18 @@ struct TrainPaintTransformer: ParsableCommand {
                 throw ExitCode.failure
             }
             window.append(result.losses)
+            let losses = result.losses
+            for (tag, value) in [("loss/total", losses.total), ("loss/pixel", losses.pixel), ("loss/parameters", losses.parameters),
+                                 ("loss/wasserstein", losses.wasserstein), ("loss/decision", losses.decision),
+                                 ("loss/proposal", losses.proposal), ("lr", losses.learningRate)] {
+                board?.scalar(tag: tag, value: value, step: trainer.step)
+            }
             if let sheet = result.preview, group.isRoot {
-                do { try sheet.writePNG(to: directory.appendingPathComponent("preview.png")) } catch {
+                do {
+                    let png = try sheet.pngData()
+                    try writeFileAtomically(png, to: directory.appendingPathComponent("preview.png"))
+                    board?.image(tag: "preview", png: png, width: sheet.width, height: sheet.height, channels: sheet.channels, step: trainer.step)
+                } catch {
                     printError("warning: \(error)")
                 }
             }
@@ -212,8 +249,13 @@ struct TrainPaintTransformer: ParsableCommand {
                                   formatDuration(elapsed), formatDuration(Double(steps - trainer.step) / rate))
                 printError(line)
                 window.removeAll()
+                let now = Date()
+                board?.scalar(tag: "speed/it_per_s", value: Double(trainer.step - rateMark.step) / max(now.timeIntervalSince(rateMark.time), 1e-9),
+                              step: trainer.step)
+                rateMark = (trainer.step, now)
             }
             if validateEvery > 0, trainer.step % validateEvery == 0 || trainer.step == steps { try validate() }
+            flushBoard()
             if trainer.step % checkpointEvery == 0 || trainer.step == steps { try save("step") }
             // Ranks see Ctrl-C at different moments: they vote, so all stop after the same step.
             let stopNow: Bool

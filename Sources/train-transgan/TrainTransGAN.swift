@@ -1,5 +1,6 @@
 // train-transgan: trains TransGAN from the command line. Progress on stderr, samples/losses/checkpoints in
-// --out; Ctrl-C saves a checkpoint and exits; --resume continues bit-identically. Errors: one line, exit 1.
+// --out, TensorBoard curves in --logdir; Ctrl-C saves a checkpoint and exits; --resume continues bit-identically.
+// Errors: one line, exit 1.
 // Started by `mpirun -np N`, the N processes train one model data-parallel; only rank 0 prints and writes.
 import ArgumentParser
 import AtelierMPI
@@ -56,6 +57,8 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Directory caching the evaluation classifier and real statistics (may change on resume).") var evalCache = "runs/transgan-eval-cache"
     @Option(help: "Stop after this many minutes of wall time, writing a checkpoint (finite > 0; may change on resume).") var maxMinutes: Double?
     @Option(help: "Resume from this checkpoint, with its stored configuration and options.") var resume: String?
+    @Option(help: "Also write TensorBoard event files to this folder: losses, gradient penalty, D scores, gradient norms, EMA β, learning rates, it/s, Fréchet/KID and the sample grids; view with `tensorboard --logdir DIR`. A resumed run adds a file whose steps continue (may change on resume).")
+    var logdir: String?
     @Flag(help: "Print the configuration and parameter counts, then exit.") var info = false
 
     /// Every error in one line, parse errors included (CommandLineSupport).
@@ -104,6 +107,7 @@ struct TrainTransGAN: ParsableCommand {
             try checkRange(every, 0...TransGANLimits.steps.upperBound, flag, " (0: never)")
         }
         try checkRange(evalSamples, TransGANLimits.evalSamples, "--eval-samples", " (the covariance needs two samples)")
+        if logdir?.isEmpty == true { throw TrainingError.invalidOption(flag: "--logdir", value: "''", allowed: "a folder path") }
         if let maxMinutes, !(maxMinutes > 0 && maxMinutes.isFinite) {
             throw TrainingError.invalidOption(flag: "--max-minutes", value: String(maxMinutes), allowed: "a finite number > 0")
         }
@@ -139,6 +143,22 @@ struct TrainTransGAN: ParsableCommand {
             + "\(dataset.count) images, batch \(options.batch)/\(options.gBatch), \(Threading.count) threads, loss \(options.loss.rawValue)"
             + (group.size > 1 || shardCount > 1 ? ", \(shardCount) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
+        // Before the evaluator's preparation, which can take minutes: a bad --logdir fails at once. The restart
+        // step makes TensorBoard drop the points an earlier run logged in this folder past the step resumed from.
+        var board: TensorBoardWriter? = nil
+        if let logdir, group.isRoot {
+            do { board = try TensorBoardWriter(logDirectory: URL(fileURLWithPath: logdir), restartStep: trainer.step + 1) } catch {
+                throw TrainingError.badOption("--logdir: \(error)")
+            }
+        }
+        /// A failed append costs the curves, not the run: one warning, then no more logging.
+        func flushBoard() {
+            do { try board?.flush() } catch {
+                log("warning: --logdir: \(error); TensorBoard logging stops here, training goes on")
+                board = nil
+            }
+        }
+
         var evaluator: FrechetEvaluator? = nil
         if evalEvery > 0 && group.isRoot {
             evaluator = try FrechetEvaluator.prepared(cacheDirectory: URL(fileURLWithPath: evalCache), channels: cfg.channels,
@@ -170,16 +190,22 @@ struct TrainTransGAN: ParsableCommand {
         let firstStep = trainer.step
         var lastGLoss = Double.nan
         var lastLog = Date.distantPast
+        var rateMark = (step: firstStep, time: start)   // it/s over the interval between progress lines
+        var lastGridStep: Int? = nil
         func save(_ why: String) throws {
             try trainer.saveCheckpoint(to: checkpointURL)
             lastGood = (checkpointURL.path, trainer.step)
             log("checkpoint (\(why)) at step \(trainer.step): \(checkpointURL.path)")
         }
         func writeGrid() throws {
-            guard group.isRoot else { return }
+            guard group.isRoot, lastGridStep != trainer.step else { return }
+            lastGridStep = trainer.step
             let grid = sampleGrid(trainer.sample(z: zGrid), columns: 8, scale: 2)
-            try grid.writePNG(to: outURL.appendingPathComponent(String(format: "samples_%06d.png", trainer.step)))
-            try grid.writePNG(to: outURL.appendingPathComponent("samples_latest.png"))
+            let png = try grid.pngData()
+            for name in [String(format: "samples_%06d.png", trainer.step), "samples_latest.png"] {
+                try writeFileAtomically(png, to: outURL.appendingPathComponent(name))
+            }
+            board?.image(tag: "samples", png: png, width: grid.width, height: grid.height, channels: grid.channels, step: trainer.step)
         }
         while trainer.step < steps {
             // Ranks see Ctrl-C and the clock at different moments: they vote, so all stop after the same step.
@@ -200,9 +226,25 @@ struct TrainTransGAN: ParsableCommand {
             let line = [String(s.step), fmt(s.dLoss), s.gLoss.map(fmt) ?? "", fmt(s.gradientPenalty), fmt(s.dReal), fmt(s.dFake),
                         fmt(s.dGradNorm), s.gGradNorm.map(fmt) ?? "", s.emaBeta.map { String(format: "%.6f", $0) } ?? "", String(format: "%.1f", elapsed)]
             csv?.write(Data((line.joined(separator: ",") + "\n").utf8))
+            // TensorBoard's step is the number of completed D steps, as in the progress line and the file names.
+            if let board {
+                var values = [("loss/d", s.dLoss), ("d/real", s.dReal), ("d/fake", s.dFake), ("grad_norm/d", s.dGradNorm)]
+                if options.penaltyIsDue(atStep: s.step) {
+                    values.append((options.loss == .logisticR1 ? "loss/r1_penalty" : "loss/gradient_penalty", s.gradientPenalty))
+                }
+                if let g = s.gLoss, let norm = s.gGradNorm, let beta = s.emaBeta {
+                    values += [("loss/g", g), ("grad_norm/g", norm), ("ema/beta", beta)]
+                }
+                for (tag, value) in values { board.scalar(tag: tag, value: value, step: trainer.step) }
+            }
             let done = trainer.step - firstStep
             if Date().timeIntervalSince(lastLog) > 5 || trainer.step == steps {
                 lastLog = Date()
+                let window = lastLog.timeIntervalSince(rateMark.time)
+                board?.scalar(tag: "speed/it_per_s", value: Double(trainer.step - rateMark.step) / max(window, 1e-9), step: trainer.step)
+                board?.scalar(tag: "lr/g", value: options.gLearningRate, step: trainer.step)
+                board?.scalar(tag: "lr/d", value: options.dLearningRate, step: trainer.step)
+                rateMark = (trainer.step, lastLog)
                 let rate = Double(done) / max(elapsed, 1e-9)
                 let eta = Double(steps - trainer.step) / max(rate, 1e-9)
                 // Steps go in by interpolation: %d is 32-bit in String(format:) and printed 3000000000 negative.
@@ -220,6 +262,8 @@ struct TrainTransGAN: ParsableCommand {
                 evalSeconds += Date().timeIntervalSince(evalStart)
                 log("step \(trainer.step)  " + String(format: "Fréchet distance %.2f  KID×10³ %.3f  (%d samples vs test split; %.0f s)",
                                                       score.frechet, score.kid * 1000, evalSamples, Date().timeIntervalSince(evalStart)))
+                board?.scalar(tag: "eval/frechet", value: score.frechet, step: trainer.step)
+                board?.scalar(tag: "eval/kid", value: score.kid, step: trainer.step)
                 let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,kid,samples,training_seconds\n"
                 // Training time excludes the evaluations, so curves of runs that scored at different rates compare.
                 let row = header + String(format: "%d,%.4f,%.6f,%d,%.1f\n", trainer.step, score.frechet, score.kid, evalSamples,
@@ -227,8 +271,10 @@ struct TrainTransGAN: ParsableCommand {
                 if let h = try? FileHandle(forWritingTo: fidURL) { h.seekToEndOfFile(); h.write(Data(row.utf8)); try? h.close() }
                 else { try row.write(to: fidURL, atomically: true, encoding: .utf8) }
             }
+            flushBoard()
         }
         try writeGrid()
+        flushBoard()
         try save("completed")
         let seconds = Date().timeIntervalSince(start)
         log("done: \(trainer.step - firstStep) steps in \(formatDuration(seconds))"

@@ -22,19 +22,7 @@ public enum AtomicFile {
         var committed = false
         defer { if !committed { unlink(temporaryPath) } }
 
-        let failure: String? = data.withUnsafeBytes { raw -> String? in
-            var offset = 0
-            while offset < raw.count {
-                let written = systemWrite(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return "write failed: \(errnoDescription())"
-                }
-                offset += written
-            }
-            return nil
-        }
-        if let failure {
+        if let failure = data.withUnsafeBytes({ writeAll(fd, $0) }) {
             close(fd)
             throw AtomicWriteFailure(reason: failure)
         }
@@ -65,6 +53,20 @@ public enum AtomicFile {
         }
         throw AtomicWriteFailure(reason: "cannot create a unique temporary file in \(directory)")
     }
+}
+
+/// Writes every byte of `raw` to `fd`, retrying short writes and EINTR; nil on success, else the reason.
+func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> String? {
+    var offset = 0
+    while offset < raw.count {
+        let written = systemWrite(fd, raw.baseAddress! + offset, raw.count - offset)
+        if written < 0 {
+            if errno == EINTR { continue }
+            return "write failed: \(errnoDescription())"
+        }
+        offset += written
+    }
+    return nil
 }
 
 /// write(2); named apart because `write` inside `AtomicFile.write` would resolve to the method.

@@ -48,4 +48,9 @@ enum Python {
     static let hasSafeTensors: Bool = {
         (try? run("import safetensors, numpy"))?.status == 0
     }()
+
+    /// Whether `python3` can import TensorBoard's event-file reader (CI installs `tensorboard` with pip).
+    static let hasTensorBoard: Bool = {
+        (try? run("import tensorboard.backend.event_processing.event_accumulator"))?.status == 0
+    }()
 }
