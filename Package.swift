@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // Atelier: a CPU deep-learning engine in Swift for TransGAN and Paint Transformer.
-// Layers (arrows point down only): executables → models → engine (Atelier) → native (COpenBLAS, CMedia, CKernels).
+// Layers (arrows point down only): executables → models → engine (Atelier) → native (COpenBLAS, CDNNL, CMedia, CKernels).
 import PackageDescription
 
 // MARK: - Build settings
@@ -41,6 +41,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // oneDNN: the bf16 GEMM on AMX / AVX512-BF16 (its own run-time dispatch). No pkg-config file on Debian.
+        .systemLibrary(
+            name: "CDNNL",
+            path: "Sources/CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
+        ),
         .systemLibrary(
             name: "CMedia",
             path: "Sources/CMedia",
@@ -62,7 +68,7 @@ let package = Package(
         // MARK: - Engine
         .target(
             name: "Atelier",
-            dependencies: ["COpenBLAS", "CKernels", "CMedia"],
+            dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMedia"],
             swiftSettings: optimizedSwift
         ),
 

@@ -40,6 +40,9 @@ extension Float {
         return sign | UInt16(truncatingIfNeeded: rounded >> 13)
     }
 
+    /// Decodes bfloat16 bits exactly (bfloat16 is the top half of a binary32).
+    init(bfloat16Bits bits: UInt16) { self.init(bitPattern: UInt32(bits) << 16) }
+
     /// The nearest bfloat16 value's bits (ties to even; NaN stays a quiet NaN).
     var bfloat16Bits: UInt16 {
         if isNaN { return UInt16(truncatingIfNeeded: bitPattern >> 16) | 0x0040 }

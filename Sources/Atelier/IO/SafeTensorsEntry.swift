@@ -93,7 +93,7 @@ public struct SafeTensorsEntry: Sendable, Equatable {
         case .f32: return decode { raw, i in T(Float(bitPattern: Self.uint32(raw, i))) }
         case .f64: return decode { raw, i in T(Double(bitPattern: Self.uint64(raw, i))) }
         case .f16: return decode { raw, i in T(Float(halfBits: Self.uint16(raw, i))) }
-        case .bf16: return decode { raw, i in T(Float(bitPattern: UInt32(Self.uint16(raw, i)) << 16)) }
+        case .bf16: return decode { raw, i in T(Float(bfloat16Bits: Self.uint16(raw, i))) }
         case .bool, .u8: return decode { raw, i in T(raw.load(fromByteOffset: i, as: UInt8.self)) }
         case .i8: return decode { raw, i in T(raw.load(fromByteOffset: i, as: Int8.self)) }
         case .u16: return decode { raw, i in T(Self.uint16(raw, i)) }

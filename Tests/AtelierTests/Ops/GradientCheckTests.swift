@@ -47,6 +47,8 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "batched × shared", shapes: [[2, 3, 4], [4, 5]]) { $0[0].matmul($0[1]) },
     GradCase(name: "batchedᵀ × shared", shapes: [[2, 4, 3], [4, 5]]) { $0[0].matmul($0[1], transA: true) },
     GradCase(name: "linear", shapes: [[2, 3, 4], [5, 4], [5]]) { $0[0].linear(weight: $0[1], bias: $0[2]) },
+    // Float64 ignores bf16 precision; MatmulBF16Tests checks the float32 bf16 gradients against these.
+    GradCase(name: "linear bf16", shapes: [[2, 3, 4], [5, 4], [5]]) { $0[0].linear(weight: $0[1], bias: $0[2], precision: .bf16) },
     GradCase(name: "reshape", shapes: [[2, 6]]) { $0[0].reshaped([3, 4]) },
     GradCase(name: "permute", shapes: [[2, 3, 4]]) { $0[0].permuted([2, 0, 1]) },
     GradCase(name: "expand", shapes: [[3, 1]]) { $0[0].expanded(to: [2, 3, 4]) },

@@ -1,0 +1,145 @@
+// oneDNN's matmul primitive as the bf16 GEMM kernel: bf16 A and B, fp32 C, 2-d operands whose transposes are
+// strides, α as an output scale and β as a sum post-op. Creating a primitive JIT-compiles its kernel
+// (milliseconds), so each shape's primitive is made once and kept for the life of the process; executing it is
+// cheap, and one primitive may execute on several threads at once (each execution takes its own stream).
+import CDNNL
+import Foundation
+
+/// One shape's primitive; immutable after creation.
+final class OneDNNMatmul: @unchecked Sendable {
+    /// Everything a primitive is specialised on (row-major leading dimensions included).
+    struct Shape: Hashable {
+        var transA: Bool, transB: Bool
+        var m: Int, n: Int, k: Int
+        var lda: Int, ldb: Int, ldc: Int
+        var alpha: Float, beta: Float
+    }
+
+    let shape: Shape
+    /// oneDNN's name for the kernel it chose, e.g. `brg:avx512_core_bf16` or `brg:avx512_core_amx`.
+    let implementation: String
+    private let primitive: OpaquePointer
+    private let aDesc: dnnl_memory_desc_t, bDesc: dnnl_memory_desc_t, cDesc: dnnl_memory_desc_t
+
+    /// Whether the kernel runs on bf16 instructions (AMX or AVX512-BF16). Without them oneDNN 2.6 still
+    /// offers bf16 matmul on AVX-512 (`gemm:jit`, converting to fp32 inside), measured at 0.4× of OpenBLAS
+    /// sgemm on this project's Zen 4 with `ONEDNN_MAX_CPU_ISA=AVX512_CORE`, so it is not used by choice.
+    var usesBF16Instructions: Bool { implementation.contains("bf16") || implementation.contains("amx") }
+
+    private init?(_ s: Shape, engine: OpaquePointer) {
+        // Logical [M, K] · [K, N] → [M, N]; a transposed operand is the same matrix with swapped strides.
+        var a = dnnl_memory_desc_t(), b = dnnl_memory_desc_t(), c = dnnl_memory_desc_t()
+        let aStrides: [Int64] = s.transA ? [1, Int64(s.lda)] : [Int64(s.lda), 1]
+        let bStrides: [Int64] = s.transB ? [1, Int64(s.ldb)] : [Int64(s.ldb), 1]
+        guard dnnl_memory_desc_init_by_strides(&a, 2, [Int64(s.m), Int64(s.k)], dnnl_bf16, aStrides) == dnnl_success,
+              dnnl_memory_desc_init_by_strides(&b, 2, [Int64(s.k), Int64(s.n)], dnnl_bf16, bStrides) == dnnl_success,
+              dnnl_memory_desc_init_by_strides(&c, 2, [Int64(s.m), Int64(s.n)], dnnl_f32, [Int64(s.ldc), 1]) == dnnl_success
+        else { return nil }
+        var desc = dnnl_matmul_desc_t()
+        guard dnnl_matmul_desc_init(&desc, &a, &b, nil, &c) == dnnl_success else { return nil }
+
+        var attr: OpaquePointer?
+        guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
+        defer { dnnl_primitive_attr_destroy(attr) }
+        if s.alpha != 1 {
+            var alpha = s.alpha
+            guard dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) == dnnl_success else { return nil }
+        }
+        if s.beta != 0 {
+            // dst = β·dst + α·A·B: the sum post-op adds the scaled old contents after the output scale.
+            var postOps: OpaquePointer?
+            guard dnnl_post_ops_create(&postOps) == dnnl_success, let postOps else { return nil }
+            defer { dnnl_post_ops_destroy(postOps) }
+            guard dnnl_post_ops_append_sum(postOps, s.beta) == dnnl_success,
+                  dnnl_primitive_attr_set_post_ops(attr, postOps) == dnnl_success else { return nil }
+        }
+
+        var pd: OpaquePointer?
+        // Fails (unimplemented) where oneDNN has no bf16 matmul at all, e.g. on AVX2-only CPUs.
+        guard dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil) == dnnl_success, let pd else { return nil }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var name: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name)
+        var primitive: OpaquePointer?
+        guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else { return nil }
+        self.shape = s
+        self.implementation = name.map { String(cString: $0) } ?? "unknown"
+        self.primitive = primitive
+        (aDesc, bDesc, cDesc) = (a, b, c)
+    }
+
+    /// Runs the primitive on `threads` OpenMP threads; a failure here is a broken library, not a user error.
+    func execute(a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, threads: Int) {
+        guard let engine = OneDNNMatmul.engine?.value else { fatalError("[gemm_bf16] oneDNN engine unavailable") }
+        var ma: OpaquePointer?, mb: OpaquePointer?, mc: OpaquePointer?
+        // Memory objects only wrap the caller's pointers (no allocation).
+        var ok = withUnsafePointer(to: aDesc) { dnnl_memory_create(&ma, $0, engine, UnsafeMutableRawPointer(mutating: a)) } == dnnl_success
+        ok = ok && withUnsafePointer(to: bDesc) { dnnl_memory_create(&mb, $0, engine, UnsafeMutableRawPointer(mutating: b)) } == dnnl_success
+        ok = ok && withUnsafePointer(to: cDesc) { dnnl_memory_create(&mc, $0, engine, UnsafeMutableRawPointer(c)) } == dnnl_success
+        defer { for m in [ma, mb, mc] { if let m { dnnl_memory_destroy(m) } } }
+        var status = dnnl_runtime_error
+        if ok {
+            let stream = OneDNNMatmul.takeStream(engine)
+            var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ma), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mb),
+                        dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc)]
+            atelier_dnnl_set_threads(Int32(clamping: threads))
+            status = dnnl_primitive_execute(primitive, stream, Int32(args.count), &args)
+            if status == dnnl_success { status = dnnl_stream_wait(stream) }
+            OneDNNMatmul.returnStream(stream)
+        }
+        precondition(status == dnnl_success, "[gemm_bf16] oneDNN \(implementation) failed (status \(status.rawValue)) for \(shape)")
+    }
+
+    // MARK: - Process-wide state: the CPU engine, the primitives by shape, idle streams
+
+    private static let engine: UncheckedSendable<OpaquePointer>? = {
+        var engine: OpaquePointer?
+        guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine else { return nil }
+        return UncheckedSendable(engine)
+    }()
+    private static let lock = NSLock()
+    /// nil values remember shapes oneDNN cannot do, so they are asked once.
+    nonisolated(unsafe) private static var primitives: [Shape: OneDNNMatmul?] = [:]
+    /// A stream serves one execution at a time; concurrent callers each take one.
+    nonisolated(unsafe) private static var idleStreams: [OpaquePointer] = []
+
+    /// The primitive for `shape`, created on first request; nil if oneDNN has no bf16 matmul for it here.
+    static func primitive(for shape: Shape) -> OneDNNMatmul? {
+        lock.lock()
+        if let known = primitives[shape] { lock.unlock(); return known }
+        lock.unlock()
+        // Created outside the lock (JIT takes milliseconds); a racing creator's duplicate is simply dropped.
+        let made = engine.flatMap { OneDNNMatmul(shape, engine: $0.value) }
+        lock.lock(); defer { lock.unlock() }
+        if let known = primitives[shape] { return known }
+        primitives[shape] = .some(made)
+        return made
+    }
+
+    private static func takeStream(_ engine: OpaquePointer) -> OpaquePointer {
+        lock.lock()
+        if let stream = idleStreams.popLast() { lock.unlock(); return stream }
+        lock.unlock()
+        var stream: OpaquePointer?
+        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else {
+            fatalError("[gemm_bf16] oneDNN could not create a stream")
+        }
+        return stream
+    }
+
+    private static func returnStream(_ stream: OpaquePointer) {
+        lock.lock(); idleStreams.append(stream); lock.unlock()
+    }
+
+    /// The instruction set oneDNN dispatches to on this CPU (after `ONEDNN_MAX_CPU_ISA`), e.g. `avx512_core_bf16`.
+    static var effectiveISA: String {
+        let isa = dnnl_get_effective_cpu_isa()
+        let names: [(dnnl_cpu_isa_t, String)] = [
+            (dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"), (dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"),
+            (dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"), (dnnl_cpu_isa_avx512_core, "avx512_core"),
+            (dnnl_cpu_isa_avx2_vnni, "avx2_vnni"), (dnnl_cpu_isa_avx2, "avx2"), (dnnl_cpu_isa_avx, "avx"),
+            (dnnl_cpu_isa_sse41, "sse41"),
+        ]
+        return names.first { $0.0 == isa }?.1 ?? "isa 0x\(String(isa.rawValue, radix: 16))"
+    }
+}
