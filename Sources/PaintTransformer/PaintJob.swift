@@ -45,7 +45,7 @@ public struct PaintJobOptions: Sendable {
     /// Layers finer than the paper's last one (0…2; each ≈ 4× the strokes).
     public var detailLayers: Int = PaintJobOptions.defaultDetailLayers
     /// One detail layer on half of its patches by default: the least share whose paintings beat the 8-px block
-    /// average on every held-out photo (0.4 missed two), 4.5–4.9 s per 512² photo on 2 quiet AVX-512 cores (README).
+    /// average on every held-out photo (0.4 missed two), 4.1–5.1 s per 512² photo on 2 quiet Zen 4 cores (README).
     public static let defaultDetailLayers = 1
     /// Share (0, 1] of each detail layer's patches painted: those furthest from the photo.
     public var detailShare: Double = PaintJobOptions.defaultDetailShare
