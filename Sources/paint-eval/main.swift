@@ -26,6 +26,8 @@ struct PaintEval: ParsableCommand {
     @Option(help: "Draw a stroke iff its decision logit exceeds this (0: the paper's; -inf: every stroke).")
     var decisionThreshold: Float = PaintJobOptions.defaultDecisionThreshold
     @Option(help: "Refinement learning rates SHAPE,COLOR (default: the painter's).") var refineRates: String?
+    @Flag(inversion: .prefixedNo, help: "Leave out strokes that do not lower their window's error.")
+    var prune = true
     @Option(help: "Stroke colours: fitted (least squares over each stroke) or sampled (at its centre, the paper's).")
     var colors = "fitted"
     @Option(help: "Canvas before the first stroke: black (the paper's), mean or white.") var ground = "black"
@@ -134,7 +136,8 @@ struct PaintEval: ParsableCommand {
                 }
                 let (score, painting) = try PhotoEvaluation.evaluate(image, name: name, network: network, refineSteps: refine, detailLayers: detail, detailShare: detailShare, fitColors: colors == "fitted",
                                                                   ground: CanvasGround(rawValue: ground)!,
-                                                                  refineLearningRates: rates, decisionThreshold: decisionThreshold)
+                                                                  refineLearningRates: rates, decisionThreshold: decisionThreshold,
+                                                                  pruneStrokes: prune)
                 report.photos.append(score)
                 if !json {
                     print(String(format: "%-16@ %7d %6.2f %7.2f %6.3f %7.2f %6.3f %7.2f %6.3f %7.3f", name as NSString, score.strokes,

@@ -41,6 +41,8 @@ struct Paint: ParsableCommand {
     var detailShare = PaintJobOptions.defaultDetailShare
     @Option(help: "Adam steps refining each layer's strokes against the photo (0: off).")
     var refine = PaintJobOptions.defaultRefineSteps
+    @Flag(inversion: .prefixedNo, help: "Leave out strokes that do not lower their window's error (fewer strokes, higher PSNR).")
+    var prune = true
 
     /// Every error in one line, parse errors included (CommandLineSupport).
     static func main() { mainWithOneLineErrors(prefix: "") }
@@ -63,6 +65,7 @@ struct Paint: ParsableCommand {
         options.horizontalBrush = brushHorizontal.map { URL(fileURLWithPath: $0) }
         options.saveInput = saveInput.map { URL(fileURLWithPath: $0) }
         options.refineSteps = refine
+        options.pruneStrokes = prune
         options.detailLayers = detail
         options.detailShare = detailShare
         guard ["fitted", "sampled"].contains(colors) else {

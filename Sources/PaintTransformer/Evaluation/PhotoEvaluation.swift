@@ -65,9 +65,10 @@ public enum PhotoEvaluation {
     public static func evaluate(_ image: RGBImage, name: String, network: StrokePredictorNetwork, refineSteps: Int,
                                 detailLayers: Int = 0, detailShare: Double = 1, fitColors: Bool = true, ground: CanvasGround = .mean,
                                 refineLearningRates: (shape: Double, color: Double)? = nil, decisionThreshold: Float = 0,
-                                brushes: BrushSet = .oilPaint()) throws -> (score: PhotoScore, painting: Painting) {
+                                pruneStrokes: Bool = false, brushes: BrushSet = .oilPaint()) throws -> (score: PhotoScore, painting: Painting) {
         let n = network.configuration.strokesPerPatch
-        var refiner = refineSteps > 0 || fitColors ? StrokeRefiner(steps: refineSteps, fitColors: fitColors, brushes: brushes) : nil
+        var refiner = refineSteps > 0 || fitColors || pruneStrokes
+            ? StrokeRefiner(steps: refineSteps, fitColors: fitColors, prunesStrokes: pruneStrokes, brushes: brushes) : nil
         if let rates = refineLearningRates {
             refiner?.shapeLearningRate = rates.shape
             refiner?.colorLearningRate = rates.color
