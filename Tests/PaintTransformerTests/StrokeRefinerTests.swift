@@ -19,10 +19,10 @@ import Testing
     let refiner = StrokeRefiner(steps: 60, resolution: r)
     let before = refiner.error(of: windows, strokes: [start])
     // Least-squares colours alone already lower the error; the Adam steps then move the shapes too.
-    let colorsOnly = StrokeRefiner(steps: 0, resolution: r).refine(windows)
+    let colorsOnly = StrokeRefiner(steps: 0, resolution: r).refine(windows).map { $0.compactMap { $0 } }
     #expect(colorsOnly[0].map(\.x) == start.map(\.x))
     #expect(refiner.error(of: windows, strokes: colorsOnly) < before)
-    let refined = refiner.refine(windows)
+    let refined = refiner.refine(windows).map { $0.compactMap { $0 } }
     let after = refiner.error(of: windows, strokes: refined)
     #expect(refined[0].count == 2)
     #expect(after < before * 0.5, "MSE \(before) → \(after)")
@@ -45,7 +45,7 @@ import Testing
     let white = [Float](repeating: 1, count: 3 * r * r), black = [Float](repeating: 0, count: 3 * r * r)
     let stroke = Stroke(x: 0.5, y: 0.5, w: 0.8, h: 0.6, theta: 0, color: SIMD3(0.5, 0.5, 0.5))
     let fitted = StrokeRefiner(steps: 0, resolution: r, brushes: brushes)
-        .refine([RefinementWindow(target: white, canvas: black, strokes: [stroke])])[0][0]
+        .refine([RefinementWindow(target: white, canvas: black, strokes: [stroke])])[0][0]!
     #expect(fitted.color.x > 1.02 && fitted.color.x <= ceiling, "fitted \(fitted.color)")
 
     // Rendered at that colour, the stroke's painted pixels average near white and none exceeds 1.
@@ -57,4 +57,29 @@ import Testing
     #expect(painted.count > 3 * r * r / 10, "the stroke covers a fair part of the window (\(painted.count / 3) px)")
     #expect(mean > 0.97, "mean painted value \(mean)")
     #expect(painted.allSatisfy { $0 <= 1 })
+}
+
+// Pruning leaves out exactly the strokes whose removal would not raise the window's error: one painted where the
+// canvas already equals the target (any paint there only adds error), one hidden under a later opaque stroke (it
+// changes nothing); the stroke that paints the target's red square stays.
+@Test func pruningLeavesOutStrokesThatDoNotHelp() {
+    let r = 33, plane = r * r
+    let canvas = [Float](repeating: 0.5, count: 3 * plane)
+    var target = canvas
+    for y in 4..<18 { for x in 4..<18 { target[y * r + x] = 0.9; target[plane + y * r + x] = 0.1; target[2 * plane + y * r + x] = 0.1 } }
+    let hidden = Stroke(x: 0.33, y: 0.33, w: 0.06, h: 0.05, theta: 0, color: SIMD3(0.2, 0.8, 0.2))
+    let square = Stroke(x: 0.33, y: 0.33, w: 0.5, h: 0.45, theta: 0, color: SIMD3(0.5, 0.5, 0.5))
+    let idle = Stroke(x: 0.8, y: 0.8, w: 0.2, h: 0.15, theta: 0.3, color: SIMD3(0.6, 0.4, 0.5))
+    let windows = [RefinementWindow(target: target, canvas: canvas, strokes: [hidden, square, idle])]
+    let kept = StrokeRefiner(steps: 0, resolution: r, prunesStrokes: true).refine(windows)[0]
+    #expect(kept.map { $0 != nil } == [false, true, false])
+    // The same with refinement steps: the descent cannot make the idle stroke useful, and pruning halfway and at
+    // the end never leaves the window worse than keeping everything.
+    let refiner = StrokeRefiner(steps: 20, resolution: r, prunesStrokes: true)
+    let pruned = refiner.refine(windows)
+    let all = StrokeRefiner(steps: 20, resolution: r).refine(windows)
+    #expect(pruned[0][2] == nil && pruned[0][1] != nil)
+    #expect(all[0].allSatisfy { $0 != nil })
+    #expect(refiner.error(of: windows, strokes: pruned.map { $0.compactMap { $0 } })
+            <= refiner.error(of: windows, strokes: all.map { $0.compactMap { $0 } }) + 1e-7)
 }
