@@ -141,6 +141,7 @@ public struct Painter: Sendable {
         let layers = min(k + 1 + detailLayers, maxLayers ?? (k + 1 + detailLayers))
         let passCount = layers + (shiftedPass ? 1 : 0)
         let padTop = (side - image.height) / 2, padLeft = (side - image.width) / 2
+        let photo = PixelRect(x0: padLeft, y0: padTop, x1: padLeft + image.width - 1, y1: padTop + image.height - 1)  // inclusive
 
         // Target and canvas, both [3, S, S]; the image sits centred, its edge pixels continued outward (the
         // reference pads with black, which makes border strokes sample black and paint dark rims into the image).
@@ -181,10 +182,26 @@ public struct Painter: Sendable {
             gatherPatches(from: target, side: side, perSide: perSide, patchPixels: patchPixels, origin: origin, into: &targetPatches)
             gatherPatches(from: canvas, side: side, perSide: perSide, patchPixels: patchPixels, origin: origin, into: &canvasPatches)
 
-            // Detail layers paint only their worst patches; `painted[b]` says whether patch b is among them.
+            // Window of patch (row, col): the patch grown by half a patch on every side, in canvas pixels.
+            let windowOffset = (shifted ? -patchPixels / 2 : 0) - patchPixels / 2
+            func window(_ row: Int, _ col: Int) -> PixelWindow {
+                PixelWindow(left: col * patchPixels + windowOffset, top: row * patchPixels + windowOffset,
+                            width: 2 * patchPixels, height: 2 * patchPixels)
+            }
+            // Only windows that reach the photo are painted: strokes are drawn inside their window, so the others
+            // could change nothing that is kept (a 600×400 photo fills 23 % of its 1024² square).
+            let reachesPhoto = (0..<count).map { b in
+                let win = window(b / perSide, b % perSide)
+                return win.left <= photo.x1 && win.left + win.width > photo.x0
+                    && win.top <= photo.y1 && win.top + win.height > photo.y0
+            }
+            // Detail layers paint only their worst patches (the error counted inside the photo only).
             let painted = layer > k && detailShare < 1
-                ? Self.worstPatches(targetPatches, canvasPatches, count: count, share: detailShare)
-                : [Bool](repeating: true, count: count)
+                ? Self.worstPatches(
+                    errors: patchErrors(target: target, canvas: canvas, side: side, perSide: perSide, patchPixels: patchPixels,
+                                        offset: origin * patchPixels / p, inside: photo),
+                    among: reachesPhoto, share: detailShare)
+                : reachesPhoto
             let chosen = (0..<count).filter { painted[$0] }
             let predicted: [PredictedStroke?]
             if chosen.count == count {
@@ -214,13 +231,6 @@ public struct Painter: Sendable {
                             x: q.x / 2 + 0.25, y: q.y / 2 + 0.25, w: q.w / 2, h: q.h / 2, theta: q.theta, color: color)
                     }
                 }
-            }
-
-            // Window of patch (row, col): the patch grown by half a patch on every side, in canvas pixels.
-            let windowOffset = (shifted ? -patchPixels / 2 : 0) - patchPixels / 2
-            func window(_ row: Int, _ col: Int) -> PixelWindow {
-                PixelWindow(left: col * patchPixels + windowOffset, top: row * patchPixels + windowOffset,
-                            width: 2 * patchPixels, height: 2 * patchPixels)
             }
 
             if let refiner, refiner.steps > 0 || refiner.fitColors {
@@ -296,18 +306,13 @@ public struct Painter: Sendable {
         }
     }
 
-    /// Which patches a detail layer paints: the ⌈share·count⌉ with the largest squared error between canvas and
-    /// target patch (ties to the lower index, so the choice is deterministic).
-    static func worstPatches(_ targets: [Float], _ canvases: [Float], count: Int, share: Double) -> [Bool] {
-        let values = targets.count / max(count, 1)
-        let errors = (0..<count).map { b -> Float in
-            var e: Float = 0
-            for i in (b * values)..<((b + 1) * values) { let d = targets[i] - canvases[i]; e += d * d }
-            return e
-        }
-        let keep = min(count, Int((share * Double(count)).rounded(.up)))
-        let order = (0..<count).sorted { errors[$0] != errors[$1] ? errors[$0] > errors[$1] : $0 < $1 }
-        var chosen = [Bool](repeating: false, count: count)
+    /// Which patches a detail layer paints: the ⌈share·n⌉ of the n `eligible` ones with the largest error (ties to
+    /// the lower index, so the choice is deterministic).
+    static func worstPatches(errors: [Float], among eligible: [Bool], share: Double) -> [Bool] {
+        let candidates = errors.indices.filter { eligible[$0] }
+        let keep = min(candidates.count, Int((share * Double(candidates.count)).rounded(.up)))
+        let order = candidates.sorted { errors[$0] != errors[$1] ? errors[$0] > errors[$1] : $0 < $1 }
+        var chosen = [Bool](repeating: false, count: errors.count)
         for b in order.prefix(keep) { chosen[b] = true }
         return chosen
     }
@@ -373,6 +378,35 @@ private struct DisjointWindows: @unchecked Sendable {
 private final class ScratchPool: @unchecked Sendable {
     let items: [RasterScratch]
     init(_ items: [RasterScratch]) { self.items = items }
+}
+
+/// Squared error between canvas and target over each patch of a pass, counted inside `photo` (inclusive) only (the padding
+/// around the photo is not scored); patch (row, col) covers full-resolution pixels from (row, col)·patchPixels +
+/// offset.
+func patchErrors(target: [Float], canvas: [Float], side: Int, perSide: Int, patchPixels: Int, offset: Int,
+                 inside photo: PixelRect) -> [Float] {
+    var errors = [Float](repeating: 0, count: perSide * perSide)
+    target.withUnsafeBufferPointer { t in
+        canvas.withUnsafeBufferPointer { c in
+            for row in 0..<perSide {
+                let top = max(row * patchPixels + offset, photo.y0), bottom = min((row + 1) * patchPixels + offset, photo.y1 + 1)
+                guard top < bottom else { continue }
+                for col in 0..<perSide {
+                    let left = max(col * patchPixels + offset, photo.x0), right = min((col + 1) * patchPixels + offset, photo.x1 + 1)
+                    guard left < right else { continue }
+                    var e: Float = 0
+                    for plane in 0..<3 {
+                        for y in top..<bottom {
+                            let line = (plane * side + y) * side
+                            for x in left..<right { let d = t[line + x] - c[line + x]; e += d * d }
+                        }
+                    }
+                    errors[row * perSide + col] = e
+                }
+            }
+        }
+    }
+    return errors
 }
 
 /// Copies a `[planes, rows, ·]` block of `min(width)`-long rows between two planar images of different widths,

@@ -35,7 +35,10 @@ private func gradientImage(width: Int, height: Int) -> RGBImage {
     let painting = try Painter(brushes: .oilPaint(size: 64)).paint(image, predictor: centredStrokePredictor)
     #expect(painting.image.width == 75 && painting.image.height == 41)
     #expect(painting.record.layers == 3)
-    #expect(painting.record.strokesPerPass == [1, 4, 16, 25])
+    // The shifted pass's windows are 64 px, from row −32 in steps of 32: the first (−32…32) and the last
+    // (96…160) rows miss the photo's rows 43…84, so 3 of its 5 rows are painted.
+    #expect(painting.record.strokesPerPass == [1, 4, 16, 15])
+    #expect(painting.record.strokes.filter(\.shifted).allSatisfy { (1...3).contains($0.patchRow) })
     #expect(painting.image.pixels.contains { $0 > 0 })
     // Strokes sit at patch centres (layers) or patch corners (shifted pass), in output pixels: S = 128,
     // padding (128 − 75)/2 = 26 left, (128 − 41)/2 = 43 top.
@@ -174,11 +177,12 @@ private func gradientImage(width: Int, height: Int) -> RGBImage {
     let detail = painting.record.strokes.filter { $0.layer == 2 && !$0.shifted }
     #expect(detail.contains { $0.patchRow == 1 && $0.patchColumn == 2 }, "the square's patch is painted")
 
-    // The ranking itself: largest squared error first, ties to the lower index.
-    let targets: [Float] = [0, 0, 1, 1, 0.5, 0.5, 0, 0], canvases = [Float](repeating: 0, count: 8)
-    #expect(Painter.worstPatches(targets, canvases, count: 4, share: 0.5) == [false, true, true, false])
-    #expect(Painter.worstPatches(targets, canvases, count: 4, share: 0.25) == [false, true, false, false])
-    #expect(Painter.worstPatches(targets, canvases, count: 4, share: 1) == [true, true, true, true])
+    // The ranking itself: largest squared error first, ties to the lower index, among the eligible patches only.
+    let errors: [Float] = [0, 2, 0.5, 0.5], all = [true, true, true, true]
+    #expect(Painter.worstPatches(errors: errors, among: all, share: 0.5) == [false, true, true, false])
+    #expect(Painter.worstPatches(errors: errors, among: all, share: 0.25) == [false, true, false, false])
+    #expect(Painter.worstPatches(errors: errors, among: all, share: 1) == [true, true, true, true])
+    #expect(Painter.worstPatches(errors: errors, among: [true, false, true, true], share: 0.5) == [false, false, true, true])
 }
 
 @Test func groundColourFillsTheCanvasBeforeTheFirstStroke() throws {
