@@ -149,7 +149,7 @@ let package = Package(
 
         .executableTarget(
             name: "bench-ops",
-            dependencies: ["Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Atelier", "PaintTransformer", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-ops",
             swiftSettings: optimizedSwift
         ),

@@ -21,7 +21,7 @@ import Foundation
 // rise again.
 
 /// Loss and gradients of a batch of refinement windows; see `StrokeRefiner`.
-struct RefinementLossKernel: Sendable {
+public struct RefinementLossKernel: Sendable {
     /// A brush's intensities [height·width]; its mask (intensity > 0) is derived per lookup, which keeps both
     /// brushes in L2 (a stroke's pixels land far apart in the texture, so lookups are cache-bound).
     struct Texture: Sendable {
@@ -38,39 +38,43 @@ struct RefinementLossKernel: Sendable {
     let vertical: Texture
     let horizontal: Texture
 
-    init(brushes: BrushSet) {
+    public init(brushes: BrushSet) {
         vertical = Texture(brushes.vertical)
         horizontal = Texture(brushes.horizontal)
     }
 
     /// The windows' strokes, packed: stroke i of window w at w·strokesPerWindow + i.
-    struct Strokes {
-        var shapes: [Float]      // [W·n, 5]: x, y, w, h, θ
-        var colors: [Float]      // [W·n, 3]
-        var drawn: [Bool]        // [W·n]: false for the padding of windows with fewer strokes
-        var vertical: [Bool]     // [W·n]: which brush (fixed during refinement, as in the reference rule)
-        let strokesPerWindow: Int
+    public struct Strokes {
+        public var shapes: [Float]      // [W·n, 5]: x, y, w, h, θ
+        public var colors: [Float]      // [W·n, 3]
+        public var drawn: [Bool]        // [W·n]: false for the padding of windows with fewer strokes
+        public var vertical: [Bool]     // [W·n]: which brush (fixed during refinement, as in the reference rule)
+        public let strokesPerWindow: Int
+        public init(shapes: [Float], colors: [Float], drawn: [Bool], vertical: [Bool], strokesPerWindow: Int) {
+            self.shapes = shapes; self.colors = colors; self.drawn = drawn; self.vertical = vertical
+            self.strokesPerWindow = strokesPerWindow
+        }
     }
 
-    struct Result {
+    public struct Result {
         /// Σ over windows of the window's mean squared error over its 3·r² values.
-        var loss: Double
+        public var loss: Double
         /// Each window's mean squared error.
-        var windowLosses: [Double]
-        var shapeGradients: [Float]
-        var colorGradients: [Float]
+        public var windowLosses: [Double]
+        public var shapeGradients: [Float]
+        public var colorGradients: [Float]
         /// [W·n]: how much the window's mean squared error changes if stroke i alone is left out (the others as
         /// they are); negative where the stroke does harm. 0 for padding strokes.
-        var removalChanges: [Float]
+        public var removalChanges: [Float]
     }
 
     /// Per-thread scratch for windows of `strokesPerWindow` strokes at `resolution`², made once and reused by every
     /// step of a refinement: a fresh ≈ 0.4 MB per thread and step would be new zeroed pages each time.
-    final class Workspace: @unchecked Sendable {
-        let strokesPerWindow: Int
-        let resolution: Int
+    public final class Workspace: @unchecked Sendable {
+        public let strokesPerWindow: Int
+        public let resolution: Int
         fileprivate let scratches: [Scratch]
-        init(strokesPerWindow n: Int, resolution r: Int, threads: Int = Threading.count) {
+        public init(strokesPerWindow n: Int, resolution r: Int, threads: Int = Threading.count) {
             strokesPerWindow = n
             resolution = r
             scratches = (0..<max(1, threads)).map { _ in Scratch(strokes: n, resolution: r) }
@@ -81,7 +85,7 @@ struct RefinementLossKernel: Sendable {
     ///   - targets, canvases: [W, 3, r, r] planar.
     ///   - resolution: r.
     ///   - workspace: scratch to reuse (made for this call when nil); its slots split the windows.
-    func evaluate(targets: [Float], canvases: [Float], strokes: Strokes, resolution r: Int, workspace: Workspace? = nil) -> Result {
+    public func evaluate(targets: [Float], canvases: [Float], strokes: Strokes, resolution r: Int, workspace: Workspace? = nil) -> Result {
         let n = strokes.strokesPerWindow, plane = r * r
         let windows = targets.count / (3 * plane)
         shapeCheck(r > 0 && n > 0 && targets.count == windows * 3 * plane && canvases.count == targets.count
