@@ -4,6 +4,7 @@
 // `--refinement` stroke refinement's fused loss kernel (RefinementKernelBench.swift).
 import ArgumentParser
 import Atelier
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -19,13 +20,17 @@ struct BenchOps: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Measure the bf16 GEMM against sgemm on the models' shapes instead.") var gemmBf16 = false
     @Flag(help: "Time stroke refinement's fused loss kernel on a paint-shaped batch instead.") var refinement = false
+    @Option(help: "With --refinement: force the C kernels' SIMD level (0 portable, 1 AVX2, 2 AVX-512; clamped to the CPU's).") var simdLevel: Int32?
     @Option(help: "Precision of the engine's linear layers: fp32 or bf16 (the bare GEMMs stay fp32).") var precision = MatmulPrecision.fp32
 
     func run() throws {
         BLASEnvironment.selectFastKernels()
         if let threads { Threading.setCount(threads) }
         if gemmBf16 { return try GEMMBF16Bench(reps: reps, json: json).run() }
-        if refinement { return try RefinementKernelBench(reps: reps, json: json).run() }
+        if refinement {
+            if let simdLevel { ck_set_simd_level(simdLevel) }
+            return try RefinementKernelBench(reps: reps, json: json).run()
+        }
         let gen = RandomGenerator(seed: 1)
         let weights = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width, width], fanIn: width, rng: gen)) }
         let biases = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width], fanIn: width, rng: gen)) }

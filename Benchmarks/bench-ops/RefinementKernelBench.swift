@@ -3,6 +3,7 @@
 // window, sides 0.05–0.5, any angle, colours 0–1.1 (some clip at 1), both oil-paint brushes. The median of the
 // timed calls is reported with a checksum of the result, so two builds can be timed alternately and compared.
 import Atelier
+import CKernels
 import Foundation
 import PaintTransformer
 
@@ -47,13 +48,13 @@ struct RefinementKernelBench {
         let median = times.sorted()[times.count / 2]
         if json {
             let obj: [String: Any] = ["benchmark": "refinement-kernel", "windows": w, "strokes_per_window": n, "resolution": r,
-                                      "threads": Threading.count,
+                                      "threads": Threading.count, "simd_level": Int(ck_simd_level()),
                                       "reps": reps, "median_ms": median, "us_per_window": median * 1000 / Double(w),
                                       "loss": result.loss, "gradient_norm": gradientNorm, "removal_sum": removalSum]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("bench-ops --refinement: \(w) windows of \(r)², \(n) strokes, \(Threading.count) threads, \(reps) reps (median)")
+            print("bench-ops --refinement: \(w) windows of \(r)², \(n) strokes, \(Threading.count) threads, SIMD level \(ck_simd_level()), \(reps) reps (median)")
             print(String(format: "checksums: loss %.6f  |gradient| %.6f  Σ removal %.6f", result.loss, gradientNorm, removalSum))
             print(String(format: "evaluate  %8.3f ms  (%6.2f µs per window)", median, median * 1000 / Double(w)))
         }
