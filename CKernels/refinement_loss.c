@@ -3,12 +3,19 @@
 // and their arg-max routing need no edge tests (intensity borders hold −∞, which a max never picks, mask borders
 // +∞, which a min never picks, and neither equals a filtered value); brushes carry a zero border of one texel on
 // the left/top and two on the right/bottom, so bilinear taps need no bounds tests either (a sample outside the
-// brush reads clamped taps and is zeroed by a select). Rows of a box are processed as contiguous runs; only the
-// scatter-add of the filters' routing stays scalar.
+// brush reads clamped taps and is zeroed by a select). Rows of a box are processed as contiguous runs.
+//
+// The results are bitwise those of the scalar Swift kernel this replaced, on every SIMD level: `paint` is chaotic
+// in them (refinement's Adam steps and pruning turn a rounding difference into ±0.1–0.3 dB on a photo), so
+// paintings stay as they were and do not depend on the CPU. Hence no contraction into FMA, the same operation
+// order in every expression, and sums that run in pixel order: the vector loops store per-pixel terms in row
+// buffers, and a scalar pass adds them up (with the filters' scatter-add of the routing, scalar anyway).
 #include <math.h>
 #include <string.h>
 #include "CKernels.h"
 #include "simd/instantiate.h"
+
+#pragma STDC FP_CONTRACT OFF
 
 typedef struct {
     int64_t r, n, stride, plane; // stride r + 2, plane stride² (rounded up to 16 floats)
@@ -25,12 +32,14 @@ enum { SHARED_CANVAS = 0, SHARED_GRADIENT = 3, SHARED_TRANSMITTANCE = 6, SHARED_
 enum { STROKE_UNDER = 0, STROKE_S0 = 3, STROKE_S1 = 4, STROKE_SX0 = 5, STROKE_SX1 = 6, STROKE_SY0 = 7, STROKE_SY1 = 8,
        STROKE_F0 = 9, STROKE_F1 = 10, STROKE_PLANES = 11 };
 
+enum { ROW_ADD0, ROW_ADD1, ROW_SRC0, ROW_SRC1, ROW_COLOR0, ROW_COLOR1, ROW_COLOR2, ROW_CHANGE, ROW_BUFFERS };
+
 static int64_t row_floats(int64_t r) { return (r + 15) / 16 * 16; }
 
 int64_t ck_refinement_scratch_floats(int64_t n, int64_t r) {
     layout l = layout_of(n, r);
-    // Planes, coordinates + 4 row temporaries, boxes (4 int64 per stroke).
-    return (SHARED_PLANES + STROKE_PLANES * n) * l.plane + 5 * row_floats(r) + 8 * n;
+    // Planes, coordinates + the row buffers, boxes (4 int64 per stroke).
+    return (SHARED_PLANES + STROKE_PLANES * n) * l.plane + (1 + ROW_BUFFERS) * row_floats(r) + 8 * n;
 }
 
 void ck_refinement_scratch_init(float *scratch, int64_t n, int64_t r) {
@@ -60,6 +69,9 @@ void ck_refinement_brush_pad(float *out, const float *intensity, int64_t width, 
 
 typedef struct { int64_t y0, y1, x0, x1; } box; // rows [y0, y1), columns [x0, x1)
 
+// π as Swift's Float.pi, rounded toward zero (M_PI as a float rounds up): the reference's angle convention.
+static const float swift_float_pi = 0x1.921fb4p+1f;
+
 typedef struct {
     float a00, a01, a02, a10, a11, a12, c, s;
 } affine;
@@ -67,7 +79,7 @@ typedef struct {
 // The reference's inverse affine matrix for a square window, with cos and sin of the angle.
 CK_INLINE affine affine_of(const float *shape) {
     float x = shape[0], y = shape[1], w = shape[2], h = shape[3];
-    float angle = shape[4] * (float)M_PI;
+    float angle = shape[4] * swift_float_pi;
     float c = (float)cos((double)angle), s = (float)sin((double)angle);
     affine a;
     a.a00 = c / w; a.a01 = s / w; a.a10 = -s / h; a.a11 = c / h;
@@ -152,13 +164,12 @@ CK_INLINE void sample_stroke(float *stroke, float *row0, float *row1, const floa
             float m10 = v10 > 0 ? 1.0f : 0.0f, m11 = v11 > 0 ? 1.0f : 0.0f;
             float top0 = v00 + (v01 - v00) * tx, bottom0 = v10 + (v11 - v10) * tx;
             float top1 = m00 + (m01 - m00) * tx, bottom1 = m10 + (m11 - m10) * tx;
-            float k = ok ? 1.0f : 0.0f;
-            s0[o + x] = k * (top0 + (bottom0 - top0) * ty);
-            s1[o + x] = k * (top1 + (bottom1 - top1) * ty);
-            sx0[o + x] = k * (((v01 - v00) * (1 - ty) + (v11 - v10) * ty) * sx);
-            sx1[o + x] = k * (((m01 - m00) * (1 - ty) + (m11 - m10) * ty) * sx);
-            sy0[o + x] = k * ((bottom0 - top0) * sy);
-            sy1[o + x] = k * ((bottom1 - top1) * sy);
+            s0[o + x] = ok ? top0 + (bottom0 - top0) * ty : 0;
+            s1[o + x] = ok ? top1 + (bottom1 - top1) * ty : 0;
+            sx0[o + x] = ok ? ((v01 - v00) * (1 - ty) + (v11 - v10) * ty) * sx : 0;
+            sx1[o + x] = ok ? ((m01 - m00) * (1 - ty) + (m11 - m10) * ty) * sx : 0;
+            sy0[o + x] = ok ? (bottom0 - top0) * sy : 0;
+            sy1[o + x] = ok ? (bottom1 - top1) * sy : 0;
         }
     }
     // 1×3 pass over the ring's rows, then 3×1 over the box; out-of-window neighbours are the ±∞ borders.
@@ -216,9 +227,14 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
     float *strokes = scratch + SHARED_PLANES * P;
     float *tail = scratch + (SHARED_PLANES + STROKE_PLANES * n) * P;
     const float *coordinates = tail;
-    float *restrict add0 = tail + row_floats(r), *restrict add1 = tail + 2 * row_floats(r);
-    int32_t *restrict src0 = (int32_t *)(tail + 3 * row_floats(r)), *restrict src1 = (int32_t *)(tail + 4 * row_floats(r));
-    box *bx = (box *)(tail + 5 * row_floats(r));
+    float *rows = tail + row_floats(r);
+#define ROW(k) (rows + (k) * row_floats(r))
+    float *restrict add0 = ROW(ROW_ADD0), *restrict add1 = ROW(ROW_ADD1);
+    int32_t *restrict src0 = (int32_t *)ROW(ROW_SRC0), *restrict src1 = (int32_t *)ROW(ROW_SRC1);
+    float *restrict color0 = ROW(ROW_COLOR0), *restrict color1 = ROW(ROW_COLOR1), *restrict color2 = ROW(ROW_COLOR2);
+    float *restrict changes = ROW(ROW_CHANGE);
+#undef ROW
+    box *bx = (box *)(tail + (1 + ROW_BUFFERS) * row_floats(r));
     const float scale = 1.0f / (float)(3 * area);
 
     for (int64_t w = first; w < end; w++) {
@@ -263,12 +279,12 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
             for (int64_t y = 0; y < r; y++) {
                 const float *t = target + ch * area + y * r;
                 float *restrict pr = painted + ch * P + (y + 1) * R + 1, *restrict gr = g + ch * P + (y + 1) * R + 1;
+#pragma clang loop vectorize(assume_safety)
+                for (int64_t x = 0; x < r; x++) gr[x] = 2 * (pr[x] - t[x]) * scale;
                 float rowSum = 0;
-#pragma clang loop vectorize(enable)
                 for (int64_t x = 0; x < r; x++) {
                     float d = pr[x] - t[x];
                     rowSum += d * d;
-                    gr[x] = 2 * d * scale;
                 }
                 sse += (double)rowSum;
             }
@@ -298,7 +314,7 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
             for (int64_t y = b.y0; y < b.y1; y++) {
                 int64_t o = (y + 1) * R + 1;
                 int64_t m = b.x1 - b.x0;
-#pragma clang loop vectorize(enable)
+#pragma clang loop vectorize(assume_safety)
                 for (int64_t j = 0; j < m; j++) {
                     int64_t p = o + b.x0 + j;
                     float f = f0[p], alpha = f1[p], keep = 1 - alpha;
@@ -308,21 +324,27 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
                     // A channel clipped at 1 passes nothing to its colour or the dilation (ties count as unclipped,
                     // as the engine's minimum sends them to its first operand).
                     float e0 = v0 > 1 ? 0 : g0 * alpha, e1 = v1 > 1 ? 0 : g1 * alpha, e2 = v2 > 1 ? 0 : g2 * alpha;
-                    dc0 += e0 * f; dc1 += e1 * f; dc2 += e2 * f;
+                    color0[j] = e0 * f; color1[j] = e1 * f; color2[j] = e2 * f;
                     float l0 = fminf(v0, 1), l1 = fminf(v1, 1), l2 = fminf(v2, 1);
-                    // α = 0 sends nothing through the dilation; the erosion's share still counts (its source can have
-                    // a one-sided slope where a sample lands exactly on a texel edge).
-                    add0[j] = alpha != 0 ? e0 * c0 + e1 * c1 + e2 * c2 : 0;
+                    // α = 0 sends nothing through the dilation (−0: x + −0 is x for every x, as if nothing were
+                    // added); the erosion's share still counts (its source can have a one-sided slope where a sample
+                    // lands exactly on a texel edge).
+                    add0[j] = alpha != 0 ? e0 * c0 + e1 * c1 + e2 * c2 : -0.0f;
                     add1[j] = g0 * (l0 - u0) + g1 * (l1 - u1) + g2 * (l2 - u2);
                     src0[j] = source_of(s0, f, (int32_t)p, (int32_t)R);
                     src1[j] = source_of(s1, alpha, (int32_t)p, (int32_t)R);
                     float d0 = u0 * alpha - l0 * alpha, d1 = u1 * alpha - l1 * alpha, d2 = u2 * alpha - l2 * alpha;
                     float t = transmittance[p];
-                    change += (g0 * d0 + g1 * d1 + g2 * d2) + scale * t * t * (d0 * d0 + d1 * d1 + d2 * d2);
+                    changes[j] = (g0 * d0 + g1 * d1 + g2 * d2) + scale * t * t * (d0 * d0 + d1 * d1 + d2 * d2);
                     transmittance[p] = t * keep;
                     g[p] = g0 * keep; g[P + p] = g1 * keep; g[2 * P + p] = g2 * keep;
                 }
-                for (int64_t j = 0; j < m; j++) { ds0[src0[j]] += add0[j]; ds1[src1[j]] += add1[j]; }
+                for (int64_t j = 0; j < m; j++) {
+                    dc0 += color0[j]; dc1 += color1[j]; dc2 += color2[j];
+                    ds0[src0[j]] += add0[j];
+                    ds1[src1[j]] += add1[j];
+                    change += changes[j];
+                }
             }
             removal[k] = change;
             d_colors[k * 3] = dc0; d_colors[k * 3 + 1] = dc1; d_colors[k * 3 + 2] = dc2;
@@ -330,17 +352,19 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
             const float *sx0 = stroke + STROKE_SX0 * P, *sx1 = stroke + STROKE_SX1 * P;
             const float *sy0 = stroke + STROKE_SY0 * P, *sy1 = stroke + STROKE_SY1 * P;
             float g00 = 0, g01 = 0, g02 = 0, g10 = 0, g11 = 0, g12 = 0;
+            float *restrict grid_x = add0, *restrict grid_y = add1; // the routing's row buffers are free now
             for (int64_t y = b.y0; y < b.y1; y++) {
-                int64_t o = (y + 1) * R + 1;
-                float v = coordinates[y], rx = 0, ry = 0, rux = 0, ruy = 0;
-#pragma clang loop vectorize(enable)
-                for (int64_t x = b.x0; x < b.x1; x++) {
-                    int64_t p = o + x;
-                    float u = coordinates[x];
-                    float gx = ds0[p] * sx0[p] + ds1[p] * sx1[p], gy = ds0[p] * sy0[p] + ds1[p] * sy1[p];
-                    rux += gx * u; ruy += gy * u; rx += gx; ry += gy;
+                int64_t o = (y + 1) * R + 1 + b.x0, m = b.x1 - b.x0;
+                float v = coordinates[y];
+#pragma clang loop vectorize(assume_safety)
+                for (int64_t j = 0; j < m; j++) {
+                    grid_x[j] = ds0[o + j] * sx0[o + j] + ds1[o + j] * sx1[o + j];
+                    grid_y[j] = ds0[o + j] * sy0[o + j] + ds1[o + j] * sy1[o + j];
                 }
-                g00 += rux; g10 += ruy; g01 += rx * v; g11 += ry * v; g02 += rx; g12 += ry;
+                for (int64_t j = 0; j < m; j++) {
+                    float u = coordinates[b.x0 + j], gx = grid_x[j], gy = grid_y[j];
+                    g00 += gx * u; g10 += gy * u; g01 += gx * v; g11 += gy * v; g02 += gx; g12 += gy;
+                }
             }
             affine a = affine_of(shapes + k * 5);
             float x = shapes[k * 5], y = shapes[k * 5 + 1], sw = shapes[k * 5 + 2], sh = shapes[k * 5 + 3];
@@ -351,7 +375,7 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
             d_shapes[k * 5 + 1] = -2 * (g02 * a.a01 + g12 * a.a11);
             d_shapes[k * 5 + 2] = -(a.c * d00 + a.s * d01) / (sw * sw);
             d_shapes[k * 5 + 3] = (a.s * d10 - a.c * d11) / (sh * sh);
-            d_shapes[k * 5 + 4] = (float)M_PI * ((-a.s * d00 + a.c * d01) / sw + (-a.c * d10 - a.s * d11) / sh);
+            d_shapes[k * 5 + 4] = swift_float_pi * ((-a.s * d00 + a.c * d01) / sw + (-a.c * d10 - a.s * d11) / sh);
         }
     }
 }

@@ -7,7 +7,8 @@ import CKernels
 // mean squared error from engine ops, differentiated by the engine, in Float64 (the kernel is Float32). Odd sizes
 // everywhere (window 13², brushes 19×23 and 17×15 with zero texels, so masks have edges), strokes that leave the
 // window, cover it, or are tiny, windows with padding strokes, both thread paths of the window loop, and every
-// SIMD level of the C kernel (forced; a level the CPU lacks is clamped to the best it has, so it runs twice).
+// SIMD level of the C kernel (forced; a level the CPU lacks is clamped to the best it has, so it runs twice),
+// which must agree bitwise.
 
 private struct RefinementCase {
     let windows = 5, n = 4, r = 13
@@ -85,9 +86,19 @@ private func withSIMDLevel<R>(_ level: Int32, _ body: () -> R) -> R {
             let kernel = RefinementLossKernel(brushes: c.brushes)
             let expected = c.reference()
             #expect(expected.clippedShare > 0.01, "only \(expected.clippedShare) of the painted values clip: the clip is not exercised")
+            var portable: RefinementLossKernel.Result?
             for level: Int32 in [0, 1, 2] {
                 let fused = withSIMDLevel(level) {
                     kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+                }
+                // Every level computes the same operations in the same order (no FMA contraction, sums in pixel
+                // order), so paintings do not depend on the CPU: bitwise equal.
+                if let p = portable {
+                    #expect(fused.windowLosses == p.windowLosses && fused.shapeGradients == p.shapeGradients
+                            && fused.colorGradients == p.colorGradients && fused.removalChanges == p.removalChanges,
+                            "level \(level) differs from the portable path")
+                } else {
+                    portable = fused
                 }
                 // Float32 rounding of sums over ≤ 3·13² terms: relative 1e-5 on the loss; gradients get 1e-3 of their
                 // largest magnitude (bilinear slopes multiply texel differences by half the texture size).
