@@ -83,7 +83,7 @@ let package = Package(
         // MARK: - Models
         .target(
             name: "PaintTransformer",
-            dependencies: ["Atelier"],
+            dependencies: ["Atelier", "CKernels"],
             // The shipped model (F16 safetensors) and its note; read through Bundle.module.
             resources: [.copy("Resources")],
             swiftSettings: optimizedSwift
@@ -149,7 +149,7 @@ let package = Package(
 
         .executableTarget(
             name: "bench-ops",
-            dependencies: ["Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Atelier", "PaintTransformer", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-ops",
             swiftSettings: optimizedSwift
         ),
@@ -163,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PaintTransformerTests",
-            dependencies: ["PaintTransformer", "Atelier"],
+            dependencies: ["PaintTransformer", "Atelier", "CKernels"],
             swiftSettings: optimizedSwift
         ),
         .testTarget(

@@ -1,14 +1,16 @@
 // Engine overhead: a GEMM-heavy model's forward + backward through the executor, against the same GEMMs
 // issued as bare cblas_sgemm calls, in one run. Validates the engine's gradients against the bare path first.
-// `--gemm-bf16` instead measures the bf16 GEMM against sgemm on the models' shapes (GEMMBF16Bench.swift).
+// `--gemm-bf16` instead measures the bf16 GEMM against sgemm on the models' shapes (GEMMBF16Bench.swift),
+// `--refinement` stroke refinement's fused loss kernel (RefinementKernelBench.swift).
 import ArgumentParser
 import Atelier
+import CKernels
 import COpenBLAS
 import Foundation
 
 @main
 struct BenchOps: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench-ops", abstract: "Engine overhead over bare OpenBLAS on an MLP forward+backward; --gemm-bf16: bf16 GEMM vs sgemm.")
+    static let configuration = CommandConfiguration(commandName: "bench-ops", abstract: "Engine overhead over bare OpenBLAS on an MLP forward+backward; --gemm-bf16: bf16 GEMM vs sgemm; --refinement: refinement loss kernel.")
 
     @Option(help: "Worker threads (default: ATELIER_THREADS or all cores).") var threads: Int?
     @Option(help: "Timed repetitions (median reported).") var reps = 10
@@ -17,12 +19,18 @@ struct BenchOps: ParsableCommand {
     @Option(help: "Number of linear layers.") var layers = 4
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Measure the bf16 GEMM against sgemm on the models' shapes instead.") var gemmBf16 = false
+    @Flag(help: "Time stroke refinement's fused loss kernel on a paint-shaped batch instead.") var refinement = false
+    @Option(help: "With --refinement: force the C kernels' SIMD level (0 portable, 1 AVX2, 2 AVX-512; clamped to the CPU's).") var simdLevel: Int32?
     @Option(help: "Precision of the engine's linear layers: fp32 or bf16 (the bare GEMMs stay fp32).") var precision = MatmulPrecision.fp32
 
     func run() throws {
         BLASEnvironment.selectFastKernels()
         if let threads { Threading.setCount(threads) }
         if gemmBf16 { return try GEMMBF16Bench(reps: reps, json: json).run() }
+        if refinement {
+            if let simdLevel { ck_set_simd_level(simdLevel) }
+            return try RefinementKernelBench(reps: reps, json: json).run()
+        }
         let gen = RandomGenerator(seed: 1)
         let weights = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width, width], fanIn: width, rng: gen)) }
         let biases = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width], fanIn: width, rng: gen)) }

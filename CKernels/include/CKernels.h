@@ -3,6 +3,7 @@
 // shapes are given outermost first.
 #ifndef CKERNELS_H
 #define CKERNELS_H
+#include <stdbool.h>
 #include <stdint.h>
 
 // MARK: - SIMD level
@@ -104,5 +105,25 @@ void ck_dropout_f32(float *out, const float *in, int64_t n, int64_t first_block,
 void ck_relu_forward_f32(float *out, const float *in, int64_t n);
 /// dx = g where the ReLU output y is positive, else 0; dx may equal g.
 void ck_relu_backward_f32(float *dx, const float *y, const float *g, int64_t n);
+
+// MARK: - Stroke refinement loss
+
+/// Floats of per-thread scratch for windows of n strokes at r² (ck_refinement_loss_f32), to be prepared once by
+/// ck_refinement_scratch_init and then reused by any number of calls.
+int64_t ck_refinement_scratch_floats(int64_t n, int64_t r);
+void ck_refinement_scratch_init(float *scratch, int64_t n, int64_t r);
+/// A brush of width × height intensities as the kernel reads it: out [(height + 3)·(width + 3)], the brush at row 1,
+/// column 1, zeros around it.
+void ck_refinement_brush_pad(float *out, const float *intensity, int64_t width, int64_t height);
+/// Stroke refinement's loss, gradients and leave-one-out changes (RefinementLossKernel.swift) for windows
+/// [first, end): targets, canvases [W, 3, r, r]; shapes [W·n, 5] (x, y, w, h, θ), colors [W·n, 3] (≥ 0); drawn and
+/// vertical [W·n]; textures padded by ck_refinement_brush_pad. Writes losses[w] (the window's mean squared error),
+/// d_shapes, d_colors, removal for those windows only. Windows are independent: any split gives the same values.
+void ck_refinement_loss_f32(double *losses, float *d_shapes, float *d_colors, float *removal, const float *targets,
+                            const float *canvases, const float *shapes, const float *colors, const bool *drawn,
+                            const bool *vertical, const float *vertical_texels, int64_t vertical_width,
+                            int64_t vertical_height, const float *horizontal_texels, int64_t horizontal_width,
+                            int64_t horizontal_height, int64_t n, int64_t r, float *scratch, int64_t first,
+                            int64_t end);
 
 #endif

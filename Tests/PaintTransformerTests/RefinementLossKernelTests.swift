@@ -1,11 +1,14 @@
 import Testing
 import Atelier
+import CKernels
 @testable import PaintTransformer
 
 // The fused refinement loss against its plain reference: the differentiable renderer, the compositing op and a
 // mean squared error from engine ops, differentiated by the engine, in Float64 (the kernel is Float32). Odd sizes
 // everywhere (window 13², brushes 19×23 and 17×15 with zero texels, so masks have edges), strokes that leave the
-// window, cover it, or are tiny, windows with padding strokes, and both thread paths of the window loop.
+// window, cover it, or are tiny, windows with padding strokes, both thread paths of the window loop, and every
+// SIMD level of the C kernel (forced; a level the CPU lacks is clamped to the best it has, so it runs twice),
+// which must agree bitwise.
 
 private struct RefinementCase {
     let windows = 5, n = 4, r = 13
@@ -64,32 +67,97 @@ private struct RefinementCase {
     }
 }
 
-@Test(arguments: [1, 2])
-func fusedRefinementLossMatchesEngineOps(threads: Int) {
-    let saved = Threading.count
-    Threading.setCount(threads)
-    defer { Threading.setCount(saved) }
-    for seed: UInt64 in [3, 11] {
-        let c = RefinementCase(seed: seed)
-        let kernel = RefinementLossKernel(brushes: c.brushes)
-        let fused = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
-        let expected = c.reference()
-        #expect(expected.clippedShare > 0.01, "only \(expected.clippedShare) of the painted values clip: the clip is not exercised")
-        // Float32 rounding of sums over ≤ 3·13² terms: relative 1e-5 on the loss; gradients get 1e-3 of their
-        // largest magnitude (bilinear slopes multiply texel differences by half the texture size).
-        #expect(abs(fused.loss - expected.loss) <= 1e-5 * expected.loss, "loss \(fused.loss) vs \(expected.loss)")
-        for (name, got, want) in [("shapes", fused.shapeGradients, expected.shapes), ("colors", fused.colorGradients, expected.colors)] {
-            let scale = want.map(abs).max() ?? 0
-            #expect(scale > 0, "\(name) gradients are all zero")
-            let worst = zip(got, want).map { abs(Double($0) - $1) }.max() ?? 0
-            #expect(worst <= 1e-3 * scale, "\(name): worst difference \(worst) against scale \(scale), seed \(seed)")
+/// Runs `body` with the kernels' SIMD level forced (process-wide, hence the serialized suite below).
+private func withSIMDLevel<R>(_ level: Int32, _ body: () -> R) -> R {
+    ck_set_simd_level(level)
+    defer { ck_set_simd_level(-1) }
+    #expect(ck_simd_level() == min(level, ck_simd_level_supported()))
+    return body()
+}
+
+@Suite(.serialized) struct RefinementLossKernelLevels {
+    @Test(arguments: [1, 2])
+    func fusedRefinementLossMatchesEngineOps(threads: Int) {
+        let saved = Threading.count
+        Threading.setCount(threads)
+        defer { Threading.setCount(saved) }
+        for seed: UInt64 in [3, 11] {
+            let c = RefinementCase(seed: seed)
+            let kernel = RefinementLossKernel(brushes: c.brushes)
+            let expected = c.reference()
+            #expect(expected.clippedShare > 0.01, "only \(expected.clippedShare) of the painted values clip: the clip is not exercised")
+            var portable: RefinementLossKernel.Result?
+            for level: Int32 in [0, 1, 2] {
+                let fused = withSIMDLevel(level) {
+                    kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+                }
+                // Every level computes the same operations in the same order (no FMA contraction, sums in pixel
+                // order), so paintings do not depend on the CPU: bitwise equal.
+                if let p = portable {
+                    #expect(fused.windowLosses == p.windowLosses && fused.shapeGradients == p.shapeGradients
+                            && fused.colorGradients == p.colorGradients && fused.removalChanges == p.removalChanges,
+                            "level \(level) differs from the portable path")
+                } else {
+                    portable = fused
+                }
+                // Float32 rounding of sums over ≤ 3·13² terms: relative 1e-5 on the loss; gradients get 1e-3 of their
+                // largest magnitude (bilinear slopes multiply texel differences by half the texture size).
+                #expect(abs(fused.loss - expected.loss) <= 1e-5 * expected.loss, "loss \(fused.loss) vs \(expected.loss), level \(level)")
+                for (name, got, want) in [("shapes", fused.shapeGradients, expected.shapes), ("colors", fused.colorGradients, expected.colors)] {
+                    let scale = want.map(abs).max() ?? 0
+                    #expect(scale > 0, "\(name) gradients are all zero")
+                    let worst = zip(got, want).map { abs(Double($0) - $1) }.max() ?? 0
+                    #expect(worst <= 1e-3 * scale, "\(name): worst difference \(worst) against scale \(scale), seed \(seed), level \(level)")
+                }
+                // Padding strokes get no gradient.
+                for i in 2..<4 {
+                    let k = 3 * c.n + i
+                    #expect(fused.shapeGradients[(k * 5)..<(k * 5 + 5)].allSatisfy { $0 == 0 })
+                    #expect(fused.colorGradients[(k * 3)..<(k * 3 + 3)].allSatisfy { $0 == 0 })
+                }
+            }
         }
-        // Padding strokes get no gradient.
-        for i in 2..<4 {
-            let k = 3 * c.n + i
-            #expect(fused.shapeGradients[(k * 5)..<(k * 5 + 5)].allSatisfy { $0 == 0 })
-            #expect(fused.colorGradients[(k * 3)..<(k * 3 + 3)].allSatisfy { $0 == 0 })
+    }
+
+    /// `removalChanges` against brute force: the window's loss evaluated again with the stroke left out. The cases
+    /// have padding strokes (window 3), colours up to 1.5 that clip at white (checked by the test above), strokes
+    /// crossing the window's edges, one stroke moved entirely outside the window (window 2, stroke 3), and strokes
+    /// that help and strokes that harm.
+    @Test func removalChangesMatchLeaveOneOut() {
+        var signs: Set<Bool> = []
+        for seed: UInt64 in [3, 11] {
+            var c = RefinementCase(seed: seed)
+            c.strokes.shapes.replaceSubrange((2 * c.n + 3) * 5..<(2 * c.n + 4) * 5, with: [1.7, 0.4, 0.2, 0.3, 0.25])
+            let kernel = RefinementLossKernel(brushes: c.brushes)
+            for level: Int32 in [0, 1, 2] {
+                withSIMDLevel(level) {
+                    let full = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+                    for change in full.removalChanges where change != 0 { signs.insert(change > 0) }
+                    for w in 0..<c.windows {
+                        for i in 0..<c.n {
+                            let k = w * c.n + i
+                            guard c.strokes.drawn[k] else {
+                                #expect(full.removalChanges[k] == 0, "padding stroke \(k) has a removal change")
+                                continue
+                            }
+                            var without = c.strokes
+                            without.drawn[k] = false
+                            let left = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: without, resolution: c.r)
+                            let brute = left.windowLosses[w] - full.windowLosses[w]
+                            // Both sides are Float32 sums over the window's 3·13² squared errors (losses ≈ 0.15): rounding
+                            // is ~1e-7 absolute, far below the changes tested (the smallest non-zero ones here are ~1e-5).
+                            #expect(abs(Double(full.removalChanges[k]) - brute) <= 1e-6 + 1e-4 * abs(brute),
+                                    "stroke \(k): removal change \(full.removalChanges[k]) vs leave-one-out \(brute), level \(level)")
+                            // Other windows do not change.
+                            #expect(left.windowLosses.indices.allSatisfy { $0 == w || left.windowLosses[$0] == full.windowLosses[$0] })
+                        }
+                    }
+                    let outside = 2 * c.n + 3
+                    #expect(full.removalChanges[outside] == 0 && full.shapeGradients[(outside * 5)..<(outside * 5 + 5)].allSatisfy { $0 == 0 })
+                }
+            }
         }
+        #expect(signs == [true, false], "removal changes of one sign only: the cases do not exercise both")
     }
 }
 
@@ -102,11 +170,13 @@ func fusedRefinementLossMatchesEngineOps(threads: Int) {
     let one = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
     Threading.setCount(2)
     let two = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
-    #expect(one.loss == two.loss && one.shapeGradients == two.shapeGradients && one.colorGradients == two.colorGradients)
+    #expect(one.loss == two.loss && one.shapeGradients == two.shapeGradients && one.colorGradients == two.colorGradients
+            && one.windowLosses == two.windowLosses && one.removalChanges == two.removalChanges)
     // A reused workspace (3 slots for 5 windows, used twice) leaves nothing behind that changes a result.
     let workspace = RefinementLossKernel.Workspace(strokesPerWindow: c.n, resolution: c.r, threads: 3)
     for _ in 0..<2 {
         let reused = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r, workspace: workspace)
-        #expect(reused.loss == one.loss && reused.shapeGradients == one.shapeGradients && reused.colorGradients == one.colorGradients)
+        #expect(reused.loss == one.loss && reused.shapeGradients == one.shapeGradients && reused.colorGradients == one.colorGradients
+                && reused.removalChanges == one.removalChanges)
     }
 }
