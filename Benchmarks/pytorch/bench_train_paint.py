@@ -13,6 +13,7 @@ Needs: torch, scipy, numpy.
 import argparse
 import json
 import math
+import resource
 import statistics
 import time
 
@@ -195,8 +196,10 @@ def main():
         times.append(time.perf_counter() - t0)
     median = statistics.median(times)
     params = sum(p.numel() for p in net.parameters())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     result = dict(model="paint-transformer", config=args.config, batch=args.batch, threads=args.threads,
-                  framework=f"torch {torch.__version__}", parameters=params, median_step_seconds=median, times=times, loss=loss)
+                  framework=f"torch {torch.__version__}", parameters=params, median_step_seconds=median, times=times, loss=loss,
+                  peak_rss_mb=round(rss, 1))
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
