@@ -7,7 +7,8 @@ mean anything), and prints the ratio table (PyTorch time ÷ ours: above 1 means 
     python3 Benchmarks/compare_pytorch.py --python VENV/bin/python3 [--threads 2] [--rounds 2] [--json]
     python3 Benchmarks/compare_pytorch.py --python VENV/bin/python3 --only attention --preset paint-encoder
 
---python names an interpreter that has torch (a venv outside the repository; never in CI). Ours come from
+--python names an interpreter that has torch, numpy and scipy (the Paint Transformer script's matching), in a
+venv outside the repository; never in CI. Ours come from
 .build/release (--bin to change). Each table row gives both medians over the rounds and the range of the
 per-round ratios. Not run in CI.
 """
@@ -54,8 +55,9 @@ def summary(ratios):
 
 
 def compare_attention(args, out):
-    ours_cmd = [os.path.join(args.bin, "bench-attention"), "--threads", str(args.threads), "--json"]
-    theirs_cmd = [args.python, os.path.join(HERE, "pytorch", "bench_attention.py"), "--threads", str(args.threads), "--json"]
+    common = ["--threads", str(args.threads), "--reps", str(args.reps), "--json"]
+    ours_cmd = [os.path.join(args.bin, "bench-attention"), *common]
+    theirs_cmd = [args.python, os.path.join(HERE, "pytorch", "bench_attention.py"), *common]
     for p in args.preset:
         ours_cmd += ["--preset", p]
         theirs_cmd += ["--preset", p]
@@ -103,22 +105,23 @@ def compare_training(args, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--python", required=True, help="an interpreter with torch (e.g. a venv's bin/python3)")
+    ap.add_argument("--python", required=True, help="an interpreter with torch, numpy and scipy (e.g. a venv's bin/python3)")
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(HERE), ".build", "release"),
                     help="folder of our release executables (default: .build/release)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2, help="alternations of ours and PyTorch's (default 2)")
     ap.add_argument("--only", choices=["attention", "training"], help="one of the two tables")
     ap.add_argument("--preset", action="append", default=[], help="attention presets (default: all)")
+    ap.add_argument("--reps", type=int, default=7, help="timed repetitions per attention measurement (default 7)")
     ap.add_argument("--json", help="also write every measurement to this JSON file")
     args = ap.parse_args()
-    if args.rounds < 1 or args.threads < 1:
-        ap.error("--rounds and --threads must be at least 1")
+    if args.rounds < 1 or args.threads < 1 or args.reps < 1:
+        ap.error("--rounds, --threads and --reps must be at least 1")
     for tool in ("bench-attention", "bench-train"):
         if not os.access(os.path.join(args.bin, tool), os.X_OK):
             ap.error(f"--bin {args.bin} has no {tool}; run `swift build -c release` first")
-    if subprocess.run([args.python, "-c", "import torch"], capture_output=True).returncode != 0:
-        ap.error(f"--python {args.python} cannot import torch")
+    if subprocess.run([args.python, "-c", "import torch, numpy, scipy"], capture_output=True).returncode != 0:
+        ap.error(f"--python {args.python} cannot import torch, numpy and scipy")
     print(f"threads {args.threads}, {args.rounds} rounds; ratio = PyTorch time ÷ ours (median, range over rounds)")
     out = []
     if args.only in (None, "attention"):
