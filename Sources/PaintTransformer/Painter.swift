@@ -383,7 +383,7 @@ private final class ScratchPool: @unchecked Sendable {
 /// Squared error between canvas and target over each patch of a pass, counted inside `photo` (inclusive) only (the padding
 /// around the photo is not scored); patch (row, col) covers full-resolution pixels from (row, col)·patchPixels +
 /// offset.
-func patchErrors(target: [Float], canvas: [Float], side: Int, perSide: Int, patchPixels: Int, offset: Int,
+private func patchErrors(target: [Float], canvas: [Float], side: Int, perSide: Int, patchPixels: Int, offset: Int,
                  inside photo: PixelRect) -> [Float] {
     var errors = [Float](repeating: 0, count: perSide * perSide)
     target.withUnsafeBufferPointer { t in
