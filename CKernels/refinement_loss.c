@@ -380,6 +380,87 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
     }
 }
 
+// Least-squares colours (StrokeRefiner's colour fit): each stroke's colour c minimising its own squared error where
+// it stays visible, c = Σ T·α·b·(target − old·(1 − α)) / Σ T·(α·b)² per channel, T the share the window's later
+// strokes leave uncovered. Sums run in pixel order inside each stroke's box (outside it α·b is 0 and adds nothing),
+// so the result is the Swift loop's over the whole window, bitwise.
+CK_INLINE void fit_colors_body(float *fitted, const float *targets, const float *canvases, const float *shapes,
+                               const float *colors, const bool *drawn, const bool *vertical,
+                               const float *vertical_texels, int64_t vertical_width, int64_t vertical_height,
+                               const float *horizontal_texels, int64_t horizontal_width, int64_t horizontal_height,
+                               int64_t n, int64_t r, float ceiling, float *scratch, int64_t first, int64_t end) {
+    layout l = layout_of(n, r);
+    const int64_t R = l.stride, P = l.plane, area = r * r;
+    float *restrict visible = scratch + SHARED_TRANSMITTANCE * P;
+    float *row0 = scratch + SHARED_ROW0 * P, *row1 = scratch + SHARED_ROW1 * P;
+    float *strokes = scratch + SHARED_PLANES * P;
+    const float *coordinates = scratch + (SHARED_PLANES + STROKE_PLANES * n) * P;
+    box *bx = (box *)(coordinates + (1 + ROW_BUFFERS) * row_floats(r));
+
+    for (int64_t w = first; w < end; w++) {
+        const float *target = targets + w * 3 * area, *old = canvases + w * 3 * area;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t k = w * n + i;
+            for (int j = 0; j < 3; j++) fitted[k * 3 + j] = colors[k * 3 + j];
+            bx[i] = (box){0, 0, 0, 0};
+            if (!drawn[k]) continue;
+            const float *texels = vertical[k] ? vertical_texels : horizontal_texels;
+            int64_t wb = vertical[k] ? vertical_width : horizontal_width, hb = vertical[k] ? vertical_height : horizontal_height;
+            affine a = affine_of(shapes + k * 5);
+            box b = footprint(a, wb, hb, r);
+            bx[i] = b;
+            if (b.y0 < b.y1) sample_stroke(strokes + STROKE_PLANES * i * P, row0, row1, coordinates, a, texels, wb, hb, b, l);
+        }
+        for (int64_t y = 0; y < r; y++)
+            for (int64_t x = 0; x < r; x++) visible[(y + 1) * R + x + 1] = 1;
+        for (int64_t i = n - 1; i >= 0; i--) {
+            int64_t k = w * n + i;
+            box b = bx[i];
+            if (!drawn[k] || b.y0 >= b.y1) continue;
+            const float *f0 = strokes + (STROKE_PLANES * i + STROKE_F0) * P, *f1 = strokes + (STROKE_PLANES * i + STROKE_F1) * P;
+            float n0 = 0, n1 = 0, n2 = 0, denominator = 0;
+            for (int64_t y = b.y0; y < b.y1; y++) {
+                for (int64_t x = b.x0; x < b.x1; x++) {
+                    int64_t p = (y + 1) * R + x + 1, q = y * r + x;
+                    float coverage = f1[p], ab = coverage * f0[p], v = visible[p];
+                    visible[p] = v * (1 - coverage);
+                    if (!(ab > 0) || !(v > 0)) continue;
+                    float weight = v * ab, keep = 1 - coverage;
+                    n0 += weight * (target[q] - old[q] * keep);
+                    n1 += weight * (target[area + q] - old[area + q] * keep);
+                    n2 += weight * (target[2 * area + q] - old[2 * area + q] * keep);
+                    denominator += weight * ab;
+                }
+            }
+            if (denominator > 1e-6f) {
+                float c[3] = {n0 / denominator, n1 / denominator, n2 / denominator};
+                for (int j = 0; j < 3; j++) fitted[k * 3 + j] = fminf(fmaxf(c[j], 0), ceiling);
+            }
+        }
+    }
+}
+
+CK_INSTANTIATE(fit_colors,
+               (float *fitted, const float *targets, const float *canvases, const float *shapes, const float *colors,
+                const bool *drawn, const bool *vertical, const float *vertical_texels, int64_t vertical_width,
+                int64_t vertical_height, const float *horizontal_texels, int64_t horizontal_width,
+                int64_t horizontal_height, int64_t n, int64_t r, float ceiling, float *scratch, int64_t first,
+                int64_t end),
+               (fitted, targets, canvases, shapes, colors, drawn, vertical, vertical_texels, vertical_width,
+                vertical_height, horizontal_texels, horizontal_width, horizontal_height, n, r, ceiling, scratch, first,
+                end))
+
+void ck_refinement_fit_colors_f32(float *fitted, const float *targets, const float *canvases, const float *shapes,
+                                  const float *colors, const bool *drawn, const bool *vertical,
+                                  const float *vertical_texels, int64_t vertical_width, int64_t vertical_height,
+                                  const float *horizontal_texels, int64_t horizontal_width, int64_t horizontal_height,
+                                  int64_t n, int64_t r, float ceiling, float *scratch, int64_t first, int64_t end) {
+    CK_LEVELS(fit_colors,
+              (fitted, targets, canvases, shapes, colors, drawn, vertical, vertical_texels, vertical_width,
+               vertical_height, horizontal_texels, horizontal_width, horizontal_height, n, r, ceiling, scratch, first,
+               end))
+}
+
 CK_INSTANTIATE(refinement_windows,
                (double *losses, float *d_shapes, float *d_colors, float *removal, const float *targets,
                 const float *canvases, const float *shapes, const float *colors, const bool *drawn, const bool *vertical,

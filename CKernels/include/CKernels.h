@@ -125,5 +125,13 @@ void ck_refinement_loss_f32(double *losses, float *d_shapes, float *d_colors, fl
                             int64_t vertical_height, const float *horizontal_texels, int64_t horizontal_width,
                             int64_t horizontal_height, int64_t n, int64_t r, float *scratch, int64_t first,
                             int64_t end);
+/// Stroke refinement's least-squares colour fit (StrokeRefiner) for windows [first, end), same inputs and scratch as
+/// ck_refinement_loss_f32: fitted [W·n, 3] gets each drawn stroke's fitted colour clamped to [0, ceiling], or its
+/// colour from `colors` where the stroke shows too little to fit (and for strokes not drawn).
+void ck_refinement_fit_colors_f32(float *fitted, const float *targets, const float *canvases, const float *shapes,
+                                  const float *colors, const bool *drawn, const bool *vertical,
+                                  const float *vertical_texels, int64_t vertical_width, int64_t vertical_height,
+                                  const float *horizontal_texels, int64_t horizontal_width, int64_t horizontal_height,
+                                  int64_t n, int64_t r, float ceiling, float *scratch, int64_t first, int64_t end);
 
 #endif

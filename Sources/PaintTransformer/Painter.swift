@@ -233,7 +233,7 @@ public struct Painter: Sendable {
                 }
             }
 
-            if let refiner, refiner.steps > 0 || refiner.fitColors {
+            if let refiner, refiner.steps > 0 || refiner.fitColors || refiner.prunesStrokes {
                 progress?(PaintProgress(pass: pass, passCount: passCount, phase: .refining, patches: count,
                                         strokesDrawn: strokes.count))
                 refine(&windowStrokes, perSide: perSide, window: window, target: target, canvas: canvas, side: side,

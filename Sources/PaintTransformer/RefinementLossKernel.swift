@@ -145,4 +145,47 @@ public struct RefinementLossKernel: Sendable {
         return Result(loss: losses.reduce(0, +), windowLosses: losses, shapeGradients: dShapes, colorGradients: dColors,
                       removalChanges: removal)
     }
+
+    /// Each drawn stroke's least-squares colour (`StrokeRefiner`'s colour fit, in `ck_refinement_fit_colors_f32`),
+    /// clamped to [0, ceiling]; a stroke that shows too little to fit, or is not drawn, keeps its colour.
+    /// - Returns: [W·n, 3].
+    public func fittedColors(targets: [Float], canvases: [Float], strokes: Strokes, resolution r: Int, ceiling: Float,
+                             workspace: Workspace? = nil) -> [Float] {
+        let n = strokes.strokesPerWindow, plane = r * r
+        let windows = targets.count / (3 * plane)
+        shapeCheck(r > 0 && n > 0 && targets.count == windows * 3 * plane && canvases.count == targets.count
+                   && strokes.shapes.count == windows * n * 5 && strokes.colors.count == windows * n * 3
+                   && strokes.drawn.count == windows * n && strokes.vertical.count == windows * n,
+                   "RefinementLossKernel.fittedColors", "targets \(targets.count), canvases \(canvases.count), shapes "
+                   + "\(strokes.shapes.count), colors \(strokes.colors.count) for \(windows) windows of \(n) strokes at \(r)²")
+        let space = workspace ?? Workspace(strokesPerWindow: n, resolution: r)
+        shapeCheck(space.strokesPerWindow == n && space.resolution == r, "RefinementLossKernel.fittedColors",
+                   "workspace for \(space.strokesPerWindow) strokes at \(space.resolution)², windows of \(n) at \(r)²")
+        var fitted = strokes.colors
+        guard windows > 0 else { return fitted }
+        let slots = space.scratches.count
+        let (v, h) = (vertical, horizontal)
+        fitted.withUnsafeMutableBufferPointer { out in
+        targets.withUnsafeBufferPointer { t in
+        canvases.withUnsafeBufferPointer { cv in
+        strokes.shapes.withUnsafeBufferPointer { sh in
+        strokes.colors.withUnsafeBufferPointer { co in
+        strokes.drawn.withUnsafeBufferPointer { dr in
+        strokes.vertical.withUnsafeBufferPointer { ve in
+        v.padded.withUnsafeBufferPointer { vt in
+        h.padded.withUnsafeBufferPointer { ht in
+            let io = UncheckedSendable((out.baseAddress!, t.baseAddress!, cv.baseAddress!, sh.baseAddress!, co.baseAddress!,
+                                        dr.baseAddress!, ve.baseAddress!, vt.baseAddress!, ht.baseAddress!))
+            parallelFor(slots) { range in
+                let (out, t, cv, sh, co, dr, ve, vt, ht) = io.value
+                for slot in range {
+                    ck_refinement_fit_colors_f32(out, t, cv, sh, co, dr, ve, vt, Int64(v.width), Int64(v.height), ht,
+                                                 Int64(h.width), Int64(h.height), Int64(n), Int64(r), ceiling,
+                                                 space.scratches[slot], Int64(windows * slot / slots),
+                                                 Int64(windows * (slot + 1) / slots))
+                }
+            }
+        }}}}}}}}}
+        return fitted
+    }
 }

@@ -72,114 +72,92 @@ public struct StrokeRefiner: Sendable {
     public func refine(_ windows: [RefinementWindow]) -> [[Stroke?]] {
         var result: [[Stroke?]] = []
         result.reserveCapacity(windows.count)
+        guard steps > 0 || prunesStrokes || fitColors else { return windows.map { $0.strokes.map { Optional($0) } } }
         for start in stride(from: 0, to: windows.count, by: windowsPerBatch) {
-            var batch = Array(windows[start..<min(start + windowsPerBatch, windows.count)])
+            let batch = Array(windows[start..<min(start + windowsPerBatch, windows.count)])
+            var packed = pack(batch, strokes: batch.map(\.strokes))
+            let targets = batch.flatMap(\.target), canvases = batch.flatMap(\.canvas)
+            let workspace = RefinementLossKernel.Workspace(strokesPerWindow: packed.strokesPerWindow, resolution: resolution)
             if fitColors {
-                for (i, strokes) in fittedColors(batch).enumerated() { batch[i].strokes = strokes }
+                packed.colors = lossKernel.fittedColors(targets: targets, canvases: canvases, strokes: packed,
+                                                        resolution: resolution, ceiling: colorCeiling, workspace: workspace)
             }
-            result += steps > 0 || prunesStrokes ? refineBatch(batch) : batch.map { $0.strokes.map { Optional($0) } }
+            if steps > 0 || prunesStrokes {
+                refineBatch(&packed, targets: targets, canvases: canvases, workspace: workspace)
+            }
+            result += unpack(packed, counts: batch.map(\.strokes.count))
         }
         return result
     }
 
-    /// Each stroke's colour c minimising its own squared error over the part of the window it stays visible in,
-    /// given its coverage α and brush intensity b (colour 1 rendered): the stroke paints c·b·α + old·(1 − α), so
-    /// c = Σ T·α·b·(target − old·(1 − α)) / Σ T·(α·b)², per channel, clamped to [0, colorCeiling], with T the share of the
-    /// pixel that the window's later strokes leave uncovered. `old` is the canvas before the layer (the strokes
-    /// drawn under this one are not seen); the Adam steps that follow see everything in the window.
-    private func fittedColors(_ windows: [RefinementWindow]) -> [[Stroke]] {
-        let (shapes, _, _, vertical, n) = pack(windows, strokes: windows.map(\.strokes))
-        let r = resolution, plane = r * r
-        // Colour 1 in one channel: the dilated brush intensity b (the same for R, G and B).
-        let (fg, alpha) = renderer.render(shapes: shapes, colors: Tensor.ones([windows.count * n, 1]), vertical: vertical,
-                                          height: r, width: r)
-        evaluate([fg, alpha])
-        let b = fg.floats(), a = alpha.floats()
-        return windows.enumerated().map { w, window in
-            // Later strokes of the window cover earlier ones: weight each pixel by how much of stroke i stays
-            // visible, T = Π_{j > i} (1 − α_j), walking the strokes from the last drawn to the first.
-            var visible = [Float](repeating: 1, count: plane)
-            var fitted = window.strokes
-            for i in window.strokes.indices.reversed() {
-                let o = w * n + i
-                var numerator = SIMD3<Float>.zero, denominator: Float = 0
-                window.target.withUnsafeBufferPointer { t in
-                    window.canvas.withUnsafeBufferPointer { old in
-                        for k in 0..<plane {
-                            let coverage = a[o * plane + k], ab = coverage * b[o * plane + k], v = visible[k]
-                            visible[k] = v * (1 - coverage)
-                            guard ab > 0, v > 0 else { continue }
-                            let target = SIMD3(t[k], t[plane + k], t[2 * plane + k])
-                            let below = SIMD3(old[k], old[plane + k], old[2 * plane + k])
-                            numerator += v * ab * (target - below * (1 - coverage))
-                            denominator += v * ab * ab
-                        }
-                    }
-                }
-                if denominator > 1e-6 {
-                    let c = numerator / denominator
-                    fitted[i].color = SIMD3(clampedColor(c.x), clampedColor(c.y), clampedColor(c.z))
-                }
-            }
-            return fitted
-        }
-    }
-
-    /// The mean squared error of each batch before and after, for reports and tests.
+    /// The mean squared error of each batch before and after, for reports and tests: the engine-op renderer, not
+    /// the kernel that refinement uses, so it checks the kernel too.
     public func error(of windows: [RefinementWindow], strokes: [[Stroke]]) -> Double {
         var total = 0.0
         for start in stride(from: 0, to: windows.count, by: windowsPerBatch) {
             let end = min(start + windowsPerBatch, windows.count)
             let batch = Array(windows[start..<end])
-            let (shapes, colors, decisions, vertical, n) = pack(batch, strokes: Array(strokes[start..<end]))
-            let loss = reconstructionError(batch, shapes: shapes, colors: colors, decisions: decisions, vertical: vertical, n: n)
+            let loss = reconstructionError(batch, strokes: pack(batch, strokes: Array(strokes[start..<end])))
             evaluate([loss])
             total += loss.item() * Double(batch.count)
         }
         return total / Double(max(windows.count, 1))
     }
 
-    private func pack(_ windows: [RefinementWindow], strokes: [[Stroke]])
-        -> (shapes: Tensor, colors: Tensor, decisions: Tensor, vertical: [Bool], n: Int) {
+    /// Stroke i of window w at w·n + i, n the most strokes in a window; the others padded with undrawn strokes.
+    private func pack(_ windows: [RefinementWindow], strokes: [[Stroke]]) -> RefinementLossKernel.Strokes {
         let n = max(1, strokes.map(\.count).max() ?? 1)
         var shapes = [Float](repeating: 0.5, count: windows.count * n * 5)
         var colors = [Float](repeating: 0, count: windows.count * n * 3)
-        var decisions = [Float](repeating: 0, count: windows.count * n)
+        var drawn = [Bool](repeating: false, count: windows.count * n)
         var vertical = [Bool](repeating: false, count: windows.count * n)
         for (w, list) in strokes.enumerated() {
             for (i, s) in list.enumerated() {
                 let o = w * n + i
                 shapes.replaceSubrange((o * 5)..<(o * 5 + 5), with: [s.x, s.y, s.w, s.h, s.theta])
                 colors.replaceSubrange((o * 3)..<(o * 3 + 3), with: [s.color.x, s.color.y, s.color.z])
-                decisions[o] = 1
+                drawn[o] = true
                 vertical[o] = s.h > s.w
             }
         }
-        return (Tensor(shape: [windows.count * n, 5], floats: shapes), Tensor(shape: [windows.count * n, 3], floats: colors),
-                Tensor(shape: [windows.count, n], floats: decisions), vertical, n)
+        return RefinementLossKernel.Strokes(shapes: shapes, colors: colors, drawn: drawn, vertical: vertical,
+                                            strokesPerWindow: n)
     }
 
-    /// Mean squared error of the windows painted with `shapes` [W·n, 5], `colors` [W·n, 3] and 0/1 `decisions` [W, n].
-    private func reconstructionError(_ windows: [RefinementWindow], shapes: Tensor, colors: Tensor, decisions: Tensor,
-                                     vertical: [Bool], n: Int) -> Tensor {
-        let r = resolution, count = windows.count
+    /// Each window's first `counts[w]` strokes, nil where pruned.
+    private func unpack(_ packed: RefinementLossKernel.Strokes, counts: [Int]) -> [[Stroke?]] {
+        let n = packed.strokesPerWindow, s = packed.shapes, c = packed.colors
+        return counts.enumerated().map { w, count in
+            (0..<count).map { i -> Stroke? in
+                let o = w * n + i
+                guard packed.drawn[o] else { return nil }
+                return Stroke(x: s[o * 5], y: s[o * 5 + 1], w: s[o * 5 + 2], h: s[o * 5 + 3], theta: s[o * 5 + 4],
+                              color: SIMD3(c[o * 3], c[o * 3 + 1], c[o * 3 + 2]))
+            }
+        }
+    }
+
+    /// Mean squared error of the windows painted with the packed strokes, through the engine-op renderer.
+    private func reconstructionError(_ windows: [RefinementWindow], strokes: RefinementLossKernel.Strokes) -> Tensor {
+        let r = resolution, count = windows.count, n = strokes.strokesPerWindow
         let target = Tensor(shape: [count, 3, r, r], floats: windows.flatMap(\.target))
         let canvas = Tensor(shape: [count, 3, r, r], floats: windows.flatMap(\.canvas))
-        let (fg, alpha) = renderer.render(shapes: shapes, colors: colors, vertical: vertical, height: r, width: r)
+        let (fg, alpha) = renderer.render(shapes: Tensor(shape: [count * n, 5], floats: strokes.shapes),
+                                          colors: Tensor(shape: [count * n, 3], floats: strokes.colors),
+                                          vertical: strokes.vertical, height: r, width: r)
+        let decisions = Tensor(shape: [count, n], floats: strokes.drawn.map { $0 ? 1 : 0 })
         let painted = DifferentiableStrokeRenderer.composite(canvas: canvas, foreground: fg.minimum(1), alpha: alpha, decisions: decisions)
         return (painted - target).square().mean()
     }
 
-    private func refineBatch(_ windows: [RefinementWindow]) -> [[Stroke?]] {
-        let (shapes0, colors0, decisions, vertical, n) = pack(windows, strokes: windows.map(\.strokes))
+    /// `steps` Adam steps on the packed strokes' shapes and colours, pruning halfway and at the end.
+    private func refineBatch(_ packed: inout RefinementLossKernel.Strokes, targets: [Float], canvases: [Float],
+                             workspace: RefinementLossKernel.Workspace) {
+        let shapes0 = Tensor(shape: [packed.drawn.count, 5], floats: packed.shapes)
+        let colors0 = Tensor(shape: [packed.drawn.count, 3], floats: packed.colors)
         let shapes = Parameter(shapes0), colors = Parameter(colors0)
         let shapeAdam = Adam(parameters: [("shapes", shapes)], learningRate: shapeLearningRate, betas: (0.9, 0.999))
         let colorAdam = Adam(parameters: [("colors", colors)], learningRate: colorLearningRate, betas: (0.9, 0.999))
-        let targets = windows.flatMap(\.target), canvases = windows.flatMap(\.canvas)
-        var packed = RefinementLossKernel.Strokes(shapes: shapes0.floats(), colors: colors0.floats(),
-                                                  drawn: decisions.floats().map { $0 > 0 }, vertical: vertical,
-                                                  strokesPerWindow: n)
-        let workspace = RefinementLossKernel.Workspace(strokesPerWindow: n, resolution: resolution)
         // Halfway, the strokes that do not help are left out, so the second half refines (and pays for) only
         // the useful ones; pruning before any step lost 0.2 dB on the held-out photos (refinement rescues some).
         let pruneStep = prunesStrokes && steps >= 2 ? steps / 2 : -1
@@ -207,15 +185,6 @@ public struct StrokeRefiner: Sendable {
         if prunesStrokes {
             prune(lossKernel.evaluate(targets: targets, canvases: canvases, strokes: packed, resolution: resolution,
                                       workspace: workspace).removalChanges)
-        }
-        let s = packed.shapes, c = packed.colors
-        return windows.enumerated().map { w, window in
-            window.strokes.indices.map { i -> Stroke? in
-                let o = w * n + i
-                guard packed.drawn[o] else { return nil }
-                return Stroke(x: s[o * 5], y: s[o * 5 + 1], w: s[o * 5 + 2], h: s[o * 5 + 3], theta: s[o * 5 + 4],
-                              color: SIMD3(c[o * 3], c[o * 3 + 1], c[o * 3 + 2]))
-            }
         }
     }
 

@@ -161,6 +161,75 @@ private func withSIMDLevel<R>(_ level: Int32, _ body: () -> R) -> R {
     }
 }
 
+extension RefinementLossKernelLevels {
+    /// The least-squares colour fit against the same formula evaluated on the engine-op renderer's coverage and
+    /// intensity in Float64; the levels bitwise equal to each other, in any thread split, with a reused workspace.
+    @Test func fittedColoursMatchEngineRenderer() {
+        for seed: UInt64 in [3, 11] {
+            let c = RefinementCase(seed: seed)
+            let ceiling: Float = 1.2
+            let renderer = DifferentiableStrokeRenderer(brushes: c.brushes)
+            let (fg, alpha) = renderer.render(
+                shapes: Tensor(shape: [c.windows * c.n, 5], values: c.strokes.shapes.map(Double.init), dtype: .float64),
+                colors: Tensor.ones([c.windows * c.n, 1], dtype: .float64), vertical: c.strokes.vertical, height: c.r, width: c.r)
+            evaluate([fg, alpha])
+            let b = fg.doubles(), a = alpha.doubles(), plane = c.r * c.r
+            // Reference: c = Σ T·α·b·(target − old·(1 − α)) / Σ T·(α·b)², walking each window's strokes from the last.
+            var expected: [Double?] = Array(repeating: nil, count: c.windows * c.n * 3)
+            var fitted = 0
+            for w in 0..<c.windows {
+                var visible = [Double](repeating: 1, count: plane)
+                for i in (0..<c.n).reversed() where c.strokes.drawn[w * c.n + i] {
+                    let o = w * c.n + i
+                    var numerator = [0.0, 0.0, 0.0], denominator = 0.0
+                    for k in 0..<plane {
+                        let coverage = a[o * plane + k], ab = coverage * b[o * plane + k], v = visible[k]
+                        visible[k] = v * (1 - coverage)
+                        guard ab > 0, v > 0 else { continue }
+                        for ch in 0..<3 {
+                            let q = (w * 3 + ch) * plane + k
+                            numerator[ch] += v * ab * (Double(c.targets[q]) - Double(c.canvases[q]) * (1 - coverage))
+                        }
+                        denominator += v * ab * ab
+                    }
+                    // Near the 1e-6 threshold Float32 sums may decide either way: those strokes are not compared.
+                    if denominator > 1e-5 {
+                        fitted += 1
+                        for ch in 0..<3 { expected[o * 3 + ch] = min(max(numerator[ch] / denominator, 0), Double(ceiling)) }
+                    } else if denominator < 1e-7 {
+                        for ch in 0..<3 { expected[o * 3 + ch] = Double(c.strokes.colors[o * 3 + ch]) }
+                    }
+                }
+            }
+            #expect(fitted >= c.windows * c.n / 2, "only \(fitted) strokes fitted")
+            let kernel = RefinementLossKernel(brushes: c.brushes)
+            var portable: [Float]?
+            for level: Int32 in [0, 1, 2] {
+                let got = withSIMDLevel(level) {
+                    kernel.fittedColors(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r,
+                                        ceiling: ceiling)
+                }
+                if let p = portable { #expect(got == p, "level \(level) differs from the portable path") } else { portable = got }
+                for (k, want) in expected.enumerated() {
+                    guard let want else { continue }
+                    // Float32 sums of ≤ 13² terms against Float64: relative 1e-4 of the colour scale.
+                    #expect(abs(Double(got[k]) - want) <= 1e-4 * Double(ceiling), "colour \(k): \(got[k]) vs \(want), level \(level)")
+                }
+                // Strokes not drawn keep their colours.
+                for i in 2..<4 {
+                    let k = 3 * c.n + i
+                    #expect(got[(k * 3)..<(k * 3 + 3)] == c.strokes.colors[(k * 3)..<(k * 3 + 3)])
+                }
+            }
+            let workspace = RefinementLossKernel.Workspace(strokesPerWindow: c.n, resolution: c.r, threads: 3)
+            for _ in 0..<2 {
+                #expect(kernel.fittedColors(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r,
+                                            ceiling: ceiling, workspace: workspace) == portable)
+            }
+        }
+    }
+}
+
 @Test func fusedRefinementLossDoesNotDependOnThreadCount() {
     let c = RefinementCase(seed: 7)
     let kernel = RefinementLossKernel(brushes: c.brushes)
