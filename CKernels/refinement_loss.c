@@ -211,6 +211,19 @@ CK_INLINE int32_t source_of(const float *s, float best, int32_t q, int32_t R) {
     return s[q] == best ? q : at;
 }
 
+// Stroke k's footprint in the window, its brush sampled and filtered into its planes when the box is not empty.
+CK_INLINE box place_stroke(float *stroke, float *row0, float *row1, const float *coordinates, const float *shape,
+                           bool vertical, const float *vertical_texels, int64_t vertical_width,
+                           int64_t vertical_height, const float *horizontal_texels, int64_t horizontal_width,
+                           int64_t horizontal_height, layout l) {
+    const float *texels = vertical ? vertical_texels : horizontal_texels;
+    int64_t wb = vertical ? vertical_width : horizontal_width, hb = vertical ? vertical_height : horizontal_height;
+    affine a = affine_of(shape);
+    box b = footprint(a, wb, hb, l.r);
+    if (b.y0 < b.y1) sample_stroke(stroke, row0, row1, coordinates, a, texels, wb, hb, b, l);
+    return b;
+}
+
 CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d_colors, float *removal,
                                        const float *targets, const float *canvases, const float *shapes,
                                        const float *colors, const bool *drawn, const bool *vertical,
@@ -247,14 +260,11 @@ CK_INLINE void refinement_windows_body(double *losses, float *d_shapes, float *d
             int64_t k = w * n + i;
             bx[i] = (box){0, 0, 0, 0};
             if (!drawn[k]) continue;
-            const float *texels = vertical[k] ? vertical_texels : horizontal_texels;
-            int64_t wb = vertical[k] ? vertical_width : horizontal_width, hb = vertical[k] ? vertical_height : horizontal_height;
-            affine a = affine_of(shapes + k * 5);
-            box b = footprint(a, wb, hb, r);
+            float *stroke = strokes + STROKE_PLANES * i * P;
+            box b = place_stroke(stroke, row0, row1, coordinates, shapes + k * 5, vertical[k], vertical_texels,
+                                 vertical_width, vertical_height, horizontal_texels, horizontal_width, horizontal_height, l);
             bx[i] = b;
             if (b.y0 >= b.y1) continue;
-            float *stroke = strokes + STROKE_PLANES * i * P;
-            sample_stroke(stroke, row0, row1, coordinates, a, texels, wb, hb, b, l);
             const float c0 = colors[k * 3], c1 = colors[k * 3 + 1], c2 = colors[k * 3 + 2];
             const float *f0 = stroke + STROKE_F0 * P, *f1 = stroke + STROKE_F1 * P;
             float *restrict under = stroke + STROKE_UNDER * P;
@@ -404,12 +414,9 @@ CK_INLINE void fit_colors_body(float *fitted, const float *targets, const float 
             for (int j = 0; j < 3; j++) fitted[k * 3 + j] = colors[k * 3 + j];
             bx[i] = (box){0, 0, 0, 0};
             if (!drawn[k]) continue;
-            const float *texels = vertical[k] ? vertical_texels : horizontal_texels;
-            int64_t wb = vertical[k] ? vertical_width : horizontal_width, hb = vertical[k] ? vertical_height : horizontal_height;
-            affine a = affine_of(shapes + k * 5);
-            box b = footprint(a, wb, hb, r);
-            bx[i] = b;
-            if (b.y0 < b.y1) sample_stroke(strokes + STROKE_PLANES * i * P, row0, row1, coordinates, a, texels, wb, hb, b, l);
+            bx[i] = place_stroke(strokes + STROKE_PLANES * i * P, row0, row1, coordinates, shapes + k * 5, vertical[k],
+                                 vertical_texels, vertical_width, vertical_height, horizontal_texels, horizontal_width,
+                                 horizontal_height, l);
         }
         for (int64_t y = 0; y < r; y++)
             for (int64_t x = 0; x < r; x++) visible[(y + 1) * R + x + 1] = 1;

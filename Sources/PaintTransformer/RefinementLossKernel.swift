@@ -98,16 +98,9 @@ public struct RefinementLossKernel: Sendable {
     ///   - resolution: r.
     ///   - workspace: scratch to reuse (made for this call when nil); its slots split the windows.
     public func evaluate(targets: [Float], canvases: [Float], strokes: Strokes, resolution r: Int, workspace: Workspace? = nil) -> Result {
-        let n = strokes.strokesPerWindow, plane = r * r
-        let windows = targets.count / (3 * plane)
-        shapeCheck(r > 0 && n > 0 && targets.count == windows * 3 * plane && canvases.count == targets.count
-                   && strokes.shapes.count == windows * n * 5 && strokes.colors.count == windows * n * 3
-                   && strokes.drawn.count == windows * n && strokes.vertical.count == windows * n,
-                   "RefinementLossKernel", "targets \(targets.count), canvases \(canvases.count), shapes \(strokes.shapes.count), "
-                   + "colors \(strokes.colors.count) for \(windows) windows of \(n) strokes at \(r)²")
-        let space = workspace ?? Workspace(strokesPerWindow: n, resolution: r)
-        shapeCheck(space.strokesPerWindow == n && space.resolution == r, "RefinementLossKernel",
-                   "workspace for \(space.strokesPerWindow) strokes at \(space.resolution)², windows of \(n) at \(r)²")
+        let n = strokes.strokesPerWindow
+        let (windows, space) = checked("RefinementLossKernel", targets: targets, canvases: canvases, strokes: strokes,
+                                       resolution: r, workspace: workspace)
         let slots = space.scratches.count
         var losses = [Double](repeating: 0, count: windows)
         var dShapes = [Float](repeating: 0, count: windows * n * 5)
@@ -151,16 +144,9 @@ public struct RefinementLossKernel: Sendable {
     /// - Returns: [W·n, 3].
     public func fittedColors(targets: [Float], canvases: [Float], strokes: Strokes, resolution r: Int, ceiling: Float,
                              workspace: Workspace? = nil) -> [Float] {
-        let n = strokes.strokesPerWindow, plane = r * r
-        let windows = targets.count / (3 * plane)
-        shapeCheck(r > 0 && n > 0 && targets.count == windows * 3 * plane && canvases.count == targets.count
-                   && strokes.shapes.count == windows * n * 5 && strokes.colors.count == windows * n * 3
-                   && strokes.drawn.count == windows * n && strokes.vertical.count == windows * n,
-                   "RefinementLossKernel.fittedColors", "targets \(targets.count), canvases \(canvases.count), shapes "
-                   + "\(strokes.shapes.count), colors \(strokes.colors.count) for \(windows) windows of \(n) strokes at \(r)²")
-        let space = workspace ?? Workspace(strokesPerWindow: n, resolution: r)
-        shapeCheck(space.strokesPerWindow == n && space.resolution == r, "RefinementLossKernel.fittedColors",
-                   "workspace for \(space.strokesPerWindow) strokes at \(space.resolution)², windows of \(n) at \(r)²")
+        let n = strokes.strokesPerWindow
+        let (windows, space) = checked("RefinementLossKernel.fittedColors", targets: targets, canvases: canvases,
+                                       strokes: strokes, resolution: r, workspace: workspace)
         var fitted = strokes.colors
         guard windows > 0 else { return fitted }
         let slots = space.scratches.count
@@ -187,5 +173,21 @@ public struct RefinementLossKernel: Sendable {
             }
         }}}}}}}}}
         return fitted
+    }
+
+    /// The window count, after checking that the inputs and the workspace agree; the workspace to use.
+    private func checked(_ op: String, targets: [Float], canvases: [Float], strokes: Strokes, resolution r: Int,
+                         workspace: Workspace?) -> (windows: Int, workspace: Workspace) {
+        let n = strokes.strokesPerWindow, plane = r * r
+        let windows = r > 0 ? targets.count / (3 * plane) : 0
+        shapeCheck(r > 0 && n > 0 && targets.count == windows * 3 * plane && canvases.count == targets.count
+                   && strokes.shapes.count == windows * n * 5 && strokes.colors.count == windows * n * 3
+                   && strokes.drawn.count == windows * n && strokes.vertical.count == windows * n,
+                   op, "targets \(targets.count), canvases \(canvases.count), shapes \(strokes.shapes.count), "
+                   + "colors \(strokes.colors.count) for \(windows) windows of \(n) strokes at \(r)²")
+        let space = workspace ?? Workspace(strokesPerWindow: n, resolution: r)
+        shapeCheck(space.strokesPerWindow == n && space.resolution == r, op,
+                   "workspace for \(space.strokesPerWindow) strokes at \(space.resolution)², windows of \(n) at \(r)²")
+        return (windows, space)
     }
 }
