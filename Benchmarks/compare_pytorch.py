@@ -87,6 +87,8 @@ def compare_training(args, out):
     print("\n| training iteration | ours ms | PyTorch ms | speed ratio | ours peak RSS MB | PyTorch peak RSS MB |")
     print("|---|---|---|---|---|---|")
     for label, ours_args, script, theirs_args in TRAINING:
+        if args.training and not any(label.startswith(prefix) for prefix in args.training):
+            continue
         ours_ms, theirs_ms, ours_rss, theirs_rss = [], [], [], []
         for r in range(args.rounds):
             print(f"{label}, round {r + 1}/{args.rounds} …", file=sys.stderr)
@@ -112,6 +114,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2, help="alternations of ours and PyTorch's (default 2)")
     ap.add_argument("--only", choices=["attention", "training"], help="one of the two tables")
     ap.add_argument("--preset", action="append", default=[], help="attention presets (default: all)")
+    ap.add_argument("--training", action="append", default=[],
+                    help="training rows whose label starts with this, e.g. 'paint' or 'transgan s' (default: all)")
     ap.add_argument("--reps", type=int, default=7, help="timed repetitions per attention measurement (default 7)")
     ap.add_argument("--json", help="also write every measurement to this JSON file")
     args = ap.parse_args()
