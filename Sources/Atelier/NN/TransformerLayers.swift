@@ -58,9 +58,9 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
         let q = splitHeads(project(query, 0)), k = splitHeads(project(key, 1)), v = splitHeads(project(value, 2))
         let o: Tensor
         if training && dropout > 0 {
-            // Dropout on the attention weights needs the probabilities, so this path is composite.
-            let scale = 1 / Double(embedDim / heads).squareRoot()
-            var logits = q.matmul(k, transB: true) * scale
+            // Dropout on the attention weights needs the probabilities, so this path is composite; the scale
+            // rides in the GEMM (α) instead of a pass over the logits and another in the backward.
+            var logits = q.matmul(k, transB: true, alpha: 1 / Double(embedDim / heads).squareRoot())
             if let bias { logits = logits + bias }
             o = logits.softmax().dropout(dropout, rng: rng).matmul(v)
         } else {

@@ -126,7 +126,9 @@ extension Tensor {
     /// Reflection padding of the last two dimensions by `p` (PyTorch ReflectionPad2d).
     public func reflectionPadded2d(_ p: Int) -> Tensor {
         shapeCheck(rank >= 2 && shape[rank - 1] > p && shape[rank - 2] > p, "reflectionPad2d", "padding \(p) too large for \(shape)")
-        func indices(_ n: Int) -> [Int] { (-p..<(n + p)).map { i in i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i) } }
-        return indexSelect(axis: rank - 2, indices(shape[rank - 2])).indexSelect(axis: rank - 1, indices(shape[rank - 1]))
+        shapeCheck(p >= 0, "reflectionPad2d", "negative padding \(p)")
+        if p == 0 { return self }
+        return Tensor.make(ReflectionPadOp(padding: p), [self],
+                           shape: Array(shape.dropLast(2)) + [shape[rank - 2] + 2 * p, shape[rank - 1] + 2 * p], dtype: dtype)
     }
 }

@@ -84,6 +84,7 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "pixelShuffle", shapes: [[2, 8, 2, 3]]) { $0[0].pixelShuffle(2) },
     GradCase(name: "pixelUnshuffle", shapes: [[2, 2, 4, 6]]) { $0[0].pixelUnshuffle(2) },
     GradCase(name: "reflectionPad2d", shapes: [[1, 2, 3, 4]]) { $0[0].reflectionPadded2d(1) },
+    GradCase(name: "reflectionPad2d p2, odd sizes", shapes: [[3, 5, 7]]) { $0[0].reflectionPadded2d(2) * $0[0].reflectionPadded2d(2).sin() },
     GradCase(name: "maxFilter3x3", shapes: [[2, 4, 5]]) { $0[0].maxFilter3x3() },
     GradCase(name: "minFilter3x3", shapes: [[2, 4, 5]]) { $0[0].minFilter3x3() },
     GradCase(name: "gridSample", shapes: [[2, 2, 4, 5], [2, 3, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1]) },
@@ -133,6 +134,7 @@ let secondOrderCases: [GradCase] = [
     GradCase(name: "attention", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 4], [3, 5]]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3]) },
     GradCase(name: "conv2d", shapes: [[2, 2, 4, 4], [3, 2, 2, 2], [3]]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2).square() },
     GradCase(name: "avgPool2d", shapes: [[1, 2, 4, 4]]) { $0[0].avgPool2d(kernel: 2).square() },
+    GradCase(name: "reflectionPad2d", shapes: [[2, 3, 5]]) { $0[0].reflectionPadded2d(2).square() },
     GradCase(name: "transformer block", shapes: [[2, 3, 4], [12, 4], [4], [4]]) { x in
         let qkv = x[0].layerNorm(weight: x[2], bias: x[3]).linear(weight: x[1])
         let q = qkv.sliced(axis: 2, 0, 4), k = qkv.sliced(axis: 2, 4, 8), v = qkv.sliced(axis: 2, 8, 12)
