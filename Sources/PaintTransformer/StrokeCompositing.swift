@@ -54,7 +54,6 @@ struct StrokeCompositeOp: Op {
     }
 
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        shapeCheck(!c.higherOrder, "strokeComposite", "second-order gradients are not supported")
         let outs = Tensor.make(StrokeCompositeBackwardOp(), c.inputs + [c.grad], outputs: c.inputs.map(\.spec))
         return (0..<4).map { c.needsGradient[$0] ? outs[$0] : nil }
     }

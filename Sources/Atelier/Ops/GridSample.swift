@@ -54,7 +54,6 @@ struct GridSampleOp: Op {
         }
     }
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        shapeCheck(!c.higherOrder, "gridSample", "second-order gradients are not supported")
         let outs = Tensor.make(GridSampleBackwardOp(alignCorners: alignCorners, wantInput: c.needsGradient[0]),
                                [c.inputs[0], c.inputs[1], c.grad],
                                outputs: [c.inputs[0].spec, c.inputs[1].spec])

@@ -57,8 +57,7 @@ struct WindowFilterOp: Op {
         }
     }
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        shapeCheck(!c.higherOrder, name, "second-order gradients are not supported")
-        return [Tensor.make(WindowFilterBackwardOp(isMax: isMax), [c.inputs[0], c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
+        [Tensor.make(WindowFilterBackwardOp(isMax: isMax), [c.inputs[0], c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
     }
 }
 

@@ -1,5 +1,6 @@
 // The table of differentiable ops: every op's gradient is checked against finite differences in Float64;
-// the ops a transformer discriminator uses are also checked to second order (WGAN-GP needs them).
+// the ops a transformer discriminator uses are also checked to second order (WGAN-GP needs them), and so is
+// every fused op whose second order differentiates its composite form (CompositeOp).
 import Testing
 @testable import Atelier
 
@@ -115,6 +116,7 @@ func firstOrderGradient(_ c: GradCase) {
 
 let secondOrderCases: [GradCase] = [
     GradCase(name: "gelu", shapes: [[3, 4]], low: -3, high: 3) { $0[0].gelu() },
+    GradCase(name: "relu", shapes: [[3, 4]]) { $0[0].relu().square() },
     GradCase(name: "mul", shapes: [[3, 4], [4]]) { $0[0] * $0[1] },
     GradCase(name: "add", shapes: [[3, 4], [4]]) { ($0[0] + $0[1]).square() },
     GradCase(name: "mean", shapes: [[3, 4]]) { $0[0].square().mean(axes: [1]) },
