@@ -27,6 +27,10 @@ private func firstOrder(_ f: ([Tensor]) -> Tensor, _ x: [Tensor], wrt: [Int] = [
 }
 
 let fusedCases: [FusedCase] = [
+    FusedCase(op: "maxFilter3x3", shapes: [[2, 5, 7]], ties: true) { $0[0].maxFilter3x3() },
+    FusedCase(op: "minFilter3x3", shapes: [[3, 4, 1]], ties: true) { $0[0].minFilter3x3() },
+    FusedCase(op: "maxFilter3x3Backward", shapes: [[2, 5, 7]], ties: true) { firstOrder({ $0[0].maxFilter3x3() }, $0) },
+    FusedCase(op: "minFilter3x3Backward", shapes: [[1, 6, 6]], ties: true) { firstOrder({ $0[0].minFilter3x3() }, $0) },
     FusedCase(op: "geluBackward", shapes: [[3, 7]], dtype: .float32, low: -4, high: 4, tolerance: 1e-6) { firstOrder({ $0[0].gelu() }, $0) },
     FusedCase(op: "geluBackward", shapes: [[3, 7]], low: -4, high: 4) { firstOrder({ $0[0].gelu() }, $0) },
     FusedCase(op: "reluBackward", shapes: [[3, 7]], dtype: .float32, tolerance: 0) { firstOrder({ $0[0].relu() }, $0) },

@@ -117,6 +117,9 @@ func firstOrderGradient(_ c: GradCase) {
 let secondOrderCases: [GradCase] = [
     GradCase(name: "gelu", shapes: [[3, 4]], low: -3, high: 3) { $0[0].gelu() },
     GradCase(name: "relu", shapes: [[3, 4]]) { $0[0].relu().square() },
+    // Piecewise linear: the square and the product make the second derivative nonzero.
+    GradCase(name: "maxFilter3x3", shapes: [[2, 4, 5]]) { $0[0].maxFilter3x3().square() },
+    GradCase(name: "minFilter3x3 of a product", shapes: [[2, 4, 5], [4, 5]]) { ($0[0] * $0[1]).minFilter3x3().square() },
     GradCase(name: "mul", shapes: [[3, 4], [4]]) { $0[0] * $0[1] },
     GradCase(name: "add", shapes: [[3, 4], [4]]) { ($0[0] + $0[1]).square() },
     GradCase(name: "mean", shapes: [[3, 4]]) { $0[0].square().mean(axes: [1]) },
