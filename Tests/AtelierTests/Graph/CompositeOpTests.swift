@@ -31,6 +31,14 @@ let fusedCases: [FusedCase] = [
     FusedCase(op: "minFilter3x3", shapes: [[3, 4, 1]], ties: true) { $0[0].minFilter3x3() },
     FusedCase(op: "maxFilter3x3Backward", shapes: [[2, 5, 7]], ties: true) { firstOrder({ $0[0].maxFilter3x3() }, $0) },
     FusedCase(op: "minFilter3x3Backward", shapes: [[1, 6, 6]], ties: true) { firstOrder({ $0[0].minFilter3x3() }, $0) },
+    FusedCase(op: "gridSample", shapes: [[2, 3, 4, 5], [2, 3, 6, 2]], low: -1.3, high: 1.3) { $0[0].gridSample($0[1]) },
+    FusedCase(op: "gridSample", shapes: [[1, 2, 5, 3], [3, 2, 2, 2]], low: -1.3, high: 1.3) { $0[0].gridSample($0[1], alignCorners: true) },
+    FusedCase(op: "gridSampleBackward", shapes: [[2, 3, 4, 5], [2, 3, 6, 2]], low: -1.3, high: 1.3) {
+        firstOrder({ $0[0].gridSample($0[1]) }, $0, wrt: [0, 1])
+    },
+    FusedCase(op: "gridSampleBackward", shapes: [[1, 2, 5, 3], [3, 2, 2, 2]], low: -1.3, high: 1.3) {
+        firstOrder({ $0[0].gridSample($0[1], alignCorners: true) }, $0, wrt: [0, 1])
+    },
     FusedCase(op: "geluBackward", shapes: [[3, 7]], dtype: .float32, low: -4, high: 4, tolerance: 1e-6) { firstOrder({ $0[0].gelu() }, $0) },
     FusedCase(op: "geluBackward", shapes: [[3, 7]], low: -4, high: 4) { firstOrder({ $0[0].gelu() }, $0) },
     FusedCase(op: "reluBackward", shapes: [[3, 7]], dtype: .float32, tolerance: 0) { firstOrder({ $0[0].relu() }, $0) },

@@ -120,6 +120,11 @@ let secondOrderCases: [GradCase] = [
     // Piecewise linear: the square and the product make the second derivative nonzero.
     GradCase(name: "maxFilter3x3", shapes: [[2, 4, 5]]) { $0[0].maxFilter3x3().square() },
     GradCase(name: "minFilter3x3 of a product", shapes: [[2, 4, 5], [4, 5]]) { ($0[0] * $0[1]).minFilter3x3().square() },
+    GradCase(name: "gridSample", shapes: [[2, 2, 4, 5], [2, 3, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1]).square() },
+    GradCase(name: "gridSample aligned", shapes: [[2, 2, 4, 5], [2, 3, 3, 2]], low: -1.2, high: 1.2) {
+        $0[0].gridSample($0[1], alignCorners: true).square()
+    },
+    GradCase(name: "gridSample shared input", shapes: [[1, 2, 4, 5], [3, 2, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1]).square() },
     GradCase(name: "mul", shapes: [[3, 4], [4]]) { $0[0] * $0[1] },
     GradCase(name: "add", shapes: [[3, 4], [4]]) { ($0[0] + $0[1]).square() },
     GradCase(name: "mean", shapes: [[3, 4]]) { $0[0].square().mean(axes: [1]) },
