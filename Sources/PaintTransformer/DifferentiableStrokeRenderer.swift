@@ -140,7 +140,8 @@ public struct DifferentiableStrokeRenderer: @unchecked Sendable {
         return Tensor.make(StrokeCompositeOp(), [canvas, foreground, alpha, d], shape: canvas.shape, dtype: canvas.dtype)
     }
 
-    /// `composite` from engine ops, one stroke at a time: the plain reference the fused op is tested against.
+    /// `composite` from engine ops, one stroke at a time: the fused op's composite form (its higher-order
+    /// gradients differentiate this) and the plain reference it is tested against.
     static func compositeWithEngineOps(canvas: Tensor, foreground: Tensor, alpha: Tensor, decisions: Tensor?) -> Tensor {
         let (b, n) = checkCompositeShapes(canvas: canvas, foreground: foreground, alpha: alpha, decisions: decisions)
         let (hgt, wid) = (canvas.shape[2], canvas.shape[3])

@@ -4,10 +4,10 @@ import Atelier
 // strokes 0…N−1. Built from engine ops this is ~8 nodes per stroke (selects, broadcasts, products) and as many
 // again in the backward; stroke refinement evaluates it every step over hundreds of windows, and those small ops
 // were a sixth of `paint`'s time. The backward recomputes the intermediate canvases per window instead of
-// keeping N of them in the graph. First-order only (nothing here needs second derivatives).
+// keeping N of them in the graph. Higher orders (nothing here needs them) differentiate the composite form.
 
 /// Inputs: canvas [B, C, H, W], foreground [B·N, C, H, W], alpha [B·N, 1, H, W], decisions [B, N] → [B, C, H, W].
-struct StrokeCompositeOp: Op {
+struct StrokeCompositeOp: CompositeOp {
     var name: String { "strokeComposite" }
 
     func execute(_ c: KernelContext) {
@@ -53,8 +53,11 @@ struct StrokeCompositeOp: Op {
         return (canvas[0], canvas[1], canvas[2] * canvas[3], shapes[3][1])
     }
 
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        [DifferentiableStrokeRenderer.compositeWithEngineOps(canvas: inputs[0], foreground: inputs[1], alpha: inputs[2], decisions: inputs[3])]
+    }
+
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        shapeCheck(!c.higherOrder, "strokeComposite", "second-order gradients are not supported")
         let outs = Tensor.make(StrokeCompositeBackwardOp(), c.inputs + [c.grad], outputs: c.inputs.map(\.spec))
         return (0..<4).map { c.needsGradient[$0] ? outs[$0] : nil }
     }
@@ -64,7 +67,7 @@ struct StrokeCompositeOp: Op {
 /// Walking strokes from last to first with G the gradient reaching the canvas after stroke i and `before` the
 /// canvas under it: d(fg_i) = G·α_i·d_i, d(α_i) = d_i·Σ_c G·(fg_i − before), d(d_i) = Σ_p α_i·Σ_c G·(fg_i − before),
 /// then G ← G·(1 − α_i·d_i); d(canvas) is the final G.
-struct StrokeCompositeBackwardOp: Op {
+struct StrokeCompositeBackwardOp: CompositeOp {
     var name: String { "strokeCompositeBackward" }
 
     func execute(_ c: KernelContext) {
@@ -125,7 +128,10 @@ struct StrokeCompositeBackwardOp: Op {
         }
     }
 
-    func gradient(_ c: GradientContext) -> [Tensor?] {
-        fatalError("[strokeCompositeBackward] second-order gradients are not supported")
+    /// The VJP of the forward's composite.
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let primals = Array(inputs.prefix(4))
+        let grads = vectorJacobianProduct(StrokeCompositeOp().composite, at: primals, cotangents: [inputs[4]])
+        return zip(primals, grads).map { $1 ?? Tensor.zeros(like: $0) }
     }
 }

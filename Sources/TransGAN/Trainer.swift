@@ -209,7 +209,7 @@ public final class Trainer: @unchecked Sendable {
     /// R1 = mean_b ‖∇ₓ D(x)‖² for real images `x` and their scores `D(x)` (the loss's own forward pass, so the
     /// penalty costs one double backward and no extra forward); differentiable w.r.t. D's parameters.
     public func r1Penalty(real: Tensor, score: Tensor) -> Tensor {
-        let g = gradients(of: score.sum(), wrt: [real], higherOrder: true)[0]               // [B, C, S, S]
+        let g = gradients(of: score.sum(), wrt: [real])[0]                                  // [B, C, S, S]
         return g.square().sum(axes: [1, 2, 3]).mean()
     }
 
@@ -221,7 +221,7 @@ public final class Trainer: @unchecked Sendable {
         let alpha = Tensor.uniform([b, 1, 1, 1], dtype: dtype, rng: draws)
         let xhat = alpha * real + (1 - alpha) * fake                                       // [B, C, S, S]
         let score = discriminator(xhat, rng: draws)                                   // [B, 1]
-        let g = gradients(of: score.sum(), wrt: [xhat], higherOrder: true)[0]               // [B, C, S, S]
+        let g = gradients(of: score.sum(), wrt: [xhat])[0]                                  // [B, C, S, S]
         let norm = g.square().sum(axes: [1, 2, 3]).sqrt()                                   // [B]
         return (norm - 1).square().mean()
     }

@@ -80,3 +80,31 @@ private struct CompositeInputs {
         }
     }
 }
+
+/// Second order through the composite form: ∇ₜ⟨∇ₜL, c₂⟩ against central differences of ⟨∇ₜL, c₂⟩.
+@Test func fusedCompositeSecondOrderMatchesFiniteDifferences() {
+    let inputs = CompositeInputs(seed: 11)
+    let t = inputs.tensors()
+    var rng = SplitMix64(seed: 3)
+    let directions = t.map { Tensor(shape: $0.shape, values: (0..<$0.count).map { _ in Double(rng.nextUnitFloat()) - 0.5 }, dtype: .float64) }
+    func h(_ x: [Tensor]) -> Tensor {
+        let g = gradients(of: inputs.loss(x, fused: true), wrt: x)
+        return zip(g, directions).map { ($0 * $1).sum() }.reduce(Tensor(scalar: 0, dtype: .float64), +)
+    }
+    let grads = gradients(of: h(t), wrt: t)
+    evaluate(grads)
+    let eps = 1e-6
+    for k in 0..<4 {
+        let analytic = grads[k].doubles(), base = t[k].doubles()
+        for e in stride(from: 0, to: base.count, by: k == 3 ? 1 : 7) {
+            func value(_ delta: Double) -> Double {
+                var moved = t, v = base
+                v[e] += delta
+                moved[k] = Tensor(shape: t[k].shape, values: v, dtype: .float64)
+                return h(moved).item()
+            }
+            let numeric = (value(eps) - value(-eps)) / (2 * eps)
+            #expect(abs(numeric - analytic[e]) < 1e-6, "input \(k)[\(e)]: analytic \(analytic[e]), numeric \(numeric)")
+        }
+    }
+}

@@ -10,13 +10,13 @@ public struct KernelContext {
     public let dtype: DType
 }
 
-/// Everything a gradient rule may use: the forward inputs and outputs as tensors, the cotangents of the
-/// outputs (nil where no gradient flows), and whether the caller wants gradients it can differentiate again.
+/// Everything a gradient rule may use: the forward inputs and outputs as tensors and the cotangents of the
+/// outputs (nil where no gradient flows). Whatever a rule builds must itself be differentiable: engine ops,
+/// or fused ops that are `CompositeOp`s.
 public struct GradientContext {
     public let inputs: [Tensor]
     public let outputs: [Tensor]
     public let cotangents: [Tensor?]
-    public let higherOrder: Bool
     /// Whether each input needs a gradient (rules may skip work for the others).
     public let needsGradient: [Bool]
     /// The cotangent of output 0; rules of single-output ops read this.

@@ -1,10 +1,10 @@
-// The fused attention kernels (CKernels) behind `Tensor.attention` for float32 first-order work. The
-// forward saves the row log-sum-exp; the backward recomputes scores tile by tile. When a higher-order
-// gradient is requested the rule differentiates the composite form instead, which is itself differentiable.
+// The fused attention kernels (CKernels) behind `Tensor.attention` for float32. The forward saves the row
+// log-sum-exp; the backward recomputes scores tile by tile. Both are `CompositeOp`s: a second-order request
+// that reaches the backward node differentiates the VJP of `compositeAttention` instead.
 import CKernels
 
 /// Inputs q [BH.., Tq, D], k, v [BH.., Tk, D], optional bias [H, Tq, Tk]; outputs O and LSE [BH, Tq].
-struct FusedAttentionOp: Op {
+struct FusedAttentionOp: CompositeOp {
     let heads: Int
     let scale: Double
     let hasBias: Bool
@@ -23,15 +23,22 @@ struct FusedAttentionOp: Op {
         }
     }
 
+    /// O as `compositeAttention`, and LSE = log Σ exp(logits) per row, flattened to [BH, Tq].
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let (q, k, bias) = (inputs[0], inputs[1], hasBias ? inputs[3] : nil)
+        var logits = q.matmul(k, transB: true, alpha: scale)
+        if let bias { logits = logits + bias }
+        let m = logits.max(axes: [-1], keepDims: true).detached()
+        let lse = (logits - m).exp().sum(axes: [-1], keepDims: true).log() + m
+        let o = compositeAttention(q: q, k: k, v: inputs[2], bias: bias, scale: scale)
+        return [o, lse.reshaped([q.shape.dropLast(2).reduce(1, *), q.shape[q.rank - 2]])]
+    }
+
+    /// The fused backward kernel; nothing downstream reads LSE, so its cotangent is never set.
     func gradient(_ c: GradientContext) -> [Tensor?] {
         let (q, k, v) = (c.inputs[0], c.inputs[1], c.inputs[2])
         let bias = hasBias ? c.inputs[3] : nil
         guard let g = c.cotangents[0] else { return c.inputs.map { _ in nil } }
-        if c.higherOrder {
-            let o = compositeAttention(q: q, k: k, v: v, bias: bias, scale: scale)
-            // The cotangent is a seed, not a function of the inputs: its own dependence is handled outside.
-            return gradients(of: o, wrt: c.inputs, seed: g, higherOrder: true)
-        }
         var outs = [q.spec, k.spec, v.spec]
         if let bias { outs.append(bias.spec) }
         let grads = Tensor.make(FusedAttentionBackwardOp(heads: heads, scale: scale, hasBias: hasBias),
@@ -42,7 +49,7 @@ struct FusedAttentionOp: Op {
 
 /// Inputs q, k, v, [bias], O, LSE, dO; outputs dq, dk, dv, [dbias]. Slices over BH run in parallel; each
 /// slice accumulates d(bias) into its own partial, and partials are summed in slice order (deterministic).
-struct FusedAttentionBackwardOp: Op {
+struct FusedAttentionBackwardOp: CompositeOp {
     let heads: Int
     let scale: Double
     let hasBias: Bool
@@ -83,8 +90,14 @@ struct FusedAttentionBackwardOp: Op {
         }
     }
 
-    func gradient(_ c: GradientContext) -> [Tensor?] {
-        fatalError("[attentionBackward] is not differentiable; request gradients with higherOrder: true")
+    /// The VJP of `compositeAttention` for dO; O and LSE are not used (the composite recomputes the scores).
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let primals = Array(inputs.prefix(hasBias ? 4 : 3)), dout = inputs[inputs.count - 1]
+        let scale = self.scale
+        let grads = vectorJacobianProduct({ x in
+            [compositeAttention(q: x[0], k: x[1], v: x[2], bias: x.count > 3 ? x[3] : nil, scale: scale)]
+        }, at: primals, cotangents: [dout])
+        return zip(primals, grads).map { $1 ?? Tensor.zeros(like: $0) }
     }
 }
 

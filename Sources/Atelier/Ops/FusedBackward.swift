@@ -1,5 +1,5 @@
-// Single-pass first-order backward kernels for the hottest elementwise rules. Gradient rules use them when
-// no higher-order gradient is requested; otherwise they build the composite (differentiable) expressions.
+// Single-pass backward kernels for the hottest elementwise rules. The GELU and ReLU gradient rules always emit
+// them; a second-order request differentiates their composite forms (g·GELU′(x), g·step(y)) instead.
 import CKernels
 
 enum FusedBackwardKind: String, Sendable {
@@ -10,7 +10,7 @@ enum FusedBackwardKind: String, Sendable {
 }
 
 /// Inputs (x, g) → dx, elementwise.
-struct FusedElementwiseBackwardOp: Op {
+struct FusedElementwiseBackwardOp: CompositeOp {
     let kind: FusedBackwardKind
     var name: String { kind.rawValue + "Backward" }
     var inPlaceCandidates: [Int] { [1] }
@@ -43,7 +43,10 @@ struct FusedElementwiseBackwardOp: Op {
             }
         }
     }
-    func gradient(_ c: GradientContext) -> [Tensor?] {
-        fatalError("[\(name)] is first-order only; request gradients with higherOrder: true")
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        switch kind {
+        case .gelu: [inputs[1] * inputs[0].unary(.geluPrime)]
+        case .relu: [inputs[1] * inputs[0].step()]
+        }
     }
 }

@@ -1,5 +1,6 @@
 // Bilinear grid sampling with zero padding (PyTorch grid_sample, both align_corners modes) and affine
 // grids. The input may have batch 1 shared by every grid (a brush warped by many strokes) without copies.
+// First-order gradients run the backward kernel; higher orders differentiate the composite form.
 
 @inline(__always) private func unnormalize<T: KernelScalar>(_ v: T, _ size: Int, _ alignCorners: Bool) -> (T, T) {
     // Returns the pixel coordinate and d(pixel)/d(v).
@@ -11,7 +12,7 @@
     return ((v + 1) * half - T(0.5), half)
 }
 
-struct GridSampleOp: Op {
+struct GridSampleOp: CompositeOp {
     let alignCorners: Bool
     var name: String { "gridSample" }
     func execute(_ c: KernelContext) {
@@ -53,8 +54,27 @@ struct GridSampleOp: Op {
             }
         }
     }
+    /// Σ_q tent(ix − q_x)·tent(iy − q_y)·x[q] over every input pixel q, tent(d) = max(0, 1 − |d|): bilinear
+    /// weights with zero padding as two dense weight tables, [N, Ho·Wo, W] and [N, Ho·Wo, H]. Its cost grows as
+    /// N·Ho·Wo·C·H·W, so it serves only higher-order gradients.
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let x = inputs[0], grid = inputs[1]
+        let (nIn, ch, hIn, wIn) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (n, hOut, wOut) = (grid.shape[0], grid.shape[1], grid.shape[2])
+        let points = grid.reshaped([n, hOut * wOut, 2])
+        func weights(_ axis: Int, _ size: Int) -> Tensor {                                  // [N, Ho·Wo, size]
+            let v = points.sliced(axis: 2, axis, axis + 1)
+            let pixel = alignCorners ? (v + 1) * (Double(size - 1) / 2) : (v + 1) * (Double(size) / 2) - 0.5
+            return (1 - (pixel - Tensor.arange(size, dtype: x.dtype)).abs()).relu()
+        }
+        let wx = weights(0, wIn), wy = weights(1, hIn)
+        let image = nIn == 1 ? x.reshaped([ch * hIn, wIn]) : x.reshaped([n, ch * hIn, wIn])
+        let rows = wx.matmul(image, transB: true).reshaped([n, hOut * wOut, ch, hIn])      // Σ over columns
+        let sampled = (rows * wy.unsqueezed(2)).sum(axes: [3])                             // Σ over rows: [N, Ho·Wo, C]
+        return [sampled.transposed(1, 2).reshaped([n, ch, hOut, wOut])]
+    }
+
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        shapeCheck(!c.higherOrder, "gridSample", "second-order gradients are not supported")
         let outs = Tensor.make(GridSampleBackwardOp(alignCorners: alignCorners, wantInput: c.needsGradient[0]),
                                [c.inputs[0], c.inputs[1], c.grad],
                                outputs: [c.inputs[0].spec, c.inputs[1].spec])
@@ -64,7 +84,7 @@ struct GridSampleOp: Op {
 
 /// d(input) and d(grid) of bilinear sampling. d(input) of a shared (batch-1) input is summed over grids
 /// through per-slice partials reduced in slice order, so it is deterministic for a given thread count.
-struct GridSampleBackwardOp: Op {
+struct GridSampleBackwardOp: CompositeOp {
     let alignCorners: Bool
     let wantInput: Bool
     var name: String { "gridSampleBackward" }
@@ -138,7 +158,12 @@ struct GridSampleBackwardOp: Op {
             parallelFor(n) { r in for b in r { body(b, wantInput ? dx + b * planeIn : nil) } }
         }
     }
-    func gradient(_ c: GradientContext) -> [Tensor?] { fatalError("[gridSampleBackward] second-order gradients are not supported") }
+    /// The VJP of the forward's composite (d(input) is computed whether or not the kernel would skip it).
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let grads = vectorJacobianProduct(GridSampleOp(alignCorners: alignCorners).composite, at: [inputs[0], inputs[1]],
+                                          cotangents: [inputs[2]])
+        return zip(inputs.prefix(2), grads).map { $1 ?? Tensor.zeros(like: $0) }
+    }
 }
 
 extension Tensor {

@@ -1,10 +1,10 @@
 // The layer-norm backward dx = r·(g − mean(g) − x̂·mean(g∘x̂)) as one row op, and the rule that differentiates
 // it again. WGAN-GP differentiates every layer norm of D twice; as composite mean/sub/mul expressions this rule
-// and its gradient made about twenty passes over each activation, fused they make three.
-// Rows run along the last axis; r (1/σ) has the row shape [..., 1].
+// and its gradient made about twenty passes over each activation, fused they make three. Third and higher
+// orders differentiate the composite forms. Rows run along the last axis; r (1/σ) has the row shape [..., 1].
 
 /// Inputs (g, x̂, r) → dx = r·(g − mean(g) − x̂·mean(g∘x̂)).
-struct LayerNormBackwardOp: Op {
+struct LayerNormBackwardOp: CompositeOp {
     var name: String { "layerNormBackward" }
     /// Each row is read whole before any of it is written.
     var inPlaceCandidates: [Int] { [0] }
@@ -23,29 +23,26 @@ struct LayerNormBackwardOp: Op {
         }
     }
 
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let (g, xhat, rstd) = (inputs[0], inputs[1], inputs[2])
+        return [rstd * (g - g.mean(axes: [-1], keepDims: true) - xhat * (g * xhat).mean(axes: [-1], keepDims: true))]
+    }
+
+    /// Fused to second order (WGAN-GP's double backward), faster than differentiating the composite.
     func gradient(_ c: GradientContext) -> [Tensor?] {
         let g = c.inputs[0], xhat = c.inputs[1], rstd = c.inputs[2], h = c.grad
         // The map g ↦ dx is symmetric, so its g-gradient is the same rule applied to h.
         let dg: Tensor? = c.needsGradient[0] ? layerNormBackward(g: h, xhat: xhat, rstd: rstd) : nil
         guard c.needsGradient[1] || c.needsGradient[2] else { return [dg, nil, nil] }
-        // d/dx̂ = −r·(h·mean(g∘x̂) + g·mean(h∘x̂)); d/dr = Σ_row h∘(g − mean(g) − x̂·mean(g∘x̂)).
-        let dxhat: Tensor, dr: Tensor
-        if c.higherOrder {
-            let mgx = (g * xhat).mean(axes: [-1], keepDims: true), mhx = (h * xhat).mean(axes: [-1], keepDims: true)
-            dxhat = -(rstd * (h * mgx + g * mhx))
-            dr = (h * (g - g.mean(axes: [-1], keepDims: true) - xhat * mgx)).sum(axes: [-1], keepDims: true)
-        } else {
-            let outs = Tensor.make(LayerNormBackwardInputGradientOp(), [g, xhat, rstd, h], outputs: [
-                TensorSpec(shape: xhat.shape, dtype: xhat.dtype), TensorSpec(shape: rstd.shape, dtype: rstd.dtype)])
-            dxhat = outs[0]
-            dr = outs[1]
-        }
-        return [dg, c.needsGradient[1] ? dxhat : nil, c.needsGradient[2] ? dr : nil]
+        let outs = Tensor.make(LayerNormBackwardInputGradientOp(), [g, xhat, rstd, h], outputs: [
+            TensorSpec(shape: xhat.shape, dtype: xhat.dtype), TensorSpec(shape: rstd.shape, dtype: rstd.dtype)])
+        return [dg, c.needsGradient[1] ? outs[0] : nil, c.needsGradient[2] ? outs[1] : nil]
     }
 }
 
-/// Inputs (g, x̂, r, h) → (d/dx̂, d/dr) of `LayerNormBackwardOp` for cotangent h, first order only.
-struct LayerNormBackwardInputGradientOp: Op {
+/// Inputs (g, x̂, r, h) → (d/dx̂, d/dr) of `LayerNormBackwardOp` for cotangent h:
+/// d/dx̂ = −r·(h·mean(g∘x̂) + g·mean(h∘x̂)), d/dr = Σ_row h∘(g − mean(g) − x̂·mean(g∘x̂)).
+struct LayerNormBackwardInputGradientOp: CompositeOp {
     var name: String { "layerNormBackwardGrad" }
 
     func execute(_ c: KernelContext) {
@@ -67,8 +64,11 @@ struct LayerNormBackwardInputGradientOp: Op {
         }
     }
 
-    func gradient(_ c: GradientContext) -> [Tensor?] {
-        fatalError("[layerNormBackwardGrad] is first-order only; request gradients with higherOrder: true")
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let (g, xhat, rstd, h) = (inputs[0], inputs[1], inputs[2], inputs[3])
+        let mgx = (g * xhat).mean(axes: [-1], keepDims: true), mhx = (h * xhat).mean(axes: [-1], keepDims: true)
+        return [-(rstd * (h * mgx + g * mhx)),
+                (h * (g - g.mean(axes: [-1], keepDims: true) - xhat * mgx)).sum(axes: [-1], keepDims: true)]
     }
 }
 

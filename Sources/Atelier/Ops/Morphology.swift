@@ -1,6 +1,6 @@
 // 3×3 max and min window filters (dilation and erosion) over the last two dimensions. Out-of-image
 // neighbours are ignored. The gradient goes to the selected element: the centre when it holds the extreme, else
-// the first extreme in scan order.
+// the first extreme in scan order. Higher orders differentiate the composite form, which makes the same choice.
 
 /// How a window filter combines two values: the larger (dilation) or the smaller (erosion).
 protocol WindowPick {
@@ -36,7 +36,7 @@ func filterPlane<T: KernelScalar, P: WindowPick>(_ x: UnsafePointer<T>, _ y: Uns
     }
 }
 
-struct WindowFilterOp: Op {
+struct WindowFilterOp: CompositeOp {
     let isMax: Bool
     var name: String { isMax ? "maxFilter3x3" : "minFilter3x3" }
     func execute(_ c: KernelContext) {
@@ -56,15 +56,37 @@ struct WindowFilterOp: Op {
             }
         }
     }
+    /// Σ_k s_k·x shifted by offset k, over the nine offsets, with the one-hot selection s computed from detached
+    /// values by the kernel's rule (centre first, else the first extreme in scan order). The filter is linear in x
+    /// for a fixed selection, so this has the kernel's gradient and second derivative (zero) almost everywhere.
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let x = inputs[0], h = x.shape[x.rank - 2], w = x.shape[x.rank - 1]
+        let padded = x.padded([(1, 1), (1, 1)]), frozen = padded.detached()
+        let inside = Tensor.ones([h, w], dtype: x.dtype).padded([(1, 1), (1, 1)])
+        func shifted(_ t: Tensor, _ di: Int, _ dj: Int) -> Tensor {
+            t.sliced(axis: -2, 1 + di, 1 + di + h).sliced(axis: -1, 1 + dj, 1 + dj + w)
+        }
+        let extreme = Tensor.make(self, [x.detached()], shape: x.shape, dtype: x.dtype)
+        let centre = shifted(frozen, 0, 0).equal(extreme)
+        var y = centre * x, unclaimed = 1 - centre
+        for di in -1...1 {
+            for dj in -1...1 where di != 0 || dj != 0 {
+                let hit = shifted(frozen, di, dj).equal(extreme) * shifted(inside, di, dj)
+                y = y + unclaimed * hit * shifted(padded, di, dj)
+                unclaimed = unclaimed * (1 - hit)
+            }
+        }
+        return [y]
+    }
+
     func gradient(_ c: GradientContext) -> [Tensor?] {
-        shapeCheck(!c.higherOrder, name, "second-order gradients are not supported")
-        return [Tensor.make(WindowFilterBackwardOp(isMax: isMax), [c.inputs[0], c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
+        [Tensor.make(WindowFilterBackwardOp(isMax: isMax), [c.inputs[0], c.grad], shape: c.inputs[0].shape, dtype: c.grad.dtype)]
     }
 }
 
 /// Routes each output's cotangent to the element its window selected: the centre if it holds the extreme, else
 /// the first extreme in scan order (row by row). Per plane, so race-free.
-struct WindowFilterBackwardOp: Op {
+struct WindowFilterBackwardOp: CompositeOp {
     let isMax: Bool
     var name: String { isMax ? "maxFilter3x3Backward" : "minFilter3x3Backward" }
     func execute(_ c: KernelContext) {
@@ -106,8 +128,10 @@ struct WindowFilterBackwardOp: Op {
             }
         }
     }
-    func gradient(_ c: GradientContext) -> [Tensor?] {
-        fatalError("[\(name)] second-order gradients are not supported")
+    /// The VJP of the forward's composite: linear in g, and constant in x almost everywhere.
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let dx = vectorJacobianProduct(WindowFilterOp(isMax: isMax).composite, at: [inputs[0]], cotangents: [inputs[1]])[0]
+        return [dx ?? Tensor.zeros(like: inputs[0])]
     }
 }
 

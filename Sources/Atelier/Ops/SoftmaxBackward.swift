@@ -1,10 +1,10 @@
 // The softmax backward dx = y ∘ (g − Σ y∘g) as one row op, and the rule that differentiates it again.
 // WGAN-GP differentiates attention twice; as composite mul/sum/sub/mul expressions this rule and its own
 // gradient made a dozen full passes over every [B, H, T, T] probability tensor, fused they make three.
-// Rows run along the last axis.
+// Third and higher orders differentiate the composite forms. Rows run along the last axis.
 
 /// Inputs (y, g) → dx = y ∘ (g − Σ_row y∘g).
-struct SoftmaxBackwardOp: Op {
+struct SoftmaxBackwardOp: CompositeOp {
     var name: String { "softmaxBackward" }
     /// Each row is read whole before any of it is written.
     var inPlaceCandidates: [Int] { [1] }
@@ -21,24 +21,23 @@ struct SoftmaxBackwardOp: Op {
         }
     }
 
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let (y, g) = (inputs[0], inputs[1])
+        return [y * (g - (y * g).sum(axes: [-1], keepDims: true))]
+    }
+
+    /// Fused to second order (WGAN-GP's double backward), faster than differentiating the composite.
     func gradient(_ c: GradientContext) -> [Tensor?] {
         let y = c.inputs[0], g = c.inputs[1], gg = c.grad
         // d/dg: the same rule with gg in place of g.
         let dg: Tensor? = c.needsGradient[1] ? softmaxBackward(y: y, g: gg) : nil
         guard c.needsGradient[0] else { return [nil, dg] }
-        // d/dy_i = gg_i·(g_i − Σ y∘g) − g_i·Σ gg∘y.
-        let dy: Tensor
-        if c.higherOrder {
-            dy = gg * (g - (y * g).sum(axes: [-1], keepDims: true)) - g * (gg * y).sum(axes: [-1], keepDims: true)
-        } else {
-            dy = Tensor.make(SoftmaxBackwardOutputGradientOp(), [y, g, gg], shape: y.shape, dtype: y.dtype)
-        }
-        return [dy, dg]
+        return [Tensor.make(SoftmaxBackwardOutputGradientOp(), [y, g, gg], shape: y.shape, dtype: y.dtype), dg]
     }
 }
 
-/// Inputs (y, g, gg) → gg ∘ (g − Σ y∘g) − g·Σ gg∘y: the y-gradient of `SoftmaxBackwardOp`, first order only.
-struct SoftmaxBackwardOutputGradientOp: Op {
+/// Inputs (y, g, gg) → d/dy_i = gg_i·(g_i − Σ y∘g) − g_i·Σ gg∘y: the y-gradient of `SoftmaxBackwardOp`.
+struct SoftmaxBackwardOutputGradientOp: CompositeOp {
     var name: String { "softmaxBackwardGrad" }
     var inPlaceCandidates: [Int] { [2] }
 
@@ -55,8 +54,9 @@ struct SoftmaxBackwardOutputGradientOp: Op {
         }
     }
 
-    func gradient(_ c: GradientContext) -> [Tensor?] {
-        fatalError("[softmaxBackwardGrad] is first-order only; request gradients with higherOrder: true")
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let (y, g, gg) = (inputs[0], inputs[1], inputs[2])
+        return [gg * (g - (y * g).sum(axes: [-1], keepDims: true)) - g * (gg * y).sum(axes: [-1], keepDims: true)]
     }
 }
 

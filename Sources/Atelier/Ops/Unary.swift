@@ -79,14 +79,10 @@ struct UnaryOp: Op {
         case .sigmoid: return [g * y * (1 - y)]
         case .relu:
             // Reads the output (y > 0 ⇔ x > 0), so the input can be overwritten in place by the forward.
-            if c.higherOrder { return [g * y.step()] }
             return [Tensor.make(FusedElementwiseBackwardOp(kind: .relu), [y, g], shape: x.shape, dtype: x.dtype)]
         case .gelu:
-            if !c.higherOrder {
-                return [Tensor.make(FusedElementwiseBackwardOp(kind: .gelu), [x, g], shape: x.shape, dtype: x.dtype)]
-            }
-            // GELU′(x) = Φ(x) + x·φ(x), Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^{−x²/2}/√(2π)
-            return [g * x.unary(.geluPrime)]
+            // g·GELU′(x), GELU′(x) = Φ(x) + x·φ(x), Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^{−x²/2}/√(2π)
+            return [Tensor.make(FusedElementwiseBackwardOp(kind: .gelu), [x, g], shape: x.shape, dtype: x.dtype)]
         case .geluPrime: return [g * x.unary(.geluSecond)]
         case .geluSecond:
             // d/dx [φ(x)(2 − x²)] = x·φ(x)·(x² − 4)

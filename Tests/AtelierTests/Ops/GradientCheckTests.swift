@@ -1,5 +1,6 @@
 // The table of differentiable ops: every op's gradient is checked against finite differences in Float64;
-// the ops a transformer discriminator uses are also checked to second order (WGAN-GP needs them).
+// the ops a transformer discriminator uses are also checked to second order (WGAN-GP needs them), and so is
+// every fused op whose second order differentiates its composite form (CompositeOp).
 import Testing
 @testable import Atelier
 
@@ -116,6 +117,15 @@ func firstOrderGradient(_ c: GradCase) {
 
 let secondOrderCases: [GradCase] = [
     GradCase(name: "gelu", shapes: [[3, 4]], low: -3, high: 3) { $0[0].gelu() },
+    GradCase(name: "relu", shapes: [[3, 4]]) { $0[0].relu().square() },
+    // Piecewise linear: the square and the product make the second derivative nonzero.
+    GradCase(name: "maxFilter3x3", shapes: [[2, 4, 5]]) { $0[0].maxFilter3x3().square() },
+    GradCase(name: "minFilter3x3 of a product", shapes: [[2, 4, 5], [4, 5]]) { ($0[0] * $0[1]).minFilter3x3().square() },
+    GradCase(name: "gridSample", shapes: [[2, 2, 4, 5], [2, 3, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1]).square() },
+    GradCase(name: "gridSample aligned", shapes: [[2, 2, 4, 5], [2, 3, 3, 2]], low: -1.2, high: 1.2) {
+        $0[0].gridSample($0[1], alignCorners: true).square()
+    },
+    GradCase(name: "gridSample shared input", shapes: [[1, 2, 4, 5], [3, 2, 3, 2]], low: -1.2, high: 1.2) { $0[0].gridSample($0[1]).square() },
     GradCase(name: "mul", shapes: [[3, 4], [4]]) { $0[0] * $0[1] },
     GradCase(name: "add", shapes: [[3, 4], [4]]) { ($0[0] + $0[1]).square() },
     GradCase(name: "mean", shapes: [[3, 4]]) { $0[0].square().mean(axes: [1]) },

@@ -61,7 +61,7 @@ func checkSecondOrder(_ c: GradCase, seed: UInt64 = 2) -> String? {
     let cot2 = values.map { rng.values($0.count) }
     func h(_ xs: [Tensor]) -> Tensor {
         let l = (c.f(xs) * Tensor(shape: outShape, values: cot, dtype: .float64)).sum()
-        let g = gradients(of: l, wrt: xs, higherOrder: true)
+        let g = gradients(of: l, wrt: xs)
         return zip(g, cot2).enumerated().map { ($0.element.0 * Tensor(shape: c.shapes[$0.offset], values: $0.element.1, dtype: .float64)).sum() }
             .reduce(Tensor(scalar: 0, dtype: .float64), +)
     }
