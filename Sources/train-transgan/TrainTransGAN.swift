@@ -267,14 +267,14 @@ struct TrainTransGAN: ParsableCommand {
                 let evalStart = Date()
                 let score = try ev.score(of: trainer, samples: evalSamples, seed: options.seed &+ 1234)
                 evalSeconds += Date().timeIntervalSince(evalStart)
-                log("step \(trainer.step)  " + String(format: "Fréchet distance %.2f  KID×10³ %.3f  (%d samples vs test split; %.0f s)",
-                                                      score.frechet, score.kid * 1000, evalSamples, Date().timeIntervalSince(evalStart)))
+                log("step \(trainer.step)  " + String(format: "Fréchet distance %.2f  KID×10³ %.3f  class entropy %.3f  (%d samples vs test split; %.0f s)",
+                                                      score.frechet, score.kid * 1000, score.classEntropy, evalSamples, Date().timeIntervalSince(evalStart)))
                 board?.scalar(tag: "eval/frechet", value: score.frechet, step: trainer.step)
                 board?.scalar(tag: "eval/kid", value: score.kid, step: trainer.step)
-                let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,kid,samples,training_seconds\n"
+                let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,kid,samples,training_seconds,class_entropy\n"
                 // Training time excludes the evaluations, so curves of runs that scored at different rates compare.
-                let row = header + String(format: "%d,%.4f,%.6f,%d,%.1f\n", trainer.step, score.frechet, score.kid, evalSamples,
-                                          Date().timeIntervalSince(start) - evalSeconds)
+                let row = header + String(format: "%d,%.4f,%.6f,%d,%.1f,%.4f\n", trainer.step, score.frechet, score.kid, evalSamples,
+                                          Date().timeIntervalSince(start) - evalSeconds, score.classEntropy)
                 if let h = try? FileHandle(forWritingTo: fidURL) { h.seekToEndOfFile(); h.write(Data(row.utf8)); try? h.close() }
                 else { try row.write(to: fidURL, atomically: true, encoding: .utf8) }
             }
