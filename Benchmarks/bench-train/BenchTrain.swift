@@ -1,6 +1,7 @@
 // bench-train: one full training iteration of a model, median wall time and process peak RSS.
 // `--model transgan`: a D step with the WGAN-GP gradient penalty (double backward) plus a G step, on
-// synthetic data (n_critic 1 so every iteration holds both). `--model paint-transformer`: PaintTransformerBench.swift.
+// synthetic data (n_critic 1 so every iteration holds both; `--d-step-only` times D steps alone, so the G step's share
+// is the difference). `--model paint-transformer`: PaintTransformerBench.swift.
 import ArgumentParser
 import Atelier
 import COpenBLAS
@@ -18,12 +19,20 @@ struct BenchTrain: ParsableCommand {
 
     @Option(help: "Model to time: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).") var model: Model = .transgan
     @Option(help: "Model configuration (transgan: s, tiny, micro, …; paint-transformer: paper, small).") var config = "tiny"
-    @Option(help: "Batch size (D batch; the G batch is the same).") var batch = 32
+    @Option(help: "Batch size (D batch; the G batch is the same unless --g-batch).") var batch = 32
+    @Option(help: "TransGAN: G batch (default: --batch).") var gBatch: Int?
     @Option(help: "Image channels.") var channels = 3
     @Option(help: "Loss (transgan: wgangp-eps, hinge or logistic-r1).") var loss = "wgangp-eps"
     @Option(help: "TransGAN: generator grid-attention window side (with --grid-from).") var gWindow: Int?
     @Option(help: "TransGAN: grid side from which generator stages use window attention.") var gridFrom: Int?
+    @Option(help: "TransGAN: generator width per stage, e.g. 256,128,64 (as train-transgan).") var gDims: String?
+    @Option(help: "TransGAN: discriminator width.") var dDim: Int?
+    @Option(help: "TransGAN: discriminator blocks per scale.") var dDepth: Int?
+    @Option(help: "TransGAN: discriminator patch side.") var dPatch: Int?
     @Option(help: "TransGAN: samples of the D batch the gradient penalty uses (default: all).") var gpBatch: Int?
+    @Option(help: "TransGAN: gradient penalty every N D steps (default 1); the median then mixes steps with and without it.") var gpEvery = 1
+    @Option(help: "TransGAN: DiffAugment policy (default translation,cutout,color).") var augment = "translation,cutout,color"
+    @Flag(help: "TransGAN: time D steps alone (no G step after the warm-up).") var dStepOnly = false
     @Option(help: "Timed iterations.") var iterations = 5
     @Option(help: "Untimed warm-up iterations.") var warmup = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
@@ -66,15 +75,17 @@ struct BenchTrain: ParsableCommand {
     }
 
     func benchTransGAN() throws -> ([Double], [String: String]) {
-        var cfg = try TransGANConfiguration.named(config)
-        cfg.channels = channels
-        if let gWindow { cfg.gWindow = gWindow }
-        if let gridFrom { cfg.gridAttentionFrom = gridFrom }
-        try cfg.validate()
+        var flags = TrainingFlags()
+        flags.config = config; flags.gWindow = gWindow; flags.gridFrom = gridFrom
+        flags.gDims = try gDims.map(TrainingFlags.parseDims); flags.dDim = dDim; flags.dDepth = dDepth; flags.dPatch = dPatch
+        let cfg = try flags.configuration(channels: channels)
         var options = TrainingOptions()
         options.batch = batch
-        options.gBatch = batch
-        options.nCritic = 1
+        options.gBatch = gBatch ?? batch
+        // A G step runs when step % nCritic == 0: past the last timed step, only the warm-up's step 0 has one.
+        options.nCritic = dStepOnly ? TransGANLimits.nCritic.upperBound : 1
+        options.gpEvery = gpEvery
+        options.augment = augment
         guard let l = GANLoss(rawValue: loss) else { throw ValidationError("unknown loss \(loss)") }
         options.loss = l
         options.gpBatch = gpBatch
@@ -83,7 +94,7 @@ struct BenchTrain: ParsableCommand {
         // Validate before timing: the iteration must produce finite losses.
         for _ in 0..<warmup {
             let s = try trainer.trainStep()
-            guard s.dLoss.isFinite, s.gLoss?.isFinite == true else { throw ValidationError("non-finite loss in warm-up") }
+            guard s.dLoss.isFinite, s.gLoss?.isFinite ?? true else { throw ValidationError("non-finite loss in warm-up") }
         }
         Profiler.reset()
         var times: [Double] = []
@@ -93,7 +104,8 @@ struct BenchTrain: ParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         return (times, ["g_params": String(trainer.generator.parameterCount), "d_params": String(trainer.discriminator.parameterCount),
-                        "loss": "\"\(loss)\"", "gp_batch": String(gpBatch ?? batch)])
+                        "loss": "\"\(loss)\"", "gp_batch": String(gpBatch ?? batch),
+                        "g_batch": String(options.gBatch), "d_step_only": String(dStepOnly)])
     }
 }
 

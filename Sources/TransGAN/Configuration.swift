@@ -16,8 +16,12 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
     public var latentDim: Int
     /// Token grid side of stage 1 (8 for 32×32 output).
     public var bottomWidth: Int
-    /// Stage-1 embedding dimension; later stages use ÷4 and ÷16.
+    /// Stage-1 embedding dimension; later stages use ÷4 and ÷16 unless `gDims` says otherwise.
     public var gfDim: Int
+    /// Embedding dimension of each stage when not the pixel shuffle's (gfDim, ÷4, ÷16); first entry = gfDim.
+    /// A stage wider than ¼ of the one before gets a linear projection to 4× its width before the pixel shuffle
+    /// (a 1×1 sub-pixel convolution), so `tiny`'s 16-channel, 4-dim-head 32×32 stage can be given capacity.
+    public var gDims: [Int]? = nil
     /// Blocks per stage (three stages).
     public var gDepths: [Int]
     /// Attention heads in every generator block.
@@ -100,8 +104,10 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
 
     // MARK: Derived shapes
 
-    /// Embedding dimension of each generator stage (C, C/4, C/16).
-    public var stageDims: [Int] { [gfDim, gfDim / 4, gfDim / 16] }
+    /// Embedding dimension of each generator stage: `gDims`, or (C, C/4, C/16).
+    public var stageDims: [Int] { gDims ?? [gfDim, gfDim / 4, gfDim / 16] }
+    /// Whether stage `s` (1 or 2) starts with a projection: its width is not ¼ of the previous stage's.
+    public func stageIsProjected(_ s: Int) -> Bool { stageDims[s - 1] != 4 * stageDims[s] }
     /// Token grid side of each generator stage.
     public var stageSides: [Int] { [bottomWidth, bottomWidth * 2, bottomWidth * 4] }
     /// Attention window of each generator stage: the grid side, or `gWindow` at grid attention stages.
@@ -140,8 +146,14 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
         try need(imageSize == 4 * bottomWidth, "image size \(imageSize) must be 4 × bottom width \(bottomWidth) (two ×2 upsamplings)")
         try need((1...Self.maximumHeads).contains(gHeads) && (1...Self.maximumHeads).contains(dHeads),
                  "head counts must be 1…\(Self.maximumHeads), got \(gHeads) (G) and \(dHeads) (D)")
-        try need(dims.contains(gfDim) && gfDim % (16 * gHeads) == 0,
-                 "generator dim \(gfDim) must be 1…\(Self.maximumDim) and divisible by 16 × heads (\(16 * gHeads)) so every stage splits into \(gHeads) heads")
+        if let gDims {
+            try need(gDims.count == 3 && gDims.allSatisfy { dims.contains($0) && $0 % gHeads == 0 },
+                     "generator stage dims must be three values of 1…\(Self.maximumDim) divisible by \(gHeads) heads, got \(gDims)")
+            try need(gDims[0] == gfDim, "the first generator stage dim \(gDims[0]) must equal gf dim \(gfDim)")
+        } else {
+            try need(dims.contains(gfDim) && gfDim % (16 * gHeads) == 0,
+                     "generator dim \(gfDim) must be 1…\(Self.maximumDim) and divisible by 16 × heads (\(16 * gHeads)) so every stage splits into \(gHeads) heads")
+        }
         try need((1...Self.maximumImageSize).contains(gWindow), "grid-attention window must be 1…\(Self.maximumImageSize), got \(gWindow)")
         try need((1...Self.maximumImageSize).contains(gridAttentionFrom),
                  "grid-attention start side must be 1…\(Self.maximumImageSize), got \(gridAttentionFrom)")
@@ -173,6 +185,7 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
         func cmp<T: Equatable>(_ field: String, _ a: T, _ b: T) { if a != b { out.append("\(field) \(a) vs \(b)") } }
         cmp("name", name, other.name); cmp("channels", channels, other.channels); cmp("image size", imageSize, other.imageSize)
         cmp("latent dim", latentDim, other.latentDim); cmp("bottom width", bottomWidth, other.bottomWidth); cmp("gf dim", gfDim, other.gfDim)
+        cmp("G dims", stageDims, other.stageDims)
         cmp("G depths", gDepths, other.gDepths); cmp("G heads", gHeads, other.gHeads); cmp("g-window", gWindow, other.gWindow)
         cmp("grid-from", gridAttentionFrom, other.gridAttentionFrom); cmp("MLP ratio", mlpRatio, other.mlpRatio)
         cmp("df dim", dfDim, other.dfDim); cmp("patch size", patchSize, other.patchSize); cmp("D depth", dDepth, other.dDepth)

@@ -16,6 +16,7 @@ extension TransGANConfiguration {
         let n0 = sides[0] * sides[0] * dims[0]
         var total = latentDim * n0 + n0                                             // l1
         for s in 0..<3 {
+            if s > 0 && stageIsProjected(s) { total += dims[s - 1] * 4 * dims[s] + 4 * dims[s] }  // upsample_proj
             total += sides[s] * sides[s] * dims[s]                                     // pos_embed
             total += gDepths[s] * Self.blockParameters(dim: dims[s], window: windows[s], heads: gHeads, mlpRatio: mlpRatio, noise: false)
         }
@@ -45,7 +46,7 @@ extension TransGANConfiguration {
         for s in 0..<3 {
             let n = Double(stageSides[s] * stageSides[s])
             total += Double(gDepths[s]) * blockActivations(tokens: n, dim: Double(stageDims[s]))
-            total += 2 * n * Double(stageDims[s])
+            total += (s > 0 && stageIsProjected(s) ? 3 : 2) * n * Double(stageDims[s])
         }
         return total
     }

@@ -30,11 +30,13 @@ public final class FeatureClassifier: Module, @unchecked Sendable {
     public func logits(_ x: Tensor) -> Tensor { fc2(features(x)) }
 }
 
-/// One generated set's scores against the test split: Fréchet distance (biased upwards at small N) and
-/// the unbiased KID.
+/// One generated set's scores against the test split: Fréchet distance (biased upwards at small N), the
+/// unbiased KID, and the entropy (natural log) of the classifier's class histogram of the samples: ln 10 ≈ 2.30
+/// when every class is as frequent, lower when the generator drops or favours classes (mode collapse).
 public struct EvaluationScore: Sendable, Equatable {
     public var frechet: Double
     public var kid: Double
+    public var classEntropy: Double
 }
 
 public struct FrechetEvaluator: @unchecked Sendable {
@@ -168,7 +170,28 @@ public struct FrechetEvaluator: @unchecked Sendable {
         let frechet = try frechetDistance(mean1: s.mean, cov1: s.covariance, mean2: testStats.mean, cov2: testStats.covariance)
         let scale = kidScale
         let kid = try kernelInceptionDistance(f.map { $0 * scale }, rows: count, scaledTestFeatures, rows: testFeatures.count / d, dim: d)
-        return EvaluationScore(frechet: frechet, kid: kid)
+        return EvaluationScore(frechet: frechet, kid: kid, classEntropy: classEntropy(features: f, count: count))
+    }
+
+    /// Entropy of the histogram of predicted classes (the classifier's last layer on the features).
+    func classEntropy(features f: [Double], count: Int) -> Double {
+        let d = FeatureClassifier.featureDim, classes = 10
+        let w = classifier.fc2.weight.tensor.doubles(), b = classifier.fc2.bias!.tensor.doubles()    // [10, d], [10]
+        var histogram = [Int](repeating: 0, count: classes)
+        for i in 0..<count {
+            var best = 0, bestLogit = -Double.infinity
+            for k in 0..<classes {
+                var logit = b[k]
+                for j in 0..<d { logit += w[k * d + j] * f[i * d + j] }
+                if logit > bestLogit { (best, bestLogit) = (k, logit) }
+            }
+            histogram[best] += 1
+        }
+        return histogram.reduce(0) { h, n in
+            guard n > 0 else { return h }
+            let p = Double(n) / Double(count)
+            return h - p * Foundation.log(p)
+        }
     }
 
     /// `samples` images from a generator (EMA by default), scored against the test split.

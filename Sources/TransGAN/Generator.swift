@@ -1,6 +1,8 @@
 // The TransGAN generator (official `ViT_custom_rp`): z → Linear → bottom×bottom tokens (+ pos_embed_1) →
 // stage blocks → pixel-shuffle ×2 (C÷4, + pos_embed_2) → blocks → pixel-shuffle ×2 (C÷4, + pos_embed_3) →
-// blocks → 1×1 conv to image channels. No tanh: outputs are unbounded, data lives in [−1, 1].
+// blocks → 1×1 conv to image channels. No tanh: outputs are unbounded, data lives in [−1, 1]. With per-stage
+// widths (`gDims`) a stage not ¼ as wide as the one before starts with a Linear to 4× its width before the
+// shuffle (`upsample_proj_2`, `upsample_proj_3`; not in the official model).
 // Init (reference §1): Linear/LayerNorm PyTorch defaults, pos-embeds and bias tables trunc-normal .02,
 // the output conv weight xavier-uniform (bias default).
 import Atelier
@@ -34,6 +36,8 @@ public final class Generator: Module, @unchecked Sendable {
     public let posEmbeds: [Parameter]
     public let blocks: StageBlock
     public let upsampleBlocks: ModuleList<StageBlock>
+    /// The projections before stages 2 and 3 (nil where the pixel shuffle alone gives the stage's width).
+    public let upsampleProjections: [Linear?]
     public let deconv: Sequential1<Conv2d>
 
     /// Builds the generator. Throws if the configuration is impossible.
@@ -51,6 +55,9 @@ public final class Generator: Module, @unchecked Sendable {
         }
         blocks = stage(0)
         upsampleBlocks = ModuleList([stage(1), stage(2)])
+        upsampleProjections = (1..<3).map { s in
+            config.stageIsProjected(s) ? makeLinear(dims[s - 1], 4 * dims[s], init: .generator, dtype: dtype, rng: g) : nil
+        }
         let conv = Conv2d(dims[2], config.channels, kernel: 1, dtype: dtype, rng: g)
         conv.weight.assignTensor(Initializer.xavierUniform([config.channels, dims[2], 1, 1], fanIn: dims[2], fanOut: config.channels,
                                                            dtype: dtype, rng: g))
@@ -60,6 +67,7 @@ public final class Generator: Module, @unchecked Sendable {
         for (i, p) in posEmbeds.enumerated() { register("pos_embed_\(i + 1)", p) }
         register("blocks", blocks)
         register("upsample_blocks", upsampleBlocks)
+        for (i, p) in upsampleProjections.enumerated() { if let p { register("upsample_proj_\(i + 2)", p) } }
         register("deconv", deconv)
     }
 
@@ -70,7 +78,8 @@ public final class Generator: Module, @unchecked Sendable {
         var x = l1(z).reshaped([b, sides[0] * sides[0], dims[0]]) + posEmbeds[0].tensor    // [B, N₁, C]
         x = blocks(x)
         for s in 1..<3 {
-            x = pixelUpsample(x, side: sides[s - 1]) + posEmbeds[s].tensor              // [B, 4N, C/4]
+            if let proj = upsampleProjections[s - 1] { x = proj(x) }                     // [B, N, 4·C_s]
+            x = pixelUpsample(x, side: sides[s - 1]) + posEmbeds[s].tensor              // [B, 4N, C_s]
             x = upsampleBlocks[s - 1](x)
         }
         // 1×1 conv on tokens: [B, N₃, C₃] · Wᵀ → [B, N₃, ch] → [B, ch, S, S]

@@ -10,6 +10,11 @@ public struct TrainingFlags: Sendable, Equatable {
     public var config: String? = nil
     public var gWindow: Int? = nil
     public var gridFrom: Int? = nil
+    /// Generator width per stage (`--g-dims 256,128,64`), discriminator width, depth and patch size.
+    public var gDims: [Int]? = nil
+    public var dDim: Int? = nil
+    public var dDepth: Int? = nil
+    public var dPatch: Int? = nil
     public var data: String? = nil
     public var batch: Int? = nil
     public var gBatch: Int? = nil
@@ -46,16 +51,7 @@ public struct TrainingFlags: Sendable, Equatable {
     public func newRun(dataDir: String? = nil) throws -> Run {
         let spec = data ?? Self.defaultData
         let source = try DataSource(parsing: spec, dataDir: dataDir)
-        var config = try TransGANConfiguration.named(self.config ?? Self.defaultConfig).with(channels: source.channels)
-        if let gWindow {
-            try Require.int(gWindow, in: 1...TransGANConfiguration.maximumImageSize, flag: "--g-window")
-            config.gWindow = gWindow
-        }
-        if let gridFrom {
-            try Require.int(gridFrom, in: 1...TransGANConfiguration.maximumImageSize, flag: "--grid-from")
-            config.gridAttentionFrom = gridFrom
-        }
-        try config.validate()
+        let config = try configuration(channels: source.channels)
         var options = TrainingOptions()
         if let loss { options.loss = try Self.parseLoss(loss) }
         options.batch = batch ?? Self.defaultBatch
@@ -78,6 +74,60 @@ public struct TrainingFlags: Sendable, Equatable {
         return Run(config: config, options: options, source: source)
     }
 
+    /// The named configuration with the shape overrides applied, each range-checked, then the configuration
+    /// validated after each one so a shape rule it breaks (a patch that does not divide the image) names it.
+    public func configuration(channels: Int) throws -> TransGANConfiguration {
+        var config = try TransGANConfiguration.named(self.config ?? Self.defaultConfig).with(channels: channels)
+        let side = 1...TransGANConfiguration.maximumImageSize, dims = 1...TransGANConfiguration.maximumDim
+        func override(_ flag: String, _ value: String, _ change: (inout TransGANConfiguration) -> Void) throws(TrainingError) {
+            change(&config)
+            do { try config.validate() } catch {
+                guard case let .invalid(_, reason) = error else { throw .badOption("\(flag): \(error)") }
+                throw .invalidOption(flag: flag, value: value, allowed: "a value that fits configuration '\(config.name)' (\(reason))")
+            }
+        }
+        if let gWindow {
+            try Require.int(gWindow, in: side, flag: "--g-window")
+            try override("--g-window", String(gWindow)) { $0.gWindow = gWindow }
+        }
+        if let gridFrom {
+            try Require.int(gridFrom, in: side, flag: "--grid-from")
+            try override("--grid-from", String(gridFrom)) { $0.gridAttentionFrom = gridFrom }
+        }
+        if let gDims {
+            let text = gDims.map(String.init).joined(separator: ",")
+            guard gDims.count == 3, gDims.allSatisfy(dims.contains) else {
+                throw TrainingError.invalidOption(flag: "--g-dims", value: text, allowed: "three stage widths between 1 and \(dims.upperBound)")
+            }
+            // The pixel shuffle's own widths keep the official model (no projections, the named configuration).
+            let plain = gDims[1] * 4 == gDims[0] && gDims[2] * 16 == gDims[0]
+            try override("--g-dims", text) { $0.gfDim = gDims[0]; $0.gDims = plain ? nil : gDims }
+        }
+        if let dDim {
+            try Require.int(dDim, in: 4...TransGANConfiguration.maximumDim, flag: "--d-dim")
+            try override("--d-dim", String(dDim)) { $0.dfDim = dDim }
+        }
+        if let dDepth {
+            try Require.int(dDepth, in: 0...TransGANConfiguration.maximumDepth, flag: "--d-depth")
+            try override("--d-depth", String(dDepth)) { $0.dDepth = dDepth }
+        }
+        if let dPatch {
+            try Require.int(dPatch, in: side, flag: "--d-patch")
+            try override("--d-patch", String(dPatch)) { $0.patchSize = dPatch }
+        }
+        try config.validate()
+        return config
+    }
+
+    /// "256,128,64" → [256, 128, 64] for `--g-dims`; anything else throws naming the flag.
+    public static func parseDims(_ text: String) throws(TrainingError) -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else {
+            throw .invalidOption(flag: "--g-dims", value: "'\(text)'", allowed: "three comma-separated integers (stage widths at 8×8, 16×16, 32×32 for 32×32 images)")
+        }
+        return parts.map { $0! }
+    }
+
     /// A resumed run: the configuration and options stored in `file`; a flag given anyway must equal the
     /// stored value. Checkpoints from before `--data` was recorded take `data` (default fashion-mnist),
     /// which must yield the stored channel count.
@@ -94,6 +144,10 @@ public struct TrainingFlags: Sendable, Equatable {
         try agree("--config", self.config, config.name)
         try agree("--g-window", gWindow, config.gWindow)
         try agree("--grid-from", gridFrom, config.gridAttentionFrom)
+        try agree("--g-dims", gDims, config.stageDims, show: { $0.map(String.init).joined(separator: ",") })
+        try agree("--d-dim", dDim, config.dfDim)
+        try agree("--d-depth", dDepth, config.dDepth)
+        try agree("--d-patch", dPatch, config.patchSize)
         if let stored = options.data { try agree("--data", data, stored) }
         try agree("--batch", batch, options.batch)
         try agree("--g-batch", gBatch, options.gBatch)

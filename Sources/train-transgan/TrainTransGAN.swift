@@ -28,6 +28,10 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Model configuration: xl, s, m, l, s-lite, tiny, micro, grid64 (default tiny; stored).") var config: String?
     @Option(help: "Override: generator grid-attention window side (1…1024; stored).") var gWindow: Int?
     @Option(help: "Override: grid side from which generator stages use window attention, e.g. 32 to window the 32×32 stage (1…1024; stored).") var gridFrom: Int?
+    @Option(help: "Override: generator width per stage, e.g. 256,128,64 (three values of 1…65536 divisible by the heads; a stage wider than ¼ of the previous one starts with a projection; stored).") var gDims: String?
+    @Option(help: "Override: discriminator width (4…65536, divisible by 4 and the heads; stored).") var dDim: Int?
+    @Option(help: "Override: discriminator blocks per scale (0…64; stored).") var dDepth: Int?
+    @Option(help: "Override: discriminator patch side; the second scale uses 2× (1…1024, the image divisible by 2×, an even first grid; stored).") var dPatch: Int?
     @Option(help: "fashion-mnist | cifar10:PATH | folder:PATH | synthetic (default fashion-mnist; stored).") var data: String?
     @Option(help: "Directory of the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist; may change on resume).") var dataDir: String?
     @Option(help: "Total D steps: the run stops when it reaches this step (1…1000000000; may change on resume).") var steps = 1000
@@ -87,12 +91,15 @@ struct TrainTransGAN: ParsableCommand {
     }
 
     var flags: TrainingFlags {
-        var f = TrainingFlags()
-        f.config = config; f.gWindow = gWindow; f.gridFrom = gridFrom; f.data = data
-        f.batch = batch; f.gBatch = gBatch; f.nCritic = nCritic; f.loss = loss; f.r1Gamma = r1Gamma
-        f.lr = lr; f.gLr = gLr; f.dLr = dLr; f.gpEvery = gpEvery; f.gpBatch = gpBatch
-        f.emaKimg = emaKimg; f.emaWarmup = emaWarmup; f.emaBeta = emaBeta; f.augment = augment; f.seed = seed
-        return f
+        get throws {
+            var f = TrainingFlags()
+            f.config = config; f.gWindow = gWindow; f.gridFrom = gridFrom; f.data = data
+            f.gDims = try gDims.map(TrainingFlags.parseDims); f.dDim = dDim; f.dDepth = dDepth; f.dPatch = dPatch
+            f.batch = batch; f.gBatch = gBatch; f.nCritic = nCritic; f.loss = loss; f.r1Gamma = r1Gamma
+            f.lr = lr; f.gLr = gLr; f.dLr = dLr; f.gpEvery = gpEvery; f.gpBatch = gpBatch
+            f.emaKimg = emaKimg; f.emaWarmup = emaWarmup; f.emaBeta = emaBeta; f.augment = augment; f.seed = seed
+            return f
+        }
     }
 
     /// The flags that may change on resume (schedules, limits), checked before anything is loaded.
@@ -260,14 +267,14 @@ struct TrainTransGAN: ParsableCommand {
                 let evalStart = Date()
                 let score = try ev.score(of: trainer, samples: evalSamples, seed: options.seed &+ 1234)
                 evalSeconds += Date().timeIntervalSince(evalStart)
-                log("step \(trainer.step)  " + String(format: "Fréchet distance %.2f  KID×10³ %.3f  (%d samples vs test split; %.0f s)",
-                                                      score.frechet, score.kid * 1000, evalSamples, Date().timeIntervalSince(evalStart)))
+                log("step \(trainer.step)  " + String(format: "Fréchet distance %.2f  KID×10³ %.3f  class entropy %.3f  (%d samples vs test split; %.0f s)",
+                                                      score.frechet, score.kid * 1000, score.classEntropy, evalSamples, Date().timeIntervalSince(evalStart)))
                 board?.scalar(tag: "eval/frechet", value: score.frechet, step: trainer.step)
                 board?.scalar(tag: "eval/kid", value: score.kid, step: trainer.step)
-                let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,kid,samples,training_seconds\n"
+                let header = FileManager.default.fileExists(atPath: fidURL.path) ? "" : "step,frechet,kid,samples,training_seconds,class_entropy\n"
                 // Training time excludes the evaluations, so curves of runs that scored at different rates compare.
-                let row = header + String(format: "%d,%.4f,%.6f,%d,%.1f\n", trainer.step, score.frechet, score.kid, evalSamples,
-                                          Date().timeIntervalSince(start) - evalSeconds)
+                let row = header + String(format: "%d,%.4f,%.6f,%d,%.1f,%.4f\n", trainer.step, score.frechet, score.kid, evalSamples,
+                                          Date().timeIntervalSince(start) - evalSeconds, score.classEntropy)
                 if let h = try? FileHandle(forWritingTo: fidURL) { h.seekToEndOfFile(); h.write(Data(row.utf8)); try? h.close() }
                 else { try row.write(to: fidURL, atomically: true, encoding: .utf8) }
             }

@@ -61,7 +61,7 @@ struct TransGANEval: ParsableCommand {
             for r in rungs { print(String(format: "  %-24@ Fréchet %8.2f   KID×10³ %8.3f", r.name as NSString, r.frechet, r.kid * 1000)) }
         }
         if paths.isEmpty { return }
-        print("checkpoint,step,frechet,kid")
+        print("checkpoint,step,frechet,kid,class_entropy (ln 10 = 2.303: classes balanced)")
         for path in paths {
             let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: path))
             let (config, gen, ema) = try Trainer.loadGenerators(from: file)
@@ -69,7 +69,7 @@ struct TransGANEval: ParsableCommand {
                 throw TrainingError.badOption("\(path): model makes \(config.channels)×\(config.imageSize)² images; the evaluator needs 1×32²")
             }
             let score = try ev.score(of: raw ? gen : ema, samples: samples, seed: seed)
-            print(String(format: "%@,%@,%.4f,%.6f", path, file.metadata["step"] ?? "?", score.frechet, score.kid))
+            print(String(format: "%@,%@,%.4f,%.6f,%.4f", path, file.metadata["step"] ?? "?", score.frechet, score.kid, score.classEntropy))
         }
     }
 }

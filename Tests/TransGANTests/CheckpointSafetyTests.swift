@@ -111,21 +111,14 @@ extension TransGANTests {
         }
     }
 
-    /// The README's recipe in miniature: non-default g-window and grid-from, resumed with no shaping flag.
-    @Test func resumeWithTheCheckpointAloneContinuesTheRun() throws {
-        var flags = TrainingFlags()
-        flags.config = "micro"; flags.gWindow = 8; flags.gridFrom = 16; flags.data = "synthetic"
-        flags.batch = 4; flags.gBatch = 4; flags.nCritic = 1; flags.gpBatch = 2; flags.gLr = 2e-4; flags.dLr = 6e-4
-        flags.augment = "translation"; flags.emaWarmup = 0.05; flags.seed = 2
-        let run = try flags.newRun()
-        #expect(run.config.stageWindows == [8, 8, 8])
+    /// Two steps of `run`, a checkpoint at `url`, two more; a resume from the checkpoint with no flag must rebuild
+    /// the same run and repeat those two steps bit for bit. Returns the first trainer and the checkpoint read back.
+    func expectResumeContinues(_ run: TrainingFlags.Run, checkpoint url: URL) throws -> (trainer: Trainer, file: SafeTensorsFile) {
         func trainer(_ run: TrainingFlags.Run) throws -> Trainer {
             try Trainer(config: run.config, options: run.options, data: run.source.load(size: run.config.imageSize, channels: run.config.channels))
         }
         let a = try trainer(run)
         for _ in 0..<2 { try a.trainStep() }
-        let url = temporaryURL("resume")
-        defer { try? FileManager.default.removeItem(at: url) }
         try a.saveCheckpoint(to: url)
         var continued: [StepStatistics] = []
         for _ in 0..<2 { continued.append(try a.trainStep()) }
@@ -139,6 +132,20 @@ extension TransGANTests {
         var again: [StepStatistics] = []
         for _ in 0..<2 { again.append(try b.trainStep()) }
         #expect(again == continued)
+        return (a, file)
+    }
+
+    /// The README's recipe in miniature: non-default g-window and grid-from, resumed with no shaping flag.
+    @Test func resumeWithTheCheckpointAloneContinuesTheRun() throws {
+        var flags = TrainingFlags()
+        flags.config = "micro"; flags.gWindow = 8; flags.gridFrom = 16; flags.data = "synthetic"
+        flags.batch = 4; flags.gBatch = 4; flags.nCritic = 1; flags.gpBatch = 2; flags.gLr = 2e-4; flags.dLr = 6e-4
+        flags.augment = "translation"; flags.emaWarmup = 0.05; flags.seed = 2
+        let run = try flags.newRun()
+        #expect(run.config.stageWindows == [8, 8, 8])
+        let url = temporaryURL("resume")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let (a, file) = try expectResumeContinues(run, checkpoint: url)
 
         // Repeating a stored value is fine; contradicting one names the flag and both values.
         var same = TrainingFlags()
@@ -159,6 +166,32 @@ extension TransGANTests {
         }
         // A generator snapshot is not a checkpoint to resume from.
         #expect(throws: TrainingError.self) { _ = try TrainingFlags().resumedRun(from: a.generatorSnapshot()) }
+    }
+
+    /// The shape overrides are stored: a resume with no flag continues bit-identically, and a contradicting
+    /// --g-dims or --d-patch names the flag.
+    @Test func resumeKeepsTheShapeOverrides() throws {
+        var flags = TrainingFlags()
+        flags.config = "micro"; flags.gDims = [128, 64, 32]; flags.dDim = 32; flags.dDepth = 2; flags.dPatch = 4
+        flags.data = "synthetic"; flags.batch = 4; flags.gBatch = 4; flags.nCritic = 1; flags.gpBatch = 2; flags.seed = 3
+        let run = try flags.newRun()
+        #expect(run.config.stageDims == [128, 64, 32] && run.config.dSides == (8, 4))
+        let url = temporaryURL("resume-shapes")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try expectResumeContinues(run, checkpoint: url).file
+
+        var same = TrainingFlags()
+        same.gDims = [128, 64, 32]; same.dPatch = 4; same.dDim = 32; same.dDepth = 2
+        #expect(try same.resumedRun(from: file) == run)
+        var other = TrainingFlags()
+        other.gDims = [128, 32, 8]
+        #expect(throws: TrainingError.resumeConflict(flag: "--g-dims", given: "128,32,8", stored: "128,64,32", checkpoint: url.path)) {
+            _ = try other.resumedRun(from: file)
+        }
+        other = TrainingFlags(); other.dPatch = 2
+        #expect(throws: TrainingError.resumeConflict(flag: "--d-patch", given: "2", stored: "4", checkpoint: url.path)) {
+            _ = try other.resumedRun(from: file)
+        }
     }
 
     @Test func optionsFromAnOlderCheckpointDecodeWithDefaults() throws {

@@ -22,6 +22,24 @@ struct EvaluationTests {
         #expect(noisy.allSatisfy { $0 >= -1 && $0 <= 1 })
     }
 
+    /// The class-histogram entropy: ln 10 when every class is predicted equally often, 0 for one class.
+    @Test func classEntropyIsThatOfThePredictedHistogram() throws {
+        let d = FeatureClassifier.featureDim
+        let classifier = FeatureClassifier(channels: 1, rng: RandomGenerator(seed: 1))
+        var w = [Float](repeating: 0, count: 10 * d)
+        for k in 0..<10 { w[k * d + k] = 1 }                     // class k's logit is feature k
+        classifier.fc2.weight.assignTensor(Tensor(shape: [10, d], floats: w))
+        classifier.fc2.bias!.assignTensor(Tensor(shape: [10], floats: [Float](repeating: 0, count: 10)))
+        let identity = (0..<d * d).map { $0 % (d + 1) == 0 ? 1.0 : 0.0 }
+        let stats = (mean: [Double](repeating: 0, count: d), covariance: identity)
+        let ev = try FrechetEvaluator(classifier: classifier, trainStats: stats, testStats: stats,
+                                      testFeatures: [Double](repeating: 1, count: 2 * d), accuracy: 1)
+        func features(_ classes: [Int]) -> [Double] { classes.flatMap { c in (0..<d).map { $0 == c ? 1.0 : 0.0 } } }
+        #expect(Swift.abs(ev.classEntropy(features: features(Array(0..<10)), count: 10) - Foundation.log(10)) < 1e-12)
+        #expect(Swift.abs(ev.classEntropy(features: features([1, 1, 2, 2]), count: 4) - Foundation.log(2)) < 1e-12)
+        #expect(ev.classEntropy(features: features([3, 3, 3]), count: 3) == 0)
+    }
+
     @Test(.enabled(if: FileManager.default.fileExists(atPath: ImageDataset.fashionMNISTDirectory.appendingPathComponent("t10k-images-idx3-ubyte.gz").path),
                    "needs Debian's dataset-fashion-mnist (.ci/run installs it)"))
     func calibrationLadderIsOrderedAndTheFloorIsNearZeroKID() throws {

@@ -137,7 +137,7 @@ extension TransGANTests {
         #expect(formatDuration(9.2e18 / 1e-9) == ">1000000 h")
     }
 
-    @Test func newRunFlagsAreChecked() {
+    @Test func newRunFlagsAreChecked() throws {
         var f = TrainingFlags()
         f.data = "synthetic"
         #expect(flag { _ = try f.newRun() } == nil)
@@ -145,7 +145,32 @@ extension TransGANTests {
         #expect(flag { _ = try f.newRun() } == "--g-window")
         f.gWindow = nil; f.gridFrom = -1
         #expect(flag { _ = try f.newRun() } == "--grid-from")
-        f.gridFrom = nil; f.lr = .nan
+        f.gridFrom = nil; f.gDims = [256, 128]
+        #expect(flag { _ = try f.newRun() } == "--g-dims")
+        f.gDims = [256, 0, 64]
+        #expect(flag { _ = try f.newRun() } == "--g-dims")
+        f.gDims = [256, 128, 62]   // not divisible by the 4 heads
+        #expect(flag { _ = try f.newRun() } == "--g-dims")
+        f.gDims = [256, 128, 64]
+        #expect(flag { _ = try f.newRun() } == nil)
+        f.gDims = nil; f.dDim = 66
+        #expect(flag { _ = try f.newRun() } == "--d-dim")
+        f.dDim = 0
+        #expect(flag { _ = try f.newRun() } == "--d-dim")
+        f.dDim = nil; f.dDepth = -1
+        #expect(flag { _ = try f.newRun() } == "--d-depth")
+        f.dDepth = 65
+        #expect(flag { _ = try f.newRun() } == "--d-depth")
+        f.dDepth = nil; f.dPatch = 3     // 32 is not divisible by 2 × 3
+        #expect(flag { _ = try f.newRun() } == "--d-patch")
+        f.dPatch = 0
+        #expect(flag { _ = try f.newRun() } == "--d-patch")
+        f.dPatch = 4
+        #expect(flag { _ = try f.newRun() } == nil)
+        f.dPatch = nil
+        for text in ["256,128", "256,,64", "a,b,c", "256,128,64,16"] { #expect(flag { _ = try TrainingFlags.parseDims(text) } == "--g-dims") }
+        #expect(try TrainingFlags.parseDims("256, 128,64") == [256, 128, 64])
+        f.lr = .nan
         #expect(flag { _ = try f.newRun() } == "--lr")
         f.lr = nil; f.loss = "wgan"
         #expect(flag { _ = try f.newRun() } == "--loss")
