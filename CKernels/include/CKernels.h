@@ -101,10 +101,14 @@ void ck_gelu_backward_f32(float *dx, const float *x, const float *g, int64_t n);
 /// the mask keeps the element (Philox word < threshold, layout in dropout.c), else 0. out may equal in.
 void ck_dropout_f32(float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
                     uint64_t start, uint64_t seed, uint32_t threshold, float scale);
+/// dropout(relu(in)) with ck_dropout_f32's mask and arguments, in one pass: bit-identical to the two kernels.
+void ck_relu_dropout_f32(float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
+                         uint64_t start, uint64_t seed, uint32_t threshold, float scale);
 /// out = max(in, 0) with NaN → 0; out may equal in.
 void ck_relu_forward_f32(float *out, const float *in, int64_t n);
-/// dx = g where the ReLU output y is positive, else 0; dx may equal g.
-void ck_relu_backward_f32(float *dx, const float *y, const float *g, int64_t n);
+/// dx = g·scale where the ReLU output y is positive, else 0; dx may equal g. Scale 1 is plain ReLU; 1/keep is the
+/// backward of dropout(relu(x)) from its output alone (y > 0 exactly where x > 0 and the element was kept).
+void ck_relu_backward_f32(float *dx, const float *y, const float *g, float scale, int64_t n);
 
 // MARK: - Stroke refinement loss
 

@@ -94,9 +94,11 @@ public final class TransformerEncoderLayer: Module, @unchecked Sendable {
         register("norm2", norm2)
     }
     func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, rng: rng) : x }
+    /// dropout(relu(x)) as one op when training (the same mask as the two ops).
+    func activate(_ x: Tensor) -> Tensor { training ? x.reluDropout(dropout, rng: rng) : x.relu() }
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let h = norm1(x + drop(selfAttn(x, x, x)))
-        return norm2(h + drop(linear2(drop(linear1(h).relu()))))
+        return norm2(h + drop(linear2(activate(linear1(h)))))
     }
 }
 
@@ -127,10 +129,12 @@ public final class TransformerDecoderLayer: Module, @unchecked Sendable {
         register("norm3", norm3)
     }
     func drop(_ x: Tensor) -> Tensor { training ? x.dropout(dropout, rng: rng) : x }
+    /// dropout(relu(x)) as one op when training (the same mask as the two ops).
+    func activate(_ x: Tensor) -> Tensor { training ? x.reluDropout(dropout, rng: rng) : x.relu() }
     public func callAsFunction(_ x: Tensor, memory: Tensor) -> Tensor {
         let h1 = norm1(x + drop(selfAttn(x, x, x)))
         let h2 = norm2(h1 + drop(crossAttn(h1, memory, memory)))
-        return norm3(h2 + drop(linear2(drop(linear1(h2).relu()))))
+        return norm3(h2 + drop(linear2(activate(linear1(h2)))))
     }
 }
 

@@ -1,5 +1,6 @@
 // Dropout as one op: float32 and float64 draw the same mask, the gradient applies that mask to the incoming
-// gradient, and the same generator state gives the same mask again (what a resumed run relies on).
+// gradient, and the same generator state gives the same mask again (what a resumed run relies on). ReLU then
+// dropout fused into one op gives the two ops' bits.
 import Testing
 @testable import Atelier
 
@@ -39,4 +40,22 @@ import Testing
     #expect(first == replay)
     #expect(first != second)
     #expect(rng.offset == 2 * UInt64(DropoutOp.counters(257)))
+}
+
+/// The fused op draws the same mask from the same generator state as `relu().dropout(p)`, so a training run
+/// gives the same bits either way; its gradient agrees with the two ops' chain rule exactly.
+@Test(arguments: [DType.float32, .float64])
+func reluDropoutIsReluThenDropout(dtype: DType) {
+    let n = 3 * 67
+    let x = Tensor(shape: [3, 67], values: (0..<n).map { Double(($0 * 37) % 101) / 16 - 3 }, dtype: dtype)
+    let g = Tensor(shape: [3, 67], values: (0..<n).map { 0.5 + Double($0 % 5) }, dtype: dtype)
+    let fusedRNG = RandomGenerator(seed: 31), plainRNG = RandomGenerator(seed: 31)
+    let fused = x.reluDropout(0.2, rng: fusedRNG), plain = x.relu().dropout(0.2, rng: plainRNG)
+    let dFused = gradients(of: (fused * g).sum(), wrt: [x])[0], dPlain = gradients(of: (plain * g).sum(), wrt: [x])[0]
+    evaluate([fused, plain, dFused, dPlain])
+    #expect(fused.doubles() == plain.doubles())
+    #expect(dFused.doubles() == dPlain.doubles())
+    #expect(fusedRNG.offset == plainRNG.offset)
+    let zeros = fused.doubles().filter { $0 == 0 }.count
+    #expect(zeros > n / 2 && zeros < n, "zeros \(zeros) of \(n): the negatives and about a fifth of the positives")
 }

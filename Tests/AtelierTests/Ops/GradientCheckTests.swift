@@ -65,6 +65,7 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
     // Its gradient is the same op on the incoming gradient; a fresh generator keeps one mask for the differences.
     GradCase(name: "dropout", shapes: [[3, 70]]) { $0[0].dropout(0.3, rng: RandomGenerator(seed: 17)).square() },
+    GradCase(name: "reluDropout", shapes: [[3, 70]], low: -2, high: 2) { $0[0].reluDropout(0.3, rng: RandomGenerator(seed: 17)).square() },
     GradCase(name: "softmax axis 0", shapes: [[3, 5]]) { $0[0].softmax(axis: 0) },
     GradCase(name: "softmaxBackward", shapes: [[3, 11], [3, 11]]) { softmaxBackward(y: $0[0], g: $0[1]) },
     GradCase(name: "logSoftmax", shapes: [[3, 5]]) { $0[0].logSoftmax() },
@@ -100,6 +101,7 @@ let firstOrderCases: [GradCase] = [
         $0[0].batchNormInference(mean: $0[1], variance: $0[2], weight: $0[3], bias: $0[4])
     },
     GradCase(name: "dropout", shapes: [[4, 5]]) { $0[0].dropout(0.3, rng: RandomGenerator(seed: 7)) },
+    GradCase(name: "reluDropout", shapes: [[4, 17]], low: -2, high: 2) { $0[0].reluDropout(0.3, rng: RandomGenerator(seed: 7)) },
     GradCase(name: "l1Loss", shapes: [[3, 4], [3, 4]]) { $0[0].l1Loss($0[1]) },
     GradCase(name: "mseLoss", shapes: [[3, 4], [3, 4]]) { $0[0].mseLoss($0[1]) },
     GradCase(name: "bceWithLogits", shapes: [[3, 4]], low: -3, high: 3) {
@@ -118,6 +120,7 @@ func firstOrderGradient(_ c: GradCase) {
 let secondOrderCases: [GradCase] = [
     GradCase(name: "gelu", shapes: [[3, 4]], low: -3, high: 3) { $0[0].gelu() },
     GradCase(name: "relu", shapes: [[3, 4]]) { $0[0].relu().square() },
+    GradCase(name: "reluDropout", shapes: [[3, 40]], low: -2, high: 2) { $0[0].reluDropout(0.3, rng: RandomGenerator(seed: 5)).square() },
     // Piecewise linear: the square and the product make the second derivative nonzero.
     GradCase(name: "maxFilter3x3", shapes: [[2, 4, 5]]) { $0[0].maxFilter3x3().square() },
     GradCase(name: "minFilter3x3 of a product", shapes: [[2, 4, 5], [4, 5]]) { ($0[0] * $0[1]).minFilter3x3().square() },
