@@ -12,20 +12,12 @@
 #include "simd/instantiate.h"
 #include "simd/philox.h"
 
-/// The 64 mask words of block b.
-CK_INLINE void block_words(uint32_t words[64], int64_t b, uint64_t start, uint64_t seed) {
-    uint64_t base_counter = start + 16 * (uint64_t)b;
-#pragma clang loop vectorize(enable)
-    for (int l = 0; l < 16; l++)
-        philox_words(base_counter + (uint64_t)l, seed, &words[l], &words[16 + l], &words[32 + l], &words[48 + l]);
-}
-
 /// Dropout of x, or of relu(x) when `relu` (then the same bits as the two kernels one after the other).
 CK_INLINE void dropout_body(float *out, const float *in, int64_t n, int64_t first_block, int64_t block_count,
                             uint64_t start, uint64_t seed, uint32_t threshold, float scale, int relu) {
     for (int64_t b = first_block; b < first_block + block_count; b++) {
         uint32_t words[64];
-        block_words(words, b, start, seed);
+        philox_block_words(words, b, start, seed);
         int64_t base = 64 * b;
         int64_t m = n - base < 64 ? n - base : 64;
         // In place (out == in) is safe: element i reads only index i before writing it.

@@ -27,7 +27,7 @@ struct FusedAttention {
     func forward() {
         let (p, w, r, lse) = (w.p, w, r, lse)
         parallelSlices(p.bh, parts: threads) { _, s in
-            ck_attention_forward_f32(r.out.base, lse.base, w.q.base, w.k.base, w.v.base, w.bias?.base,
+            ck_attention_forward_f32(r.out.base, lse.base, w.q.base, w.k.base, w.v.base, w.bias?.base, nil,
                                      Int64(p.heads), Int64(p.tq), Int64(p.tk), Int64(p.d), w.scale,
                                      Int64(s.lowerBound), Int64(s.upperBound))
         }
@@ -39,7 +39,7 @@ struct FusedAttention {
             let db = partials.isEmpty ? nil : partials[t]
             db?.zero()
             ck_attention_backward_f32(r.dq.base, r.dk.base, r.dv.base, db?.base, w.q.base, w.k.base, w.v.base,
-                                      w.bias?.base, r.out.base, w.dout.base, lse.base, Int64(p.heads),
+                                      w.bias?.base, nil, r.out.base, w.dout.base, lse.base, Int64(p.heads),
                                       Int64(p.tq), Int64(p.tk), Int64(p.d), w.scale,
                                       Int64(s.lowerBound), Int64(s.upperBound))
         }
@@ -53,7 +53,7 @@ struct FusedAttention {
         let db = SharedBuffer(count: p.heads * p.tq * p.tk), scratch = AttentionResult(p)
         defer { db.free(); scratch.free() }
         ck_attention_backward_f32(scratch.dq.base, scratch.dk.base, scratch.dv.base, db.base, w.q.base, w.k.base,
-                                  w.v.base, w.bias?.base, r.out.base, w.dout.base, lse.base, Int64(p.heads),
+                                  w.v.base, w.bias?.base, nil, r.out.base, w.dout.base, lse.base, Int64(p.heads),
                                   Int64(p.tq), Int64(p.tk), Int64(p.d), w.scale, 0, Int64(n))
         return Array(UnsafeBufferPointer(start: db.base, count: db.count))
     }

@@ -42,21 +42,31 @@ void ck_random_bernoulli_f32(float *out, int64_t n, uint64_t start, uint64_t see
 
 // MARK: - Fused attention
 
+/// Dropout on the attention probabilities, as ck_dropout_f32 would apply it to the [BH, Tq, Tk] probability
+/// tensor (element (bh, i, j) at flat index (bh·Tq + i)·Tk + j): kept where its Philox word is below
+/// `threshold`, then scaled by `scale`. The softmax normaliser is taken before dropout.
+typedef struct {
+    uint64_t seed, start;
+    uint32_t threshold;
+    float scale;
+} ck_attention_dropout;
+
 /// O = softmax(Q·Kᵀ·scale + bias)·V for slices bh ∈ [bh_begin, bh_end) of BH = batch·heads.
 /// q, out [BH, Tq, D]; k, v [BH, Tk, D]; bias [H, Tq, Tk] or NULL (slice bh uses head bh % heads);
 /// lse [BH, Tq] = ln Σ_j e^(logit_ij) of the scaled + biased logits (saved for the backward pass).
 /// Tiled with an online softmax: memory is O(D) per call, never Tq × Tk. Rows of other slices are untouched.
+/// dropout (or NULL) drops probabilities after the normaliser, as softmax → dropout → ·V.
 void ck_attention_forward_f32(float *out, float *lse, const float *q, const float *k, const float *v,
-                              const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d, float scale,
-                              int64_t bh_begin, int64_t bh_end);
+                              const float *bias, const ck_attention_dropout *dropout, int64_t heads, int64_t tq,
+                              int64_t tk, int64_t d, float scale, int64_t bh_begin, int64_t bh_end);
 
 /// Gradients of ck_attention_forward_f32 for the slice, given out, lse and dout [BH, Tq, D].
 /// dq [BH, Tq, D], dk, dv [BH, Tk, D] are overwritten for the slice; dbias [H, Tq, Tk] (or NULL) is
 /// ACCUMULATED (+=): give concurrently running slices separate zeroed partials and reduce them in a fixed order.
 void ck_attention_backward_f32(float *dq, float *dk, float *dv, float *dbias, const float *q, const float *k,
-                               const float *v, const float *bias, const float *out, const float *dout,
-                               const float *lse, int64_t heads, int64_t tq, int64_t tk, int64_t d, float scale,
-                               int64_t bh_begin, int64_t bh_end);
+                               const float *v, const float *bias, const ck_attention_dropout *dropout,
+                               const float *out, const float *dout, const float *lse, int64_t heads, int64_t tq,
+                               int64_t tk, int64_t d, float scale, int64_t bh_begin, int64_t bh_end);
 
 /// Bytes of scratch one call of the forward (backward = 0) or backward (backward = 1) kernel allocates at most
 /// (the larger size applies when a large bias makes the kernels process same-head batch elements together).

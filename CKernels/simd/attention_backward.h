@@ -43,9 +43,9 @@ static int backward_group(int64_t tq, int64_t d) {
 }
 
 int64_t CK_NAME(attention_backward_scratch)(int64_t tq, int64_t tk, int64_t d) {
-    // group members, plus shared st, dpt, bt, dbt [BKB][BQ] (the size with a bias: an upper bound)
+    // group members, plus shared st, dpt, bt, dbt, mt, pmt [BKB][BQ] (the size with a bias: an upper bound)
     const int group = tq * tk >= CK_GROUP_MIN_BIAS ? backward_group(tq, d) : 1;
-    return (int64_t)sizeof(float) * (group * backward_member_floats(tq, d) + 4 * CK_BKB * CK_BQ);
+    return (int64_t)sizeof(float) * (group * backward_member_floats(tq, d) + 6 * CK_BKB * CK_BQ);
 }
 
 /// Scratch of one group member.
@@ -60,7 +60,8 @@ typedef struct {
 CK_INLINE void backward_tile(int NQV, int64_t nq, int64_t nk, int64_t d, int64_t dp, const float *kb,
                              const float *vb, const float *bt, float *dbt, const float *qt, const float *dot,
                              float *dqt, const float *lsev, const float *delta, const float *qp,
-                             const float *dop, float *st, float *dpt, float *dka, float *dva) {
+                             const float *dop, const ck_attention_dropout *drop, int64_t e_row0, int64_t tk,
+                             float *st, float *dpt, float *mt, float *pmt, float *dka, float *dva) {
     const int64_t BQ = NQV * CK_VLEN, dvec = dp / CK_VLEN;
     tile_panel(NQV, nk, d, kb, d, 1, qt, CK_BQ, st, BQ, CK_ZERO, NULL); // Sᵀ = K·Qᵀ·scale
     vf l[4], dl[4];
@@ -71,12 +72,21 @@ CK_INLINE void backward_tile(int NQV, int64_t nq, int64_t nk, int64_t d, int64_t
             if (bt) x += vf_load(bt + j * BQ + v * CK_VLEN);
             vf_store(st + j * BQ + v * CK_VLEN, vf_exp_nonpos(x - l[v])); // Pᵀ
         }
-    tile_gemm(nk, dvec, nq, st, BQ, 1, dop, dp, dva, dp, CK_ACCUMULATE);  // dV += Pᵀ·dO
-    tile_panel(NQV, nk, d, vb, d, 1, dot, CK_BQ, dpt, BQ, CK_ZERO, NULL); // dPᵀ = V·dOᵀ
+    // With dropout M (scaled): O = (P∘M)·V, so dV += (P∘M)ᵀ·dO and the gradient reaching P is dP ∘ M; δ is
+    // unchanged (rowsum(dO ∘ O) = Σ_j P_ij (dP ∘ M)_ij).
+    if (drop) {
+        dropout_mask_tile(mt, BQ, nq, BQ, nk, e_row0, tk, drop);
+        for (int64_t j = 0; j < nk; j++)
+            for (int v = 0; v < NQV; v++)
+                vf_store(pmt + j * BQ + v * CK_VLEN, vf_load(st + j * BQ + v * CK_VLEN) * vf_load(mt + j * BQ + v * CK_VLEN));
+    }
+    tile_gemm(nk, dvec, nq, drop ? pmt : st, BQ, 1, dop, dp, dva, dp, CK_ACCUMULATE); // dV += (P∘M)ᵀ·dO
+    tile_panel(NQV, nk, d, vb, d, 1, dot, CK_BQ, dpt, BQ, CK_ZERO, NULL);             // dPᵀ = V·dOᵀ
     for (int64_t j = 0; j < nk; j++)
         for (int v = 0; v < NQV; v++) {
             float *x = dpt + j * BQ + v * CK_VLEN;
-            vf ds = vf_load(st + j * BQ + v * CK_VLEN) * (vf_load(x) - dl[v]); // dSᵀ
+            vf dp_ = drop ? vf_load(x) * vf_load(mt + j * BQ + v * CK_VLEN) : vf_load(x);
+            vf ds = vf_load(st + j * BQ + v * CK_VLEN) * (dp_ - dl[v]); // dSᵀ
             vf_store(x, ds);
             if (dbt) vf_store(dbt + j * BQ + v * CK_VLEN, vf_load(dbt + j * BQ + v * CK_VLEN) + ds);
         }
@@ -85,9 +95,9 @@ CK_INLINE void backward_tile(int NQV, int64_t nq, int64_t nk, int64_t d, int64_t
 }
 
 void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, const float *q, const float *k,
-                                 const float *v, const float *bias, const float *out, const float *dout,
-                                 const float *lse, int64_t heads, int64_t tq, int64_t tk, int64_t d, float scale,
-                                 int64_t bh_begin, int64_t bh_end) {
+                                 const float *v, const float *bias, const ck_attention_dropout *drop,
+                                 const float *out, const float *dout, const float *lse, int64_t heads, int64_t tq,
+                                 int64_t tk, int64_t d, float scale, int64_t bh_begin, int64_t bh_end) {
     const int64_t dp = ck_round_up(d, CK_VLEN), tqp = ck_round_up(tq, CK_BQ), nblk = tqp / CK_BQ;
     const int group = (bias || dbias) && tq * tk >= CK_GROUP_MIN_BIAS ? backward_group(tq, d) : 1;
     const int64_t member = backward_member_floats(tq, d);
@@ -96,6 +106,8 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
     float *dpt = st + CK_BKB * CK_BQ;     // [BKB][BQ]  dPᵀ, then dSᵀ
     float *bt = dpt + CK_BKB * CK_BQ;     // [BKB][BQ]  bias tile, transposed
     float *dbt = bt + CK_BKB * CK_BQ;     // [BKB][BQ]  d(bias) tile of the group, transposed
+    float *mt = dbt + CK_BKB * CK_BQ;     // [BKB][BQ]  dropout multipliers, transposed
+    float *pmt = mt + CK_BKB * CK_BQ;     // [BKB][BQ]  Pᵀ ∘ M
     backward_member mem[CK_GROUP];
     for (int g = 0; g < group; g++) {
         float *p = scratch + g * member;
@@ -168,7 +180,7 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
     case NQV:                                                                                                  \
         if (NQV <= CK_NQV)                                                                                     \
             backward_tile(NQV <= CK_NQV ? NQV : 1, nq, nk, d, dp, kb, vb, btp, dbtp, qt, dot, dqt, lv, dl, qp, \
-                          dop, st, dpt, m->dka, m->dva);                                                       \
+                          dop, drop, (bhs[g] * tq + i0) * tk + k0, tk, st, dpt, mt, pmt, m->dka, m->dva);      \
         break;
                         CK_BWD_CASE(1) CK_BWD_CASE(2) CK_BWD_CASE(3) CK_BWD_CASE(4)
 #undef CK_BWD_CASE

@@ -9,6 +9,7 @@
 // matrix never exists; lse = m + ln l is saved for the backward pass. Needs vector.h, tile_gemm.h, CK_NAME.
 #include <math.h>
 #include <stdlib.h>
+#include "philox.h"
 
 #ifndef CK_BK
 #define CK_BK 128 // keys per block (rows of the Sᵀ tile)
@@ -70,6 +71,24 @@ static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb,
                 st[j * ldst + i] = (accumulate ? st[j * ldst + i] : 0.0f) + (i < nq ? b[i * ldb + j] : 0.0f);
 }
 
+/// Dropout multipliers of a transposed tile mt [nk][ld] for query rows i < nq (lanes) and keys j < nk: scale
+/// where flat element e_row0 + i·tk + j of the [BH, Tq, Tk] probabilities is kept (dropout.c's layout), else 0;
+/// lanes nq ≤ i < lanes are zeroed.
+static void dropout_mask_tile(float *mt, int64_t ld, int64_t nq, int64_t lanes, int64_t nk, int64_t e_row0,
+                              int64_t tk, const ck_attention_dropout *dr) {
+    for (int64_t i = 0; i < nq; i++) {
+        const int64_t row = e_row0 + i * tk, end = row + nk;
+        for (int64_t e = row; e < end;) {
+            const int64_t b = e / 64, stop = 64 * (b + 1) < end ? 64 * (b + 1) : end;
+            uint32_t words[64];
+            philox_block_words(words, b, dr->start, dr->seed);
+            for (; e < stop; e++) mt[(e - row) * ld + i] = words[e - 64 * b] < dr->threshold ? dr->scale : 0.0f;
+        }
+    }
+    for (int64_t j = 0; j < nk; j++)
+        for (int64_t i = nq; i < lanes; i++) mt[j * ld + i] = 0.0f;
+}
+
 /// Batch elements sharing a head (and so the bias) are processed together in groups of up to CK_GROUP, so
 /// each bias tile is read and transposed once per group rather than once per batch element. Only worth it
 /// when a head's bias does not stay cached (≥ CK_GROUP_MIN_BIAS elements, 1 MB): with small biases the
@@ -86,16 +105,17 @@ static int forward_group(int64_t tq, int64_t tk, int64_t d) {
 }
 
 int64_t CK_NAME(attention_forward_scratch)(int64_t tq, int64_t tk, int64_t d) {
-    // per group member: qt, ot [D][BQ], m, l [BQ]; shared: st, bt [BK][BQ], alpha [BQ]
+    // per group member: qt, ot [D][BQ], m, l [BQ]; shared: st, bt, mt [BK][BQ], alpha [BQ]
     return (int64_t)sizeof(float) *
-           (forward_group(tq, tk, d) * (2 * d * CK_BQ + 2 * CK_BQ) + 2 * CK_BK * CK_BQ + CK_BQ);
+           (forward_group(tq, tk, d) * (2 * d * CK_BQ + 2 * CK_BQ) + 3 * CK_BK * CK_BQ + CK_BQ);
 }
 
 /// One block of nq ≤ NQV·VLEN queries of n batch elements of one head (slices bhs[g]), over all keys.
 CK_INLINE void forward_query_block(int NQV, int n, const int64_t *bhs, int64_t i0, float *out, float *lse,
-                                   const float *q, const float *k, const float *v, const float *bblk, int64_t nq,
-                                   int64_t tq, int64_t tk, int64_t d, float scale, float *qt, float *ot,
-                                   float *ml, float *st, float *bt, float *alpha) {
+                                   const float *q, const float *k, const float *v, const float *bblk,
+                                   const ck_attention_dropout *drop, int64_t nq, int64_t tq, int64_t tk, int64_t d,
+                                   float scale, float *qt, float *ot, float *ml, float *st, float *bt, float *mt,
+                                   float *alpha) {
     const int64_t BQ = NQV * CK_VLEN;
     for (int g = 0; g < n; g++) {
         pack_transposed_scaled(qt + g * d * CK_BQ, BQ, q + (bhs[g] * tq + i0) * d, nq, d, scale);
@@ -141,6 +161,13 @@ CK_INLINE void forward_query_block(int NQV, int n, const int64_t *bhs, int64_t i
                     sum[v] += p;
                 }
             for (int v = 0; v < NQV; v++) vf_store(lg + v * CK_VLEN, sum[v]);
+            // Dropout after the normaliser's sum: Pᵀ ∘ mask·scale feeds the product with V only.
+            if (drop) {
+                dropout_mask_tile(mt, BQ, nq, BQ, nk, (bhs[g] * tq + i0) * tk + k0, tk, drop);
+                for (int64_t j = 0; j < nk; j++)
+                    for (int v = 0; v < NQV; v++)
+                        vf_store(st + j * BQ + v * CK_VLEN, vf_load(st + j * BQ + v * CK_VLEN) * vf_load(mt + j * BQ + v * CK_VLEN));
+            }
             // Oᵀ = Oᵀ·α + Vᵀ·Pᵀ: element (c, j) of Vᵀ is v[j·D + c]
             if (k0 == 0) tile_panel(NQV, d, nk, vb, 1, d, st, BQ, otg, BQ, CK_ZERO, NULL);
             else tile_panel(NQV, d, nk, vb, 1, d, st, BQ, otg, BQ, CK_RESCALE, alpha);
@@ -169,8 +196,8 @@ static int head_group(int64_t *bhs, int64_t c0, int64_t bh_end, int64_t heads, i
         for (int64_t c0 = h0; c0 < bh_end; c0 += group * heads)
 
 void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v,
-                                const float *bias, int64_t heads, int64_t tq, int64_t tk, int64_t d,
-                                float scale, int64_t bh_begin, int64_t bh_end) {
+                                const float *bias, const ck_attention_dropout *drop, int64_t heads, int64_t tq,
+                                int64_t tk, int64_t d, float scale, int64_t bh_begin, int64_t bh_end) {
     const int group = bias ? forward_group(tq, tk, d) : 1;
     float *scratch = aligned_alloc(64, (size_t)ck_round_up(CK_NAME(attention_forward_scratch)(tq, tk, d), 64));
     float *qt = scratch;                      // [G][D][BQ]  Qᵀ·scale of the query block
@@ -178,7 +205,8 @@ void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const fl
     float *ml = ot + group * d * CK_BQ;       // [G][2][BQ]  running max m and sum l
     float *st = ml + group * 2 * CK_BQ;       // [BK][BQ]    Sᵀ, then Pᵀ
     float *bt = st + CK_BK * CK_BQ;           // [BK][BQ]    bias block, transposed
-    float *alpha = bt + CK_BK * CK_BQ;        // [BQ]        rescale factors of the block
+    float *mt = bt + CK_BK * CK_BQ;           // [BK][BQ]    dropout multipliers, transposed
+    float *alpha = mt + CK_BK * CK_BQ;        // [BQ]        rescale factors of the block
 
     // Groups of one: every slice on its own; otherwise slices bh ≡ h (mod heads) share the bias.
     const int64_t bias_heads = heads;
@@ -194,8 +222,8 @@ void CK_NAME(attention_forward)(float *out, float *lse, const float *q, const fl
 #define CK_FWD_CASE(NQV)                                                                                       \
     case NQV:                                                                                                  \
         if (NQV <= CK_NQV)                                                                                     \
-            forward_query_block(NQV <= CK_NQV ? NQV : 1, n, bhs, i0, out, lse, q, k, v, bblk, nq, tq, tk, d,   \
-                                scale, qt, ot, ml, st, bt, alpha);                                             \
+            forward_query_block(NQV <= CK_NQV ? NQV : 1, n, bhs, i0, out, lse, q, k, v, bblk, drop, nq, tq, tk,\
+                                d, scale, qt, ot, ml, st, bt, mt, alpha);                                      \
         break;
                 CK_FWD_CASE(1) CK_FWD_CASE(2) CK_FWD_CASE(3) CK_FWD_CASE(4)
 #undef CK_FWD_CASE

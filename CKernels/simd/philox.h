@@ -20,4 +20,13 @@ static inline __attribute__((always_inline)) void philox_words(uint64_t counter,
     *w0 = c0; *w1 = c1; *w2 = c2; *w3 = c3;
 }
 
+/// The 64 mask words of dropout block b (dropout.c's layout): word w of lane l at index 16·w + l.
+static inline __attribute__((always_inline)) void philox_block_words(uint32_t words[64], int64_t b, uint64_t start,
+                                                                      uint64_t seed) {
+    uint64_t base_counter = start + 16 * (uint64_t)b;
+#pragma clang loop vectorize(enable)
+    for (int l = 0; l < 16; l++)
+        philox_words(base_counter + (uint64_t)l, seed, &words[l], &words[16 + l], &words[32 + l], &words[48 + l]);
+}
+
 #endif

@@ -56,16 +56,7 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
         shapeCheck(query.rank == 3 && query.shape[2] == embedDim && key.shape == value.shape && key.shape[2] == embedDim,
                    "MultiheadAttention", "query \(query.shape), key \(key.shape), value \(value.shape) for embedding \(embedDim)")
         let q = splitHeads(project(query, 0)), k = splitHeads(project(key, 1)), v = splitHeads(project(value, 2))
-        let o: Tensor
-        if training && dropout > 0 {
-            // Dropout on the attention weights needs the probabilities, so this path is composite; the scale
-            // rides in the GEMM (α) instead of a pass over the logits and another in the backward.
-            var logits = q.matmul(k, transB: true, alpha: 1 / Double(embedDim / heads).squareRoot())
-            if let bias { logits = logits + bias }
-            o = logits.softmax().dropout(dropout, rng: rng).matmul(v)
-        } else {
-            o = Tensor.attention(q: q, k: k, v: v, bias: bias)
-        }
+        let o = Tensor.attention(q: q, k: k, v: v, bias: bias, dropout: training ? dropout : 0, rng: rng)
         let b = query.shape[0], t = query.shape[1]
         return outProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, embedDim]))
     }

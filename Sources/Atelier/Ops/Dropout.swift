@@ -77,10 +77,22 @@ extension Tensor {
     private func dropout(_ p: Double, rng: RandomGenerator, relu: Bool) -> Tensor {
         shapeCheck(p >= 0 && p < 1, relu ? "reluDropout" : "dropout", "probability \(p) outside [0, 1)")
         if p == 0 { return relu ? self.relu() : self }
-        let keep = 1 - p
-        let threshold = UInt32(Swift.min(keep * 4_294_967_296, 4_294_967_295).rounded(.down))
-        let n = shape.reduce(1, *)
-        let op = DropoutOp(seed: rng.seed, start: rng.reserve(DropoutOp.counters(n)), threshold: threshold, scale: 1 / keep, relu: relu)
+        let op = DropoutOp(dropping: p, of: shape.reduce(1, *), rng: rng, relu: relu)
         return Tensor.make(op, [self], shape: shape, dtype: dtype)
+    }
+}
+
+extension DropoutOp {
+    /// The mask dropping each of `count` elements with probability `p` (in [0, 1)), its counters reserved
+    /// from `rng`.
+    init(dropping p: Double, of count: Int, rng: RandomGenerator, relu: Bool = false) {
+        let keep = 1 - p
+        self.init(seed: rng.seed, start: rng.reserve(DropoutOp.counters(count)),
+                  threshold: UInt32(Swift.min(keep * 4_294_967_296, 4_294_967_295).rounded(.down)), scale: 1 / keep, relu: relu)
+    }
+
+    /// This mask in the fused attention kernels' form.
+    var attentionDropout: ck_attention_dropout {
+        ck_attention_dropout(seed: seed, start: start, threshold: threshold, scale: Float(scale))
     }
 }

@@ -4,10 +4,12 @@
 import CKernels
 
 /// Inputs q [BH.., Tq, D], k, v [BH.., Tk, D], optional bias [H, Tq, Tk]; outputs O and LSE [BH, Tq].
+/// `dropout` drops attention probabilities (the mask DropoutOp would apply to the [BH.., Tq, Tk] probabilities).
 struct FusedAttentionOp: CompositeOp {
     let heads: Int
     let scale: Double
     let hasBias: Bool
+    var dropout: DropoutOp? = nil
     var name: String { "attention" }
 
     func execute(_ c: KernelContext) {
@@ -18,8 +20,10 @@ struct FusedAttentionOp: CompositeOp {
         let bias: UnsafeMutablePointer<Float>? = hasBias ? c.inputs[3].pointer(as: Float.self) : nil
         let o = c.outputs[0].pointer(as: Float.self), lse = c.outputs[1].pointer(as: Float.self)
         let (h, s) = (Int64(heads), Float(scale))
-        parallelFor(bh) { r in
-            ck_attention_forward_f32(o, lse, q, k, v, bias, h, Int64(tq), Int64(tk), Int64(d), s, Int64(r.lowerBound), Int64(r.upperBound))
+        withAttentionDropout(dropout) { drop in
+            parallelFor(bh) { r in
+                ck_attention_forward_f32(o, lse, q, k, v, bias, drop, h, Int64(tq), Int64(tk), Int64(d), s, Int64(r.lowerBound), Int64(r.upperBound))
+            }
         }
     }
 
@@ -30,7 +34,7 @@ struct FusedAttentionOp: CompositeOp {
         if let bias { logits = logits + bias }
         let m = logits.max(axes: [-1], keepDims: true).detached()
         let lse = (logits - m).exp().sum(axes: [-1], keepDims: true).log() + m
-        let o = compositeAttention(q: q, k: k, v: inputs[2], bias: bias, scale: scale)
+        let o = compositeAttention(q: q, k: k, v: inputs[2], bias: bias, scale: scale, dropout: dropout)
         return [o, lse.reshaped([q.shape.dropLast(2).reduce(1, *), q.shape[q.rank - 2]])]
     }
 
@@ -41,7 +45,7 @@ struct FusedAttentionOp: CompositeOp {
         guard let g = c.cotangents[0] else { return c.inputs.map { _ in nil } }
         var outs = [q.spec, k.spec, v.spec]
         if let bias { outs.append(bias.spec) }
-        let grads = Tensor.make(FusedAttentionBackwardOp(heads: heads, scale: scale, hasBias: hasBias),
+        let grads = Tensor.make(FusedAttentionBackwardOp(heads: heads, scale: scale, hasBias: hasBias, dropout: dropout),
                                 c.inputs + [c.outputs[0], c.outputs[1], g], outputs: outs)
         return (0..<c.inputs.count).map { c.needsGradient[$0] ? grads[$0] : nil }
     }
@@ -53,6 +57,7 @@ struct FusedAttentionBackwardOp: CompositeOp {
     let heads: Int
     let scale: Double
     let hasBias: Bool
+    var dropout: DropoutOp? = nil
     var name: String { "attentionBackward" }
 
     func execute(_ c: KernelContext) {
@@ -73,11 +78,13 @@ struct FusedAttentionBackwardOp: CompositeOp {
         if hasBias { partials.update(repeating: 0, count: slices * biasCount) }
         let part = UncheckedSendable(partials)
         let hasBias = self.hasBias
-        parallelFor(slices) { r in
-            for sIdx in r {
-                let lo = bh * sIdx / slices, hi = bh * (sIdx + 1) / slices
-                ck_attention_backward_f32(dq, dk, dv, hasBias ? part.value + sIdx * biasCount : nil, q, k, v, bias, o, dout, lse,
-                                          h, Int64(tq), Int64(tk), Int64(d), s, Int64(lo), Int64(hi))
+        withAttentionDropout(dropout) { drop in
+            parallelFor(slices) { r in
+                for sIdx in r {
+                    let lo = bh * sIdx / slices, hi = bh * (sIdx + 1) / slices
+                    ck_attention_backward_f32(dq, dk, dv, hasBias ? part.value + sIdx * biasCount : nil, q, k, v, bias, drop, o, dout, lse,
+                                              h, Int64(tq), Int64(tk), Int64(d), s, Int64(lo), Int64(hi))
+                }
             }
         }
         if hasBias {
@@ -93,19 +100,28 @@ struct FusedAttentionBackwardOp: CompositeOp {
     /// The VJP of `compositeAttention` for dO; O and LSE are not used (the composite recomputes the scores).
     func composite(_ inputs: [Tensor]) -> [Tensor] {
         let primals = Array(inputs.prefix(hasBias ? 4 : 3)), dout = inputs[inputs.count - 1]
-        let scale = self.scale
+        let (scale, dropout) = (self.scale, self.dropout)
         let grads = vectorJacobianProduct({ x in
-            [compositeAttention(q: x[0], k: x[1], v: x[2], bias: x.count > 3 ? x[3] : nil, scale: scale)]
+            [compositeAttention(q: x[0], k: x[1], v: x[2], bias: x.count > 3 ? x[3] : nil, scale: scale, dropout: dropout)]
         }, at: primals, cotangents: [dout])
         return zip(primals, grads).map { $1 ?? Tensor.zeros(like: $0) }
     }
 }
 
-/// softmax(q·kᵀ·scale + bias)·v from primitive ops (differentiable to any order).
-func compositeAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor?, scale: Double) -> Tensor {
+/// softmax(q·kᵀ·scale + bias)·v from primitive ops (differentiable to any order), with `dropout` applied to the
+/// probabilities.
+func compositeAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor?, scale: Double, dropout: DropoutOp? = nil) -> Tensor {
     var logits = q.matmul(k, transB: true, alpha: scale)                      // [..., Tq, Tk]
     if let bias { logits = logits + bias }
-    return logits.softmax().matmul(v)                                         // [..., Tq, D]
+    var p = logits.softmax()
+    if let dropout { p = Tensor.make(dropout, [p], shape: p.shape, dtype: p.dtype) }
+    return p.matmul(v)                                                        // [..., Tq, D]
+}
+
+/// Runs `body` with the kernels' dropout descriptor (nil without dropout).
+private func withAttentionDropout(_ dropout: DropoutOp?, _ body: (UnsafePointer<ck_attention_dropout>?) -> Void) {
+    guard var descriptor = dropout?.attentionDropout else { return body(nil) }
+    withUnsafePointer(to: &descriptor) { body($0) }
 }
 
 /// Whether the fused kernel can run this attention, and with how many bias heads.

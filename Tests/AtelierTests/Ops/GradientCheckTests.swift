@@ -73,6 +73,9 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "layerNormBackward", shapes: [[3, 13], [3, 13], [3, 1]]) { layerNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2]) },
     GradCase(name: "cast", shapes: [[3]], eps: 1e-2, atol: 1e-5, rtol: 1e-5) { $0[0].cast(to: .float32).cast(to: .float64) * 1.0 },
     GradCase(name: "attention", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 4]]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) },
+    GradCase(name: "attention dropout", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 4]]) {
+        Tensor.attention(q: $0[0], k: $0[1], v: $0[2], dropout: 0.3, rng: RandomGenerator(seed: 6))
+    },
     GradCase(name: "attention bias", shapes: [[2, 2, 3, 4], [2, 2, 5, 4], [2, 2, 5, 4], [2, 3, 5]]) {
         Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3], scale: 0.7)
     },
