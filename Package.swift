@@ -3,15 +3,9 @@
 // Layers (arrows point down only): executables → models → engine (Atelier) → native (COpenBLAS, CDNNL, CMedia, CKernels).
 import PackageDescription
 
-// MARK: - Build settings
-
-/// The engine and models are numeric code: unoptimised Swift is 25–100× slower, which would make
-/// `swift test` (a debug build) crawl. `-O` also in debug keeps tests fast; `-enable-testing` still applies.
-let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-O"])]
-
-/// C kernels: -O3 in every configuration (SwiftPM uses -O0 in debug); vector paths are chosen per function
-/// with `target` attributes and runtime dispatch, never a global -march.
-let optimizedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+// No `platforms:`: the package targets Linux (Debian 12) only, which SwiftPM cannot state; its system libraries
+// come from apt. No `unsafeFlags` either, so that other packages can depend on it by version: the engine is fast
+// only when built with `-c release` (tests too: `swift test -c release`).
 
 let package = Package(
     name: "Atelier",
@@ -61,23 +55,20 @@ let package = Package(
         .target(
             name: "CKernels",
             path: "CKernels",
-            cSettings: optimizedC,
             linkerSettings: [.linkedLibrary("m")]
         ),
 
         // MARK: - Engine
         .target(
             name: "Atelier",
-            dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMedia"],
-            swiftSettings: optimizedSwift
+            dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMedia"]
         ),
 
         // Data-parallel training over MPI: the engine's ProcessGroup for `mpirun` (kept out of the engine so
         // that linking Atelier never links MPI).
         .target(
             name: "AtelierMPI",
-            dependencies: ["Atelier", "CMPI"],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "CMPI"]
         ),
 
         // MARK: - Models
@@ -85,51 +76,42 @@ let package = Package(
             name: "PaintTransformer",
             dependencies: ["Atelier", "CKernels"],
             // The shipped model (F16 safetensors) and its note; read through Bundle.module.
-            resources: [.copy("Resources")],
-            swiftSettings: optimizedSwift
+            resources: [.copy("Resources")]
         ),
         .target(
             name: "TransGAN",
-            dependencies: ["Atelier"],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier"]
         ),
 
         // MARK: - Executables
         // One-line error reporting shared by the command-line tools.
         .target(
             name: "CommandLineSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "train-paint-transformer",
-            dependencies: ["AtelierMPI", "PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["AtelierMPI", "PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "paint",
-            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "paint-eval",
-            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "train-transgan",
-            dependencies: ["AtelierMPI", "TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["AtelierMPI", "TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "transgan-sample",
-            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "transgan-eval",
-            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Benchmarks
@@ -137,21 +119,18 @@ let package = Package(
         .executableTarget(
             name: "bench-train",
             dependencies: ["TransGAN", "PaintTransformer", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-train",
-            swiftSettings: optimizedSwift
+            path: "Benchmarks/bench-train"
         ),
         .executableTarget(
             name: "bench-attention",
             dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-attention",
-            swiftSettings: optimizedSwift
+            path: "Benchmarks/bench-attention"
         ),
 
         .executableTarget(
             name: "bench-ops",
             dependencies: ["Atelier", "PaintTransformer", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-ops",
-            swiftSettings: optimizedSwift
+            path: "Benchmarks/bench-ops"
         ),
 
         // MARK: - Tests
@@ -163,19 +142,16 @@ let package = Package(
         ),
         .testTarget(
             name: "PaintTransformerTests",
-            dependencies: ["PaintTransformer", "Atelier", "CKernels"],
-            swiftSettings: optimizedSwift
+            dependencies: ["PaintTransformer", "Atelier", "CKernels"]
         ),
         .testTarget(
             // Runs the training executables under `mpirun -np 2` (Open MPI from openmpi-bin) on loopback.
             name: "AtelierMPITests",
-            dependencies: ["AtelierMPI", "PaintTransformer", "TransGAN", "Atelier"],
-            swiftSettings: optimizedSwift
+            dependencies: ["AtelierMPI", "PaintTransformer", "TransGAN", "Atelier"]
         ),
         .testTarget(
             name: "TransGANTests",
-            dependencies: ["TransGAN", "Atelier"],
-            swiftSettings: optimizedSwift
+            dependencies: ["TransGAN", "Atelier"]
         ),
     ]
 )
