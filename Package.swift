@@ -11,9 +11,9 @@ let package = Package(
     name: "Atelier",
     products: [
         .library(name: "Atelier", targets: ["Atelier"]),
+        .library(name: "AtelierMPI", targets: ["AtelierMPI"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .library(name: "TransGAN", targets: ["TransGAN"]),
-        .library(name: "AtelierMPI", targets: ["AtelierMPI"]),
         .executable(name: "paint", targets: ["paint"]),
         .executable(name: "paint-eval", targets: ["paint-eval"]),
         .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
@@ -21,8 +21,8 @@ let package = Package(
         .executable(name: "transgan-sample", targets: ["transgan-sample"]),
         .executable(name: "transgan-eval", targets: ["transgan-eval"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
-        .executable(name: "bench-train", targets: ["bench-train"]),
         .executable(name: "bench-ops", targets: ["bench-ops"]),
+        .executable(name: "bench-train", targets: ["bench-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +52,7 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
+        // Vector paths are chosen per function with `target` attributes and runtime dispatch, never a global -march.
         .target(
             name: "CKernels",
             path: "CKernels",
@@ -63,7 +64,6 @@ let package = Package(
             name: "Atelier",
             dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMedia"]
         ),
-
         // Data-parallel training over MPI: the engine's ProcessGroup for `mpirun` (kept out of the engine so
         // that linking Atelier never links MPI).
         .target(
@@ -90,47 +90,46 @@ let package = Package(
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
-            name: "train-paint-transformer",
-            dependencies: ["AtelierMPI", "PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-        ),
-        .executableTarget(
             name: "paint",
-            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Atelier", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "paint-eval",
-            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Atelier", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "train-paint-transformer",
+            dependencies: ["Atelier", "AtelierMPI", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "train-transgan",
-            dependencies: ["AtelierMPI", "TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Atelier", "AtelierMPI", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "transgan-sample",
-            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Atelier", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "transgan-eval",
-            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Atelier", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Benchmarks
-        // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
-        .executableTarget(
-            name: "bench-train",
-            dependencies: ["TransGAN", "PaintTransformer", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-train"
-        ),
         .executableTarget(
             name: "bench-attention",
             dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-attention"
         ),
-
         .executableTarget(
             name: "bench-ops",
             dependencies: ["Atelier", "PaintTransformer", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-ops"
+        ),
+        // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
+        .executableTarget(
+            name: "bench-train",
+            dependencies: ["Atelier", "PaintTransformer", "TransGAN", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-train"
         ),
 
         // MARK: - Tests
@@ -141,17 +140,18 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
-            name: "PaintTransformerTests",
-            dependencies: ["PaintTransformer", "Atelier", "CKernels"]
+            // Runs the training executables (which `swift test` builds) under `mpirun -np 2` (Open MPI from
+            // openmpi-bin) on loopback.
+            name: "AtelierMPITests",
+            dependencies: ["Atelier", "PaintTransformer"]
         ),
         .testTarget(
-            // Runs the training executables under `mpirun -np 2` (Open MPI from openmpi-bin) on loopback.
-            name: "AtelierMPITests",
-            dependencies: ["AtelierMPI", "PaintTransformer", "TransGAN", "Atelier"]
+            name: "PaintTransformerTests",
+            dependencies: ["Atelier", "PaintTransformer", "CKernels"]
         ),
         .testTarget(
             name: "TransGANTests",
-            dependencies: ["TransGAN", "Atelier"]
+            dependencies: ["Atelier", "TransGAN"]
         ),
     ]
 )
