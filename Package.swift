@@ -133,9 +133,15 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // Helpers every test target shares: deterministic inputs, comparisons, scratch folders, SIMD levels.
+        .target(
+            name: "TestSupport",
+            dependencies: ["CKernels"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "AtelierTests",
-            dependencies: ["Atelier", "CKernels", "CMedia"],
+            dependencies: ["Atelier", "CKernels", "CMedia", "TestSupport"],
             // Reference files made by other implementations (and the scripts that made them).
             resources: [.copy("Fixtures")]
         ),
@@ -143,15 +149,15 @@ let package = Package(
             // Runs the training executables (which `swift test` builds) under `mpirun -np 2` (Open MPI from
             // openmpi-bin) on loopback.
             name: "AtelierMPITests",
-            dependencies: ["Atelier", "PaintTransformer"]
+            dependencies: ["Atelier", "PaintTransformer", "TestSupport"]
         ),
         .testTarget(
             name: "PaintTransformerTests",
-            dependencies: ["Atelier", "PaintTransformer", "CKernels"]
+            dependencies: ["Atelier", "PaintTransformer", "CKernels", "TestSupport"]
         ),
         .testTarget(
             name: "TransGANTests",
-            dependencies: ["Atelier", "TransGAN"]
+            dependencies: ["Atelier", "TransGAN", "TestSupport"]
         ),
     ]
 )

@@ -68,6 +68,7 @@ struct AttentionReference {
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 private func Foundation_exp(_ x: Double) -> Double { exp(x) }
 private func Foundation_log(_ x: Double) -> Double { log(x) }
@@ -124,7 +125,7 @@ extension CKernelsTests {
             let split = c.bh / 2
             // One zeroed dbias partial per slice, reduced in slice order.
             var partials = [[Float]](repeating: [Float](repeating: 0, count: c.heads * c.tq * c.tk), count: 2)
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 for (s, range) in [(0, 0..<split), (1, split..<c.bh)].enumerated() {
                     let (lo, hi) = (Int64(range.1.lowerBound), Int64(range.1.upperBound))
                     ck_attention_forward_f32(&out, &lse, q, k, v, bias, Int64(c.heads), Int64(c.tq), Int64(c.tk),
@@ -153,7 +154,7 @@ extension CKernelsTests {
             var rng = TestRNG(9)
             let q = rng.floats(bh * t * d), k = rng.floats(bh * t * d), v = rng.floats(bh * t * d)
             var out = [Float](repeating: .nan, count: bh * t * d), lse = [Float](repeating: .nan, count: bh * t)
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 ck_attention_forward_f32(&out, &lse, q, k, v, nil, 1, Int64(t), Int64(t), Int64(d), 0.5, 1, 2)
             }
             #expect(out[0..<(t * d)].allSatisfy(\.isNaN) && out[(2 * t * d)...].allSatisfy(\.isNaN))

@@ -3,6 +3,7 @@
 // differentiates its composite form.
 import Testing
 @testable import Atelier
+import TestSupport
 
 func attentionInputs(b: Int, h: Int, tq: Int, tk: Int, d: Int, seed: UInt64) -> [Tensor] {
     var rng = TestRNG(seed)
