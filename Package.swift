@@ -3,23 +3,17 @@
 // Layers (arrows point down only): executables → models → engine (Atelier) → native (COpenBLAS, CDNNL, CMedia, CKernels).
 import PackageDescription
 
-// MARK: - Build settings
-
-/// The engine and models are numeric code: unoptimised Swift is 25–100× slower, which would make
-/// `swift test` (a debug build) crawl. `-O` also in debug keeps tests fast; `-enable-testing` still applies.
-let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-O"])]
-
-/// C kernels: -O3 in every configuration (SwiftPM uses -O0 in debug); vector paths are chosen per function
-/// with `target` attributes and runtime dispatch, never a global -march.
-let optimizedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+// No `platforms:`: the package targets Linux (Debian 12) only, which SwiftPM cannot state; its system libraries
+// come from apt. No `unsafeFlags` either, so that other packages can depend on it by version: the engine is fast
+// only when built with `-c release` (tests too: `swift test -c release`).
 
 let package = Package(
     name: "Atelier",
     products: [
         .library(name: "Atelier", targets: ["Atelier"]),
+        .library(name: "AtelierMPI", targets: ["AtelierMPI"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .library(name: "TransGAN", targets: ["TransGAN"]),
-        .library(name: "AtelierMPI", targets: ["AtelierMPI"]),
         .executable(name: "paint", targets: ["paint"]),
         .executable(name: "paint-eval", targets: ["paint-eval"]),
         .executable(name: "train-paint-transformer", targets: ["train-paint-transformer"]),
@@ -27,8 +21,8 @@ let package = Package(
         .executable(name: "transgan-sample", targets: ["transgan-sample"]),
         .executable(name: "transgan-eval", targets: ["transgan-eval"]),
         .executable(name: "bench-attention", targets: ["bench-attention"]),
-        .executable(name: "bench-train", targets: ["bench-train"]),
         .executable(name: "bench-ops", targets: ["bench-ops"]),
+        .executable(name: "bench-train", targets: ["bench-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,26 +52,23 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
+        // Vector paths are chosen per function with `target` attributes and runtime dispatch, never a global -march.
         .target(
             name: "CKernels",
             path: "CKernels",
-            cSettings: optimizedC,
             linkerSettings: [.linkedLibrary("m")]
         ),
 
         // MARK: - Engine
         .target(
             name: "Atelier",
-            dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMedia"],
-            swiftSettings: optimizedSwift
+            dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMedia"]
         ),
-
         // Data-parallel training over MPI: the engine's ProcessGroup for `mpirun` (kept out of the engine so
         // that linking Atelier never links MPI).
         .target(
             name: "AtelierMPI",
-            dependencies: ["Atelier", "CMPI"],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "CMPI"]
         ),
 
         // MARK: - Models
@@ -85,97 +76,88 @@ let package = Package(
             name: "PaintTransformer",
             dependencies: ["Atelier", "CKernels"],
             // The shipped model (F16 safetensors) and its note; read through Bundle.module.
-            resources: [.copy("Resources")],
-            swiftSettings: optimizedSwift
+            resources: [.copy("Resources")]
         ),
         .target(
             name: "TransGAN",
-            dependencies: ["Atelier"],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier"]
         ),
 
         // MARK: - Executables
         // One-line error reporting shared by the command-line tools.
         .target(
             name: "CommandLineSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
-        ),
-        .executableTarget(
-            name: "train-paint-transformer",
-            dependencies: ["AtelierMPI", "PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "paint",
-            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "paint-eval",
-            dependencies: ["PaintTransformer", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "train-paint-transformer",
+            dependencies: ["Atelier", "AtelierMPI", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "train-transgan",
-            dependencies: ["AtelierMPI", "TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "AtelierMPI", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "transgan-sample",
-            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "transgan-eval",
-            dependencies: ["TransGAN", "Atelier", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Benchmarks
-        // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
-        .executableTarget(
-            name: "bench-train",
-            dependencies: ["TransGAN", "PaintTransformer", "Atelier", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-train",
-            swiftSettings: optimizedSwift
-        ),
         .executableTarget(
             name: "bench-attention",
             dependencies: ["Atelier", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-attention",
-            swiftSettings: optimizedSwift
+            path: "Benchmarks/bench-attention"
         ),
-
         .executableTarget(
             name: "bench-ops",
             dependencies: ["Atelier", "PaintTransformer", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench-ops",
-            swiftSettings: optimizedSwift
+            path: "Benchmarks/bench-ops"
+        ),
+        // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
+        .executableTarget(
+            name: "bench-train",
+            dependencies: ["Atelier", "PaintTransformer", "TransGAN", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bench-train"
         ),
 
         // MARK: - Tests
+        // Helpers every test target shares: deterministic inputs, comparisons, scratch folders, SIMD levels.
+        .target(
+            name: "TestSupport",
+            dependencies: ["CKernels"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "AtelierTests",
-            dependencies: ["Atelier", "CKernels", "CMedia"],
+            dependencies: ["Atelier", "CKernels", "CMedia", "TestSupport"],
             // Reference files made by other implementations (and the scripts that made them).
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
-            name: "PaintTransformerTests",
-            dependencies: ["PaintTransformer", "Atelier", "CKernels"],
-            swiftSettings: optimizedSwift
+            // Runs the training executables (which `swift test` builds) under `mpirun -np 2` (Open MPI from
+            // openmpi-bin) on loopback.
+            name: "AtelierMPITests",
+            dependencies: ["Atelier", "PaintTransformer", "TestSupport"]
         ),
         .testTarget(
-            // Runs the training executables under `mpirun -np 2` (Open MPI from openmpi-bin) on loopback.
-            name: "AtelierMPITests",
-            dependencies: ["AtelierMPI", "PaintTransformer", "TransGAN", "Atelier"],
-            swiftSettings: optimizedSwift
+            name: "PaintTransformerTests",
+            dependencies: ["Atelier", "PaintTransformer", "CKernels", "TestSupport"]
         ),
         .testTarget(
             name: "TransGANTests",
-            dependencies: ["TransGAN", "Atelier"],
-            swiftSettings: optimizedSwift
+            dependencies: ["Atelier", "TransGAN", "TestSupport"]
         ),
     ]
 )

@@ -1,4 +1,4 @@
-// Exact-erf GELU and its first two derivatives, vectorised by the compiler (-O3) with per-CPU clones.
+// Exact-erf GELU and its first two derivatives, vectorised by the compiler (release builds) with per-CPU clones.
 // erf uses Abramowitz–Stegun 7.1.26-style rational form refined to float32 accuracy via erfc = t·exp(poly):
 // |error| < 1.2e-7 absolute, so GELU matches the libm form to float32 rounding for |x| < 10.
 #include <math.h>

@@ -21,10 +21,11 @@ if [ ${#targets[@]} -eq 0 ]; then targets=(images checkpoints idx cifar brushes)
 # swiftc keeps only the last -sanitize= it is given, so `--sanitize fuzzer --sanitize address` would build Swift code
 # without coverage: SwiftPM's fuzzer mode (libFuzzer's main at link) is followed by one combined flag for swiftc and
 # AddressSanitizer for the C kernels. ld.gold warns once per AddressSanitizer helper symbol, and every compiled file
-# is a progress line: both are left out of the output.
+# is a progress line: both are left out of the output. -O and -O2 (the last optimisation level given wins) keep
+# the engine optimised in this debug build, as the package no longer forces it.
 mkdir -p .build-fuzz
 swift build -j 1 --package-path Fuzz --scratch-path .build-fuzz --sanitize fuzzer \
-    -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address \
+    -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address -Xswiftc -O -Xcc -O2 \
     --product atelier-fuzz >.build-fuzz/build.log 2>&1 || build=$?
 grep -v -e "Cannot export local symbol" -e "^\[[0-9]*/[0-9]*\] Compiling" .build-fuzz/build.log || true
 [ "${build:-0}" -eq 0 ] || { echo "fuzz.sh: the build failed (status $build)" >&2; exit 1; }

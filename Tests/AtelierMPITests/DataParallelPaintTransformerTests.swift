@@ -5,6 +5,7 @@ import Atelier
 import Foundation
 import PaintTransformer
 import Testing
+import TestSupport
 
 @Suite("Data-parallel Paint Transformer training", .serialized)
 struct DataParallelPaintTransformerTests {
@@ -12,8 +13,9 @@ struct DataParallelPaintTransformerTests {
     let common = ["--batch", "12", "--threads", "1", "--validate-every", "0", "--preview-every", "0", "--log-every", "1"]
 
     @Test func twoRanksEqualOneProcessComputingBothShards() throws {
-        let one = try scratchDirectory("paint-one"), two = try scratchDirectory("paint-two")
-        defer { try? FileManager.default.removeItem(at: one); try? FileManager.default.removeItem(at: two) }
+        let scratchA = try ScratchDirectory("paint-one"), scratchB = try ScratchDirectory("paint-two")
+        defer { scratchA.remove(); scratchB.remove() }
+        let one = scratchA.url, two = scratchB.url
         try MPIRun.succeed("train-paint-transformer", ["--out", one.path, "--steps", "3", "--shards", "2"] + common)
         let run = try MPIRun.succeed("train-paint-transformer", ["--out", two.path, "--steps", "3"] + common, ranks: 2)
         #expect(run.output.contains("2 shards on 2 processes"))
@@ -25,8 +27,9 @@ struct DataParallelPaintTransformerTests {
     }
 
     @Test func resumesOnADifferentRankCount() throws {
-        let straight = try scratchDirectory("paint-straight"), split = try scratchDirectory("paint-split")
-        defer { try? FileManager.default.removeItem(at: straight); try? FileManager.default.removeItem(at: split) }
+        let scratchA = try ScratchDirectory("paint-straight"), scratchB = try ScratchDirectory("paint-split")
+        defer { scratchA.remove(); scratchB.remove() }
+        let straight = scratchA.url, split = scratchB.url
         try MPIRun.succeed("train-paint-transformer", ["--out", straight.path, "--steps", "3", "--shards", "2"] + common)
         try MPIRun.succeed("train-paint-transformer", ["--out", split.path, "--steps", "2", "--schedule-steps", "3"] + common, ranks: 2)
         let resumed = try MPIRun.succeed("train-paint-transformer", ["--out", split.path, "--steps", "3", "--resume"] + common)
@@ -36,8 +39,9 @@ struct DataParallelPaintTransformerTests {
     }
 
     @Test func aKilledRankEndsTheJobAndTheCheckpointStaysLoadable() throws {
-        let out = try scratchDirectory("paint-kill")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let scratch = try ScratchDirectory("paint-kill")
+        defer { scratch.remove() }
+        let out = scratch.url
         let checkpoint = out.appendingPathComponent("checkpoint.safetensors")
         var killedAt: Date? = nil
         let outcome = try MPIRun.run("train-paint-transformer", ["--out", out.path, "--steps", "100000", "--checkpoint-every", "1"] + common,

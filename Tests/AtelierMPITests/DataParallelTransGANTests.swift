@@ -3,6 +3,7 @@
 import Atelier
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Data-parallel TransGAN training", .serialized)
 struct DataParallelTransGANTests {
@@ -10,8 +11,9 @@ struct DataParallelTransGANTests {
                   "--threads", "1", "--sample-every", "0", "--checkpoint-every", "0"]
 
     @Test func twoRanksEqualOneProcessComputingBothShards() throws {
-        let one = try scratchDirectory("gan-one"), two = try scratchDirectory("gan-two")
-        defer { try? FileManager.default.removeItem(at: one); try? FileManager.default.removeItem(at: two) }
+        let scratchA = try ScratchDirectory("gan-one"), scratchB = try ScratchDirectory("gan-two")
+        defer { scratchA.remove(); scratchB.remove() }
+        let one = scratchA.url, two = scratchB.url
         try MPIRun.succeed("train-transgan", ["--out", one.path, "--steps", "3", "--shards", "2"] + common)
         let run = try MPIRun.succeed("train-transgan", ["--out", two.path, "--steps", "3"] + common, ranks: 2)
         #expect(run.output.contains("2 shards on 2 processes"))
@@ -23,8 +25,9 @@ struct DataParallelTransGANTests {
     }
 
     @Test func resumesOnADifferentRankCount() throws {
-        let straight = try scratchDirectory("gan-straight"), split = try scratchDirectory("gan-split")
-        defer { try? FileManager.default.removeItem(at: straight); try? FileManager.default.removeItem(at: split) }
+        let scratchA = try ScratchDirectory("gan-straight"), scratchB = try ScratchDirectory("gan-split")
+        defer { scratchA.remove(); scratchB.remove() }
+        let straight = scratchA.url, split = scratchB.url
         try MPIRun.succeed("train-transgan", ["--out", straight.path, "--steps", "3", "--shards", "2"] + common)
         try MPIRun.succeed("train-transgan", ["--out", split.path, "--steps", "2", "--shards", "2"] + common)
         let checkpoint = split.appendingPathComponent("checkpoint.safetensors").path

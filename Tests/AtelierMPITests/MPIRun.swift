@@ -3,6 +3,7 @@
 import Atelier
 import Foundation
 import Testing
+import TestSupport
 
 enum MPIRun {
     /// The build products folder (the test bundle's).
@@ -84,13 +85,6 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A fresh directory under the system temporary directory.
-func scratchDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-mpi-\(label)-\(UUID().uuidString.prefix(8))", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// Every tensor and metadata entry of two checkpoints, compared exactly; returns the differences.
 func checkpointDifferences(_ a: URL, _ b: URL) throws -> [String] {
     let x = try SafeTensorsFile.read(from: a), y = try SafeTensorsFile.read(from: b)
@@ -99,8 +93,8 @@ func checkpointDifferences(_ a: URL, _ b: URL) throws -> [String] {
     for key in x.tensors.keys.sorted() {
         guard let u = x.tensors[key], let v = y.tensors[key] else { continue }
         if u.shape != v.shape || u.data != v.data {
-            let worst = zip(u.doubles(), v.doubles()).map { abs($0 - $1) }.max() ?? .nan
-            differences.append("\(key): max |Δ| \(worst)")
+            differences.append(u.shape != v.shape ? "\(key): shape \(u.shape) vs \(v.shape)"
+                                                  : "\(key): max |Δ| \(maxAbsDifference(u.doubles(), v.doubles()))")
         }
     }
     for key in Set(x.metadata.keys).union(y.metadata.keys).sorted() where x.metadata[key] != y.metadata[key] {

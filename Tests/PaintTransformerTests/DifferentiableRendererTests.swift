@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Atelier
 @testable import PaintTransformer
+import TestSupport
 
 // The engine renderer against the host training renderer, the reference's geometry check, and finite-difference
 // gradients w.r.t. every stroke parameter and the colour.
@@ -53,7 +54,7 @@ private func strokeRows(_ strokes: [Stroke], dtype: DType = .float32) -> (shapes
     for (i, stroke) in strokes.enumerated() where decisions[i] == 1 {
         TrainingStrokeRenderer.composite(host.layer(for: stroke, width: 32, height: 32), onto: &canvas)
     }
-    let worst = zip(out, canvas.pixels).map { abs($0 - $1) }.max()!
+    let worst = maxAbsDifference(out, canvas.pixels)
     #expect(worst < 2e-3, "largest difference \(worst)")
 }
 

@@ -2,13 +2,15 @@ import Foundation
 import Testing
 import Atelier
 @testable import PaintTransformer
+import TestSupport
 
 // The `paint` entry point end to end on a generated picture with a tiny model: all three outputs appear, and bad
 // input fails with one clear error and no files left behind.
 
 @Test func paintWritesPaintingAnimationAndStrokes() throws {
-    let directory = try scratchDirectory("paint-job")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-job")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let input = directory.appendingPathComponent("photo.png")
     let photo = RGBImage.demoLandscape(size: 96)
     try RasterImage(planar: photo.pixels, channels: 3, height: 96, width: 96).cropped(x: 0, y: 0, width: 96, height: 70).writePNG(to: input)
@@ -34,8 +36,9 @@ import Atelier
 }
 
 @Test func paintFailsCleanlyOnBadInput() throws {
-    let directory = try scratchDirectory("paint-job")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-job")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let model = try tinyModel(in: directory)
     let notAnImage = directory.appendingPathComponent("notes.png")
     try Data("hello".utf8).write(to: notAnImage)
@@ -64,8 +67,9 @@ import Atelier
 }
 
 @Test func twoBrushesFillBothGrainsAndTheSecondNeedsTheFirst() throws {
-    let directory = try scratchDirectory("paint-job")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-job")
+    defer { scratch.remove() }
+    let directory = scratch.url
     // A tall solid bar and a wide solid bar as the two brushes.
     func bar(_ name: String, tall: Bool) throws -> URL {
         var pixels = [UInt8](repeating: 0, count: 32 * 32)

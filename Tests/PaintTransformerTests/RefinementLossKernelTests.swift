@@ -2,6 +2,7 @@ import Testing
 import Atelier
 import CKernels
 @testable import PaintTransformer
+import TestSupport
 
 // The fused refinement loss against its plain reference: the differentiable renderer, the compositing op and a
 // mean squared error from engine ops, differentiated by the engine, in Float64 (the kernel is Float32). Odd sizes
@@ -65,14 +66,6 @@ private struct RefinementCase {
         }
         return (loss.item(), grads[0].doubles(), grads[1].doubles(), Double(clipped) / Double(max(covered, 1)))
     }
-}
-
-/// Runs `body` with the kernels' SIMD level forced (process-wide, hence the serialized suite below).
-private func withSIMDLevel<R>(_ level: Int32, _ body: () -> R) -> R {
-    ck_set_simd_level(level)
-    defer { ck_set_simd_level(-1) }
-    #expect(ck_simd_level() == min(level, ck_simd_level_supported()))
-    return body()
 }
 
 @Suite(.serialized) struct RefinementLossKernelLevels {

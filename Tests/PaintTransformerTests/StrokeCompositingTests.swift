@@ -1,6 +1,7 @@
 import Testing
 import Atelier
 @testable import PaintTransformer
+import TestSupport
 
 // The fused over-compositing op against the engine-op form (itself built from finite-difference-checked ops) and
 // against central differences, in Float64 on odd sizes, with soft decisions and one exactly 0.
@@ -44,7 +45,7 @@ private struct CompositeInputs {
     evaluate([fused, plain] + fusedGrads + plainGrads)
     #expect(abs(fused.item() - plain.item()) < 1e-12)
     for k in 0..<4 {
-        let worst = zip(fusedGrads[k].doubles(), plainGrads[k].doubles()).map { abs($0 - $1) }.max() ?? 0
+        let worst = maxAbsDifference(fusedGrads[k].doubles(), plainGrads[k].doubles())
         #expect(worst < 1e-12, "gradient of input \(k): max difference \(worst)")
     }
     // Float32 runs the same loops: agreement to float32 rounding.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PaintTransformer
+import TestSupport
 
 /// Literal transcription of the reference's training `param2stroke` + morphology for one stroke (Double maths):
 /// affine_grid + grid_sample of the brush and of (brush > 0), dilation/erosion with ±1e9 padding.
@@ -55,8 +56,8 @@ private func naiveTrainingLayer(_ stroke: Stroke, brushes: BrushSet, size: Int) 
         if trial % 3 == 0 { stroke.x += 0.4 }  // partly outside
         let layer = renderer.layer(for: stroke, width: size, height: size)
         let (fg, alpha) = naiveTrainingLayer(stroke, brushes: brushes, size: size)
-        let fgError = zip(layer.foreground, fg).map { abs(Double($0) - $1) }.max()!
-        let alphaError = zip(layer.alpha, alpha).map { abs(Double($0) - $1) }.max()!
+        let fgError = maxAbsDifference(layer.foreground, fg)
+        let alphaError = maxAbsDifference(layer.alpha, alpha)
         #expect(fgError < 1e-4 && alphaError < 1e-4, "trial \(trial): fg \(fgError), alpha \(alphaError)")
         #expect(layer.alpha.contains { $0 > 0 && $0 < 1 } || trial % 3 == 0)  // soft edges
     }

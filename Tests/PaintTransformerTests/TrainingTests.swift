@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Atelier
 @testable import PaintTransformer
+import TestSupport
 
 // Network size, the Gaussian Wasserstein term, matching, and short training runs (loss falls, exact resume).
 
@@ -104,9 +105,9 @@ private func run(_ trainer: PaintTransformerTrainer, steps: Int) throws -> [Doub
 }
 
 @Test func resumeGivesIdenticalLosses() throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pt-resume-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("pt-resume")
+    defer { scratch.remove() }
+    let directory = scratch.url
     var settings = TrainerSettings(configuration: .tiny, batchSize: 8, learningRate: 1e-3, totalSteps: 8, seed: 3)
     settings.configuration.dropout = 0.1  // the dropout stream must resume too
     let brushes = BrushSet.oilPaint(size: 64)

@@ -4,6 +4,7 @@ import Atelier
 @testable import PaintTransformer
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 // Issue 11 for Paint Transformer: nothing a user hands `paint` or the trainer crashes, hangs or corrupts. Outputs
@@ -26,8 +27,9 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func outputThatIsAnInputIsRefused() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let input = try photo(in: directory)
     let model = try tinyModel(in: directory)
     let before = try Data(contentsOf: input)
@@ -61,8 +63,9 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func directoryAsStrokesIsRefusedBeforeAnyOutput() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let strokes = directory.appendingPathComponent("strokes.json")
     try FileManager.default.createDirectory(at: strokes, withIntermediateDirectories: true)
     var options = PaintJobOptions(input: try photo(in: directory), output: directory.appendingPathComponent("out.png"))
@@ -77,8 +80,9 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func fifoAndDeviceInputsAreRefusedWithoutBlocking() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let fifo = directory.appendingPathComponent("pipe.png")
     #expect(mkfifo(fifo.path, 0o644) == 0)
     let model = try tinyModel(in: directory)
@@ -106,8 +110,9 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func staleTemporariesOfDeadRunsAreRemoved() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let output = directory.appendingPathComponent("out.png")
     let dead = directory.appendingPathComponent(".out.png.\(Int32.max)-\(UUID().uuidString).partial")
     let legacy = directory.appendingPathComponent(".out.png.\(UUID().uuidString).partial")
@@ -120,8 +125,9 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func extremeAspectRatiosAreRefused() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let strip = try photo(in: directory, width: 1, height: 200, name: "strip.png")
     var options = PaintJobOptions(input: strip, output: directory.appendingPathComponent("out.png"))
     options.model = try tinyModel(in: directory)
@@ -131,8 +137,9 @@ private func partials(in directory: URL) throws -> [String] {
 }
 
 @Test func nonFiniteWeightsAreRefusedNamingTheTensor() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let url = try tinyModel(in: directory)
     var file = try SafeTensorsFile.read(from: url)
     let key = file.tensors.keys.sorted()[1]
@@ -156,8 +163,9 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func impossibleCheckpointMetadataIsRefusedNamingTheKey() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let url = try checkpoint(in: directory)
     let original = try SafeTensorsFile.read(from: url)
     #expect((try? PaintTransformerTrainer.resume(from: url, brushes: .oilPaint(size: 64))) != nil)
@@ -189,8 +197,9 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func nonFiniteCheckpointTensorsAreRefusedNamingTheTensor() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let url = try checkpoint(in: directory)
     var file = try SafeTensorsFile.read(from: url)
     let key = file.tensors.keys.sorted().first { $0.hasPrefix("exp_avg_sq.") }!
@@ -206,8 +215,9 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func aNonFiniteStepIsNeitherAppliedNorSaved() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let trainer = try PaintTransformerTrainer(settings: TrainerSettings(configuration: .tiny, batchSize: 4, totalSteps: 10),
                                               brushes: .oilPaint(size: 64))
     let (name, parameter) = trainer.network.namedParameters()[0]
@@ -242,8 +252,9 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func divergedWeightsAreNotExportedAsInfinityInF16() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let trainer = try PaintTransformerTrainer(settings: TrainerSettings(configuration: .tiny, batchSize: 4, totalSteps: 10),
                                               brushes: .oilPaint(size: 64))
     let (name, parameter) = trainer.network.namedParameters()[0]
@@ -257,8 +268,9 @@ private func checkpoint(in directory: URL) throws -> URL {
 }
 
 @Test func detailSharesOutsideTheUnitIntervalAreRefusedNamingTheFlag() throws {
-    let directory = try scratchDirectory("paint-safety")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("paint-safety")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let input = try photo(in: directory, width: 40, height: 30, name: "in.png")
     for share in [0, -0.5, 1.5, Double.nan, Double.infinity] {
         var options = PaintJobOptions(input: input, output: directory.appendingPathComponent("out.png"))

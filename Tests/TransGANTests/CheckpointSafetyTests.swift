@@ -5,6 +5,7 @@ import Foundation
 import Testing
 import Atelier
 @testable import TransGAN
+import TestSupport
 
 extension TransGANTests {
 @Suite struct CheckpointSafetyTests {
@@ -16,10 +17,6 @@ extension TransGANTests {
 
     func microTrainer(data: ImageDataset? = nil) throws -> Trainer {
         try Trainer(config: .micro, options: microOptions(), data: data ?? DataSource.synthetic(count: 32, channels: 3, size: 32, seed: 3))
-    }
-
-    func temporaryURL(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("transgan-\(name)-\(UInt64.random(in: 0..<UInt64.max)).safetensors")
     }
 
     @Test func impossibleStoredConfigurationIsRefused() throws {
@@ -77,8 +74,9 @@ extension TransGANTests {
         let pixels = [Float](repeating: .nan, count: good.pixels.count)
         let bad = ImageDataset(channels: 3, height: 32, width: 32, pixels: pixels, labels: good.labels, classNames: good.classNames)
         let t = try microTrainer(data: bad)
-        let url = temporaryURL("last-good")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let scratch = try ScratchDirectory("last-good")
+        defer { scratch.remove() }
+        let url = scratch.file("checkpoint.safetensors")
         try t.saveCheckpoint(to: url)
         let saved = try Data(contentsOf: url)
         let before = t.discriminator.namedParameters().map { $0.1.tensor.floats() }
@@ -143,8 +141,9 @@ extension TransGANTests {
         flags.augment = "translation"; flags.emaWarmup = 0.05; flags.seed = 2
         let run = try flags.newRun()
         #expect(run.config.stageWindows == [8, 8, 8])
-        let url = temporaryURL("resume")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let scratch = try ScratchDirectory("resume")
+        defer { scratch.remove() }
+        let url = scratch.file("checkpoint.safetensors")
         let (a, file) = try expectResumeContinues(run, checkpoint: url)
 
         // Repeating a stored value is fine; contradicting one names the flag and both values.
@@ -176,8 +175,9 @@ extension TransGANTests {
         flags.data = "synthetic"; flags.batch = 4; flags.gBatch = 4; flags.nCritic = 1; flags.gpBatch = 2; flags.seed = 3
         let run = try flags.newRun()
         #expect(run.config.stageDims == [128, 64, 32] && run.config.dSides == (8, 4))
-        let url = temporaryURL("resume-shapes")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let scratch = try ScratchDirectory("resume-shapes")
+        defer { scratch.remove() }
+        let url = scratch.file("checkpoint.safetensors")
         let file = try expectResumeContinues(run, checkpoint: url).file
 
         var same = TrainingFlags()

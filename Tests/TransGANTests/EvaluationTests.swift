@@ -4,6 +4,7 @@ import Foundation
 import Testing
 @testable import Atelier
 @testable import TransGAN
+import TestSupport
 
 @Suite("Evaluation", .serialized)
 struct EvaluationTests {
@@ -43,8 +44,9 @@ struct EvaluationTests {
     @Test(.enabled(if: FileManager.default.fileExists(atPath: ImageDataset.fashionMNISTDirectory.appendingPathComponent("t10k-images-idx3-ubyte.gz").path),
                    "needs Debian's dataset-fashion-mnist (.ci/run installs it)"))
     func calibrationLadderIsOrderedAndTheFloorIsNearZeroKID() throws {
-        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-eval-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(at: cache) }
+        let scratch = try ScratchDirectory("eval")
+        defer { scratch.remove() }
+        let cache = scratch.url
         let evaluator = try FrechetEvaluator.prepared(cacheDirectory: cache, channels: 1, imageSize: 32, classifierSteps: 150)
         #expect(evaluator.testAccuracy > 0.6, "accuracy \(evaluator.testAccuracy) after 150 steps")
         let rungs = try CalibrationLadder.rungs(evaluator: evaluator, samples: 1000, seed: 3, cacheDirectory: cache)

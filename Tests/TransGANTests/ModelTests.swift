@@ -3,6 +3,7 @@
 import Testing
 import Atelier
 @testable import TransGAN
+import TestSupport
 
 extension TransGANTests {
 @Suite struct ModelTests {
@@ -57,7 +58,7 @@ extension TransGANTests {
         let b = attn(Tensor(shape: [1, 64, 8], values: changed, dtype: .float64), rng: nil).doubles()
         for t in 0..<64 {
             let inWindow = (t / 8) < 4 && (t % 8) < 4
-            let diff = (0..<8).map { abs(a[t * 8 + $0] - b[t * 8 + $0]) }.max()!
+            let diff = maxAbsDifference(a[(t * 8)..<(t * 8 + 8)], b[(t * 8)..<(t * 8 + 8)])
             if inWindow { #expect(diff > 1e-6, "token \(t) should change") } else { #expect(diff == 0, "token \(t) changed by \(diff)") }
         }
     }

@@ -6,6 +6,7 @@ import Foundation
 import Testing
 import Atelier
 @testable import TransGAN
+import TestSupport
 
 extension TransGANTests {
 @Suite struct RGBFolderTests {
@@ -13,9 +14,9 @@ extension TransGANTests {
     static let red: [UInt8] = [255, 0, 0]
 
     /// Writes the set under a fresh temporary folder; returns it and the image count.
-    static func makeFolder() throws -> (URL, Int) {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("transgan-rgb-\(UInt64.random(in: 0..<UInt64.max))")
-        let flat = root.appendingPathComponent("a-flat"), shapes = root.appendingPathComponent("b-shapes")
+    static func makeFolder() throws -> (ScratchDirectory, Int) {
+        let root = try ScratchDirectory("transgan-rgb")
+        let flat = root.file("a-flat"), shapes = root.file("b-shapes")
         try FileManager.default.createDirectory(at: flat, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: shapes, withIntermediateDirectories: true)
         try RasterImage(width: 40, height: 30, channels: 3, pixels: Array(repeating: red, count: 40 * 30).flatMap { $0 })
@@ -49,8 +50,9 @@ extension TransGANTests {
 
     @Test(arguments: [("micro", 32), ("grid64", 64)])
     func folderRunMovesSamplesRGBAndResumes(name: String, size: Int) throws {
-        let (root, count) = try Self.makeFolder()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let (folder, count) = try Self.makeFolder()
+        defer { folder.remove() }
+        let root = folder.url
         let config = try #require(TransGANConfiguration.named.first { $0.name == name })
         #expect(config.imageSize == size && config.channels == 3)
         let source = try DataSource(parsing: "folder:\(root.path)")

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 import Atelier
 @testable import TransGAN
+import TestSupport
 
 extension TransGANTests {
 @Suite struct TrainingTests {
@@ -54,12 +55,12 @@ extension TransGANTests {
         let params = picks.map { n in named.first { $0.0 == n }!.1 }
         let grads = gradients(of: penalty(), wrt: params.map(\.tensor))
         evaluate(grads)
-        var rng = SplitMix(seed: 99)
+        var rng = TestRNG(99)
         let eps = 1e-5
         for (k, p) in params.enumerated() {
             let analytic = grads[k].doubles()
             for _ in 0..<3 {
-                let i = Int(rng.next() % UInt64(p.count))
+                let i = rng.index(below: p.count)
                 let ptr = p.buffer.pointer(as: Double.self)
                 let v = ptr[i]
                 ptr[i] = v + eps; let up = penalty().item()
@@ -72,18 +73,6 @@ extension TransGANTests {
         }
     }
 
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func microRunMovesAndResumesBitIdentically() throws {
         let a = try microTrainer()
         var first: [StepStatistics] = []
@@ -93,8 +82,9 @@ extension TransGANTests {
         #expect(gLosses.count == 2 && gLosses[0] != gLosses[1], "G losses should move: \(gLosses)")
         #expect(first.allSatisfy { $0.dLoss.isFinite && $0.gradientPenalty > 0 })
 
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("transgan-resume-\(UInt64.random(in: 0..<UInt64.max)).safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let scratch = try ScratchDirectory("transgan-resume")
+        defer { scratch.remove() }
+        let url = scratch.file("checkpoint.safetensors")
         try a.saveCheckpoint(to: url)
         var continued: [StepStatistics] = []
         for _ in 0..<3 { continued.append(try a.trainStep()) }

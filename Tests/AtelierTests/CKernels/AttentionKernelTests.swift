@@ -2,6 +2,7 @@
 // for each SIMD path, with and without dropout on the probabilities.
 import Testing
 import CKernels
+import TestSupport
 @testable import Atelier
 
 /// One attention problem: BH = batch · heads slices, bias [H, Tq, Tk] shared across the batch.
@@ -137,7 +138,7 @@ extension CKernelsTests {
             // One zeroed dbias partial per slice, reduced in slice order.
             var partials = [[Float]](repeating: [Float](repeating: 0, count: c.heads * c.tq * c.tk), count: 2)
             var drop = c.mask.map(\.attentionDropout) ?? ck_attention_dropout()
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 withUnsafePointer(to: &drop) { dropPointer in
                     let dropout = c.dropout ? dropPointer : nil
                     for (s, range) in [(0, 0..<split), (1, split..<c.bh)].enumerated() {
@@ -169,7 +170,7 @@ extension CKernelsTests {
             var rng = TestRNG(9)
             let q = rng.floats(bh * t * d), k = rng.floats(bh * t * d), v = rng.floats(bh * t * d)
             var out = [Float](repeating: .nan, count: bh * t * d), lse = [Float](repeating: .nan, count: bh * t)
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 ck_attention_forward_f32(&out, &lse, q, k, v, nil, nil, 1, Int64(t), Int64(t), Int64(d), 0.5, 1, 2)
             }
             #expect(out[0..<(t * d)].allSatisfy(\.isNaN) && out[(2 * t * d)...].allSatisfy(\.isNaN))

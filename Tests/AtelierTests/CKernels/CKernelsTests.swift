@@ -6,13 +6,4 @@ import CKernels
 @Suite(.serialized) struct CKernelsTests {
     /// Every level: on a CPU without AVX-512 (or AVX2) the forced level is clamped and the best path runs twice.
     static let levels: [Int32] = [0, 1, 2]
-
-    /// Runs `body` with `level` forced, then restores the default.
-    static func withLevel<R>(_ level: Int32, _ body: () -> R) -> R {
-        ck_set_simd_level(level)
-        defer { ck_set_simd_level(-1) }
-        let active = ck_simd_level(), expected = min(level, ck_simd_level_supported())
-        #expect(active == expected)
-        return body()
-    }
 }

@@ -3,6 +3,7 @@
 import Testing
 import CKernels
 @testable import Atelier
+import TestSupport
 
 extension CKernelsTests {
     @Suite struct DropoutAndReLU {
@@ -16,7 +17,7 @@ extension CKernelsTests {
             let xs = random.floats(n).map { $0 + 2 } // nonzero, so kept elements are visible
             let keep = 0.7, threshold = UInt32(keep * 4_294_967_296), scale = Float(1 / keep)
             var ys = [Float](repeating: .nan, count: n)
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 // Two calls over disjoint block ranges, as two worker threads would make them.
                 ck_dropout_f32(&ys, xs, Int64(n), 0, 5, Self.start, Self.seed, threshold, scale)
                 ck_dropout_f32(&ys, xs, Int64(n), 5, Int64(DropoutOp.blocks(n) - 5), Self.start, Self.seed, threshold, scale)
@@ -31,7 +32,7 @@ extension CKernelsTests {
             #expect(abs(kept - Int(keep * Double(n))) < 110, "kept \(kept) of \(n)")
 
             var inPlace = xs
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 inPlace.withUnsafeMutableBufferPointer { p in
                     ck_dropout_f32(p.baseAddress, p.baseAddress, Int64(n), 0, Int64(DropoutOp.blocks(n)), Self.start, Self.seed, threshold, scale)
                 }
@@ -47,7 +48,7 @@ extension CKernelsTests {
             xs[0] = .nan; xs[1] = -0.0; xs[2] = .infinity; xs[3] = -.infinity
             let gs = random.floats(n)
             var y = [Float](repeating: .nan, count: n), dx = [Float](repeating: .nan, count: n)
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 ck_relu_forward_f32(&y, xs, Int64(n))
                 ck_relu_backward_f32(&dx, y, gs, 1, Int64(n))
             }
@@ -57,7 +58,7 @@ extension CKernelsTests {
                 #expect(dx[i] == (reference > 0 ? gs[i] : 0), "relu backward element \(i)")
             }
             var inPlace = xs, gradInPlace = gs
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 inPlace.withUnsafeMutableBufferPointer { p in ck_relu_forward_f32(p.baseAddress, p.baseAddress, Int64(n)) }
                 gradInPlace.withUnsafeMutableBufferPointer { g in ck_relu_backward_f32(g.baseAddress, y, g.baseAddress, 1, Int64(n)) }
             }
@@ -77,7 +78,7 @@ extension CKernelsTests {
             let keep = 0.85, threshold = UInt32(keep * 4_294_967_296), scale = Float(1 / keep)
             var fused = [Float](repeating: .nan, count: n), relu = fused, twoPass = fused, dx = fused
             let blocks = Int64(DropoutOp.blocks(n))
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 ck_relu_dropout_f32(&fused, xs, Int64(n), 0, 7, Self.start, Self.seed, threshold, scale)
                 ck_relu_dropout_f32(&fused, xs, Int64(n), 7, blocks - 7, Self.start, Self.seed, threshold, scale)
                 ck_relu_forward_f32(&relu, xs, Int64(n))
@@ -94,7 +95,7 @@ extension CKernelsTests {
             }
             #expect(positive > n / 4, "kept positives \(positive) of \(n)") // about 0.85 · ½ of them
             var inPlace = xs
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 inPlace.withUnsafeMutableBufferPointer { p in
                     ck_relu_dropout_f32(p.baseAddress, p.baseAddress, Int64(n), 0, blocks, Self.start, Self.seed, threshold, scale)
                 }

@@ -3,12 +3,13 @@
 import Testing
 import CKernels
 @testable import Atelier
+import TestSupport
 
 extension CKernelsTests {
     @Suite struct FMAProbe {
         @Test(arguments: CKernelsTests.levels)
         func probeComputesTheChainsItCounts(level: Int32) {
-            CKernelsTests.withLevel(level) {
+            withSIMDLevel(level) {
                 let iterations: Int64 = 1_001, m = 0.999_9, a = 1e-4
                 var flops = 0.0
                 let checksum = ck_fma_probe(iterations, Float(m), Float(a), &flops)

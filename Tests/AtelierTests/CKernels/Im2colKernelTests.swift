@@ -1,6 +1,7 @@
 // im2col against its direct definition, and col2im as its exact adjoint: ⟨im2col x, y⟩ = ⟨x, col2im y⟩.
 import Testing
 import CKernels
+import TestSupport
 
 struct KernelConvGeometry: CustomTestStringConvertible, Sendable {
     var c: Int, h: Int, w: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int, dh: Int, dw: Int

@@ -3,6 +3,7 @@ import Testing
 import CKernels
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 extension CKernelsTests {
@@ -20,13 +21,13 @@ extension CKernelsTests {
             let n = 100_003 // odd: exercises the tail
             let xs: [Float] = (0..<n).map { -87.3 + (88.7 + 87.3) * Float($0) / Float(n - 1) }
             var ys = [Float](repeating: .nan, count: n)
-            CKernelsTests.withLevel(level) { ck_exp_f32(&ys, xs, Int64(n)) }
+            withSIMDLevel(level) { ck_exp_f32(&ys, xs, Int64(n)) }
             let worst = zip(xs, ys).reduce(0) { max($0, Self.ulps($1.1, exp(Double($1.0)))) }
             #expect(worst <= 2)
 
             let special: [Float] = [-.infinity, -200, -104, -95, 0, 89, 100, .infinity, .nan]
             var out = [Float](repeating: 0, count: special.count)
-            CKernelsTests.withLevel(level) { ck_exp_f32(&out, special, Int64(special.count)) }
+            withSIMDLevel(level) { ck_exp_f32(&out, special, Int64(special.count)) }
             #expect(out[0] == 0 && out[1] == 0 && out[2] >= 0 && out[2] < 1e-44)
             #expect(abs(Double(out[3]) - exp(-95.0)) <= 2e-45) // subnormal: absolute error of one subnormal step
             #expect(out[4] == 1 && out[5] == .infinity && out[6] == .infinity && out[7] == .infinity && out[8].isNaN)
@@ -40,7 +41,7 @@ extension CKernelsTests {
             var x = rng.floats(rows * cols).map { $0 * 30 }
             x[cols - 1] = -.infinity // a masked entry
             var y = [Float](repeating: .nan, count: rows * cols)
-            CKernelsTests.withLevel(level) { ck_softmax_rows_f32(&y, x, Int64(rows), Int64(cols)) }
+            withSIMDLevel(level) { ck_softmax_rows_f32(&y, x, Int64(rows), Int64(cols)) }
             for r in 0..<rows {
                 let row = x[(r * cols)..<((r + 1) * cols)].map(Double.init)
                 let m = row.max()!.isFinite ? row.max()! : 0

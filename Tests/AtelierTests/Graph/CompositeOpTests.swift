@@ -3,6 +3,7 @@
 // composites give above first order are checked against finite differences in GradientCheckTests.
 import Testing
 @testable import Atelier
+import TestSupport
 
 /// One fused node: how to build it from random inputs, and the op name expected on it.
 struct FusedCase: CustomTestStringConvertible, Sendable {

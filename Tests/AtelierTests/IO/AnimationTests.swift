@@ -3,6 +3,7 @@ import CMedia
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 extension IOTests {
 @Suite("IO.Animation")

@@ -4,6 +4,7 @@ import CMedia
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 extension IOTests {
 @Suite("IO.Datasets")

@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 /// The files under Fuzz/`kind`/`target`/ of this checkout, sorted.
 enum FuzzInputs {

@@ -1,24 +1,9 @@
-// Shared helpers for the IO tests: scratch directories, fixture lookup and running Python.
+// Shared helpers for the IO tests: fixture lookup and running Python.
 import Foundation
 import Testing
 
 /// Groups the IO suites so that `swift test --filter IOTests` runs exactly them.
 @Suite("IO") enum IOTests {}
-
-/// A fresh directory under the system temporary directory; removed by `remove()`.
-struct ScratchDirectory {
-    let url: URL
-
-    init(_ label: String = #function) throws {
-        let name = "atelier-io-\(label.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
-        url = FileManager.default.temporaryDirectory.appendingPathComponent(name, isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
-
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}
 
 enum Fixtures {
     /// A file from Tests/AtelierTests/Fixtures, bundled with `.copy("Fixtures")`.

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 extension IOTests {
 @Suite("IO.SafeTensors corruption")

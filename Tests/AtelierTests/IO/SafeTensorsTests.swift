@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 extension IOTests {
 @Suite("IO.SafeTensors")

@@ -5,15 +5,11 @@
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 extension IOTests {
 @Suite("IO.TensorBoardWriter")
 struct TensorBoardWriterTests {
-    static func eventFiles(in folder: URL) throws -> [URL] {
-        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains("tfevents") }.sorted()
-            .map { folder.appendingPathComponent($0) }
-    }
-
     /// The data of every TFRecord in `url`, after checking both masked CRCs and that nothing trails the last.
     static func records(_ url: URL) throws -> [[UInt8]] {
         let bytes = [UInt8](try Data(contentsOf: url))
@@ -43,7 +39,7 @@ struct TensorBoardWriterTests {
         first.scalar(tag: "loss", value: 1, step: 1)
         try first.flush()
         let second = try TensorBoardWriter(logDirectory: folder)
-        let files = try Self.eventFiles(in: folder)
+        let files = try tensorBoardEventFiles(in: folder)
         // Two writers of one process in one second: distinct files, the later one sorting last.
         #expect(files.map(\.lastPathComponent) == [first.url.lastPathComponent, second.url.lastPathComponent])
         let name = first.url.lastPathComponent.split(separator: ".")
@@ -135,7 +131,7 @@ struct TensorBoardWriterTests {
         let resumed = try TensorBoardWriter(logDirectory: scratch.url, restartStep: 4)
         for step in 4...6 { resumed.scalar(tag: "loss", value: Double(10 * step), step: step) }
         try resumed.flush()
-        #expect(try Self.eventFiles(in: scratch.url).count == 2)
+        #expect(try tensorBoardEventFiles(in: scratch.url).count == 2)
 
         let script = """
         import json, sys

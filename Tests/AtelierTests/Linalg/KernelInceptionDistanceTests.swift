@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 private func plainKernelSum(_ a: [Double], _ m: Int, _ b: [Double], _ n: Int, _ d: Int, skipDiagonal: Bool) -> Double {
     var total = 0.0

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 /// conv → relu → conv(stride 2) → tokens → one ViT block → mean-pool → linear.
 final class TinyConvAttention: Module, @unchecked Sendable {
@@ -53,9 +54,9 @@ func trainSteps(_ model: TinyConvAttention, _ opt: Adam, _ steps: Range<Int>) ->
     let opt = Adam(parameters: model.namedParameters(), learningRate: 3e-3)
     let first = trainSteps(model, opt, 0..<20)
 
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-resume-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
+    let scratch = try ScratchDirectory("atelier-resume")
+    defer { scratch.remove() }
+    let dir = scratch.url
     let url = dir.appendingPathComponent("mid.safetensors")
     var file = SafeTensorsFile()
     file.store(model, prefix: "model.")
@@ -77,9 +78,9 @@ func trainSteps(_ model: TinyConvAttention, _ opt: Adam, _ steps: Range<Int>) ->
 }
 
 @Test func checkpointMismatchesAreNamedErrors() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-ckpt-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
+    let scratch = try ScratchDirectory("atelier-ckpt")
+    defer { scratch.remove() }
+    let dir = scratch.url
     let url = dir.appendingPathComponent("small.safetensors")
     let gen = RandomGenerator(seed: 1)
     var file = SafeTensorsFile()

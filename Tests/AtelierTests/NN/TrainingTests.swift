@@ -27,6 +27,7 @@ func regressionBatch(_ n: Int, seed: UInt64) -> (Tensor, Tensor) {
 }
 
 import Foundation
+import TestSupport
 
 @Test func mlpLossFalls() {
     let gen = RandomGenerator(seed: 3)

@@ -6,6 +6,7 @@
 // `ONEDNN_MAX_CPU_ISA=AVX512_CORE` (emulated bf16) or `=AVX2` (none) in the environment tests those CPUs here.
 import Testing
 @testable import Atelier
+import TestSupport
 
 @Suite struct BF16GEMMTests {
     /// oneDNN has a bf16 matmul here (on AVX2-only CPUs it has none and only the fallback is tested).

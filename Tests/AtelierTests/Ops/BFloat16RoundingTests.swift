@@ -2,6 +2,7 @@
 // rows are packed, and widening is exact.
 import Testing
 @testable import Atelier
+import TestSupport
 
 @Suite struct BFloat16RoundingTests {
     @Test func roundsToNearestEvenAndPacksStridedRows() {

@@ -4,6 +4,7 @@
 // generator state, and the mask is the one `softmax().dropout(p)` would draw.
 import Testing
 @testable import Atelier
+import TestSupport
 
 func attentionInputs(b: Int, h: Int, tq: Int, tk: Int, d: Int, seed: UInt64) -> [Tensor] {
     var rng = TestRNG(seed)

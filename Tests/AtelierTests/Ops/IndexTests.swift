@@ -2,19 +2,19 @@
 // relative-position bias uses and on the row path.
 import Testing
 @testable import Atelier
+import TestSupport
 
 @Test(arguments: [(axis: 1, rows: 3, cols: 7, size: 5, count: 11), (axis: 0, rows: 7, cols: 4, size: 6, count: 7)])
 func indexSelectAndAddMatchLoops(_ c: (axis: Int, rows: Int, cols: Int, size: Int, count: Int)) {
-    var state: UInt64 = 7
-    func next(_ bound: Int) -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) % bound }
-    let indices = (0..<c.count).map { _ in next(c.size - 1) }       // the last destination gets no source
+    var rng = TestRNG(7)
+    let indices = (0..<c.count).map { _ in rng.index(below: c.size - 1) }       // the last destination gets no source
     // Gather from a table with `size` entries along `axis`.
     let tableShape = c.axis == 1 ? [c.rows, c.size] : [c.size, c.cols]
     let table = (0..<tableShape.reduce(1, *)).map { Double($0) * 0.5 - 3 }
     let gathered = Tensor(shape: tableShape, values: table, dtype: .float64).indexSelect(axis: c.axis, indices).doubles()
     // Scatter-add a source with `count` entries along `axis`.
     let sourceShape = c.axis == 1 ? [c.rows, c.count] : [c.count, c.cols]
-    let source = (0..<sourceShape.reduce(1, *)).map { _ in Double(next(1000)) / 7 }
+    let source = (0..<sourceShape.reduce(1, *)).map { _ in Double(rng.index(below: 1000)) / 7 }
     let scattered = Tensor(shape: sourceShape, values: source, dtype: .float64).indexAdd(axis: c.axis, indices, size: c.size).doubles()
     var expectGather = [Double](), expectScatter = [Double](repeating: 0, count: tableShape.reduce(1, *))
     if c.axis == 1 {

@@ -5,6 +5,7 @@
 // The products run on the automatic BF16GEMM path (BF16GEMMTests forces each path).
 import Testing
 @testable import Atelier
+import TestSupport
 
 @Suite struct MatmulBF16Tests {
     struct Case: CustomTestStringConvertible, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Atelier
+import TestSupport
 
 // The separable 3×3 window filters against a plain 9-neighbour loop, on odd sizes and with many ties (values on a
 // 4-level grid), forward and gradient routing (centre first on ties, else the first extreme in scan order).
@@ -50,7 +51,7 @@ func windowFiltersMatchThePlainLoop(shape: [Int]) {
         evaluate([out, dx])
         let expected = reference(x, h: h, w: w, planes: planes, isMax: isMax, grad: g)
         #expect(out.doubles() == expected.y, "\(shape) isMax \(isMax)")
-        let worst = zip(dx.doubles(), expected.dx).map { abs($0 - $1) }.max() ?? 0
+        let worst = maxAbsDifference(dx.doubles(), expected.dx)
         #expect(worst < 1e-12, "\(shape) isMax \(isMax): gradient differs by \(worst)")
     }
 }

@@ -2,6 +2,7 @@
 // gradient of ⟨∇L, c₂⟩ against finite differences of that gradient.
 import Testing
 @testable import Atelier
+import TestSupport
 
 /// One op case: input shapes, how to draw inputs, the function, and its tolerances.
 struct GradCase: CustomTestStringConvertible, Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Atelier
 @testable import PaintTransformer
+import TestSupport
 
 // The synthetic validation metrics: perfect predictions score perfectly, a content-independent predictor scores
 // exactly its own baseline, and the baseline of a real network is its per-query mean.
@@ -48,9 +49,9 @@ import Atelier
 }
 
 @Test func validationLogKeepsEarlierStepsAndReplacesLaterOnes() throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("validation-log-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory("validation-log")
+    defer { scratch.remove() }
+    let directory = scratch.url
     let url = directory.appendingPathComponent("validation.csv")
     let validation = SyntheticValidation(patches: 8, seed: 13)
     let m = validation.score(shapes: validation.batch.params, logits: validation.batch.validity)
