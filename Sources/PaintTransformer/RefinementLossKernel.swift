@@ -109,32 +109,23 @@ public struct RefinementLossKernel: Sendable {
         guard windows > 0 else {
             return Result(loss: 0, windowLosses: [], shapeGradients: [], colorGradients: [], removalChanges: [])
         }
-        let (v, h) = (vertical, horizontal)
         removal.withUnsafeMutableBufferPointer { rm in
         losses.withUnsafeMutableBufferPointer { l in
         dShapes.withUnsafeMutableBufferPointer { ds in
         dColors.withUnsafeMutableBufferPointer { dc in
-        targets.withUnsafeBufferPointer { t in
-        canvases.withUnsafeBufferPointer { cv in
-        strokes.shapes.withUnsafeBufferPointer { sh in
-        strokes.colors.withUnsafeBufferPointer { co in
-        strokes.drawn.withUnsafeBufferPointer { dr in
-        strokes.vertical.withUnsafeBufferPointer { ve in
-        v.padded.withUnsafeBufferPointer { vt in
-        h.padded.withUnsafeBufferPointer { ht in
-            let io = UncheckedSendable((rm.baseAddress!, l.baseAddress!, ds.baseAddress!, dc.baseAddress!, t.baseAddress!,
-                                        cv.baseAddress!, sh.baseAddress!, co.baseAddress!, dr.baseAddress!, ve.baseAddress!,
-                                        vt.baseAddress!, ht.baseAddress!))
+        withKernelInputs(targets: targets, canvases: canvases, strokes: strokes) { x in
+            let out = UncheckedSendable((rm.baseAddress!, l.baseAddress!, ds.baseAddress!, dc.baseAddress!))
             // Slot k owns its scratch and the windows [W·k/slots, W·(k+1)/slots).
             parallelFor(slots) { range in
-                let (rm, l, ds, dc, t, cv, sh, co, dr, ve, vt, ht) = io.value
+                let (rm, l, ds, dc) = out.value
                 for slot in range {
-                    ck_refinement_loss_f32(l, ds, dc, rm, t, cv, sh, co, dr, ve, vt, Int64(v.width), Int64(v.height), ht,
-                                           Int64(h.width), Int64(h.height), Int64(n), Int64(r), space.scratches[slot],
+                    ck_refinement_loss_f32(l, ds, dc, rm, x.targets, x.canvases, x.shapes, x.colors, x.drawn, x.vertical,
+                                           x.verticalTexels, x.verticalWidth, x.verticalHeight, x.horizontalTexels,
+                                           x.horizontalWidth, x.horizontalHeight, Int64(n), Int64(r), space.scratches[slot],
                                            Int64(windows * slot / slots), Int64(windows * (slot + 1) / slots))
                 }
             }
-        }}}}}}}}}}}}
+        }}}}}
         return Result(loss: losses.reduce(0, +), windowLosses: losses, shapeGradients: dShapes, colorGradients: dColors,
                       removalChanges: removal)
     }
@@ -150,8 +141,32 @@ public struct RefinementLossKernel: Sendable {
         var fitted = strokes.colors
         guard windows > 0 else { return fitted }
         let slots = space.scratches.count
+        fitted.withUnsafeMutableBufferPointer { fittedPointer in
+        withKernelInputs(targets: targets, canvases: canvases, strokes: strokes) { x in
+            let out = UncheckedSendable(fittedPointer.baseAddress!)
+            parallelFor(slots) { range in
+                for slot in range {
+                    ck_refinement_fit_colors_f32(out.value, x.targets, x.canvases, x.shapes, x.colors, x.drawn, x.vertical,
+                                                 x.verticalTexels, x.verticalWidth, x.verticalHeight, x.horizontalTexels,
+                                                 x.horizontalWidth, x.horizontalHeight, Int64(n), Int64(r), ceiling,
+                                                 space.scratches[slot], Int64(windows * slot / slots),
+                                                 Int64(windows * (slot + 1) / slots))
+                }
+            }
+        }}
+        return fitted
+    }
+
+    /// What both kernels read, as pointers valid only inside `withKernelInputs`'s body.
+    private struct KernelInputs: @unchecked Sendable {
+        let targets, canvases, shapes, colors: UnsafePointer<Float>
+        let drawn, vertical: UnsafePointer<Bool>
+        let verticalTexels, horizontalTexels: UnsafePointer<Float>
+        let verticalWidth, verticalHeight, horizontalWidth, horizontalHeight: Int64
+    }
+
+    private func withKernelInputs(targets: [Float], canvases: [Float], strokes: Strokes, _ body: (KernelInputs) -> Void) {
         let (v, h) = (vertical, horizontal)
-        fitted.withUnsafeMutableBufferPointer { out in
         targets.withUnsafeBufferPointer { t in
         canvases.withUnsafeBufferPointer { cv in
         strokes.shapes.withUnsafeBufferPointer { sh in
@@ -160,19 +175,11 @@ public struct RefinementLossKernel: Sendable {
         strokes.vertical.withUnsafeBufferPointer { ve in
         v.padded.withUnsafeBufferPointer { vt in
         h.padded.withUnsafeBufferPointer { ht in
-            let io = UncheckedSendable((out.baseAddress!, t.baseAddress!, cv.baseAddress!, sh.baseAddress!, co.baseAddress!,
-                                        dr.baseAddress!, ve.baseAddress!, vt.baseAddress!, ht.baseAddress!))
-            parallelFor(slots) { range in
-                let (out, t, cv, sh, co, dr, ve, vt, ht) = io.value
-                for slot in range {
-                    ck_refinement_fit_colors_f32(out, t, cv, sh, co, dr, ve, vt, Int64(v.width), Int64(v.height), ht,
-                                                 Int64(h.width), Int64(h.height), Int64(n), Int64(r), ceiling,
-                                                 space.scratches[slot], Int64(windows * slot / slots),
-                                                 Int64(windows * (slot + 1) / slots))
-                }
-            }
-        }}}}}}}}}
-        return fitted
+            body(KernelInputs(targets: t.baseAddress!, canvases: cv.baseAddress!, shapes: sh.baseAddress!, colors: co.baseAddress!,
+                              drawn: dr.baseAddress!, vertical: ve.baseAddress!, verticalTexels: vt.baseAddress!,
+                              horizontalTexels: ht.baseAddress!, verticalWidth: Int64(v.width), verticalHeight: Int64(v.height),
+                              horizontalWidth: Int64(h.width), horizontalHeight: Int64(h.height)))
+        }}}}}}}}
     }
 
     /// The window count, after checking that the inputs and the workspace agree; the workspace to use.

@@ -54,7 +54,7 @@ struct FusedElementwiseBackwardOp: CompositeOp {
     func composite(_ inputs: [Tensor]) -> [Tensor] {
         switch kind {
         case .gelu: [inputs[1] * inputs[0].unary(.geluPrime)]
-        case .relu: [scale == 1 ? inputs[1] * inputs[0].step() : inputs[1] * inputs[0].step() * scale]
+        case .relu: [inputs[1] * inputs[0].step() * scale]
         }
     }
 }
