@@ -81,7 +81,7 @@ public final class SingleProcess: ProcessGroup {
 extension ProcessGroup {
     /// Copies `root`'s values of every parameter (weights, buffers or optimiser state) to all members, so that a
     /// run starts from one state whatever each process computed or read.
-    public func broadcast(_ parameters: [Parameter], root: Int = 0) throws(ProcessGroupError) {
+    public func broadcast(_ parameters: [StoredTensor], root: Int = 0) throws(ProcessGroupError) {
         guard size > 1 else { return }
         for p in parameters {
             try broadcast(UnsafeMutableRawBufferPointer(start: p.buffer.raw, count: p.count * p.dtype.byteSize), root: root)
@@ -93,7 +93,7 @@ extension ProcessGroup {
     /// Whether every member holds bit-identical values: each member's 64-bit FNV-1a hash of the bytes, gathered.
     /// Data-parallel trainers check this at each checkpoint, so replicas that drifted apart (a rank that drew
     /// different data or ran different code) stop the run instead of training silently apart.
-    public func holdIdentical(_ parameters: [Parameter]) throws(ProcessGroupError) -> Bool {
+    public func holdIdentical(_ parameters: [StoredTensor]) throws(ProcessGroupError) -> Bool {
         guard size > 1 else { return true }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for p in parameters {

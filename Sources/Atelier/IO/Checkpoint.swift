@@ -7,8 +7,8 @@ extension SafeTensorsFile {
         for (name, p) in module.stateDict() { store(p, key: prefix + name, dtype: dtype) }
     }
 
-    /// Adds one parameter's value.
-    public mutating func store(_ p: Parameter, key: String, dtype: SafeTensorsDType = .f32) {
+    /// Adds one stored tensor's value (a parameter, buffer or optimiser state).
+    public mutating func store(_ p: StoredTensor, key: String, dtype: SafeTensorsDType = .f32) {
         switch p.dtype {
         case .float32:
             tensors[key] = SafeTensorsEntry(floats: p.tensor.floats(), shape: p.shape, dtype: dtype == .f64 ? .f32 : dtype)
@@ -34,7 +34,7 @@ extension SafeTensorsFile {
     public func restore(_ module: Module, prefix: String = "", strict: Bool = true) throws(CheckpointError) {
         let state = module.stateDict()
         // Validate everything before changing anything, so a bad file leaves the model untouched.
-        var values: [(Parameter, [Double])] = []
+        var values: [(StoredTensor, [Double])] = []
         for (name, p) in state {
             values.append((p, try doubles(prefix + name, shape: p.shape)))
         }
@@ -54,7 +54,7 @@ extension SafeTensorsFile {
 
     /// Loads an optimiser's state tensors and step count.
     public func restore(_ optimizer: Optimizer, prefix: String) throws(CheckpointError) {
-        var values: [(Parameter, [Double])] = []
+        var values: [(StoredTensor, [Double])] = []
         for (name, p) in optimizer.namedState() {
             values.append((p, try doubles(prefix + name, shape: p.shape)))
         }
@@ -82,10 +82,10 @@ extension SafeTensorsFile {
     }
 }
 
-extension Parameter {
-    /// Replaces the value with `values` (converted to the parameter's dtype).
+extension StoredTensor {
+    /// Replaces the value with `values` (converted to the tensor's dtype).
     public func assignDoubles(_ values: [Double]) {
-        precondition(values.count == count, "[parameter] \(values.count) values for shape \(shape)")
+        precondition(values.count == count, "[stored tensor] \(values.count) values for shape \(shape)")
         switch dtype {
         case .float32: let p = buffer.pointer(as: Float.self); for i in 0..<count { p[i] = Float(values[i]) }
         case .float64: let p = buffer.pointer(as: Double.self); for i in 0..<count { p[i] = values[i] }

@@ -56,14 +56,14 @@ public final class LayerNorm: Module, @unchecked Sendable {
 /// Batch normalisation of `[N, C, H, W]` with running statistics (momentum 0.1, as PyTorch).
 public final class BatchNorm2d: Module, @unchecked Sendable {
     public let weight: Parameter, bias: Parameter
-    public let runningMean: Parameter, runningVar: Parameter
+    public let runningMean: StateTensor, runningVar: StateTensor
     public let eps: Double, momentum: Double
     private var pending: (mean: Tensor, variance: Tensor)?
     public init(_ channels: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
         weight = Parameter(Tensor.ones([channels], dtype: dtype))
         bias = Parameter(Tensor.zeros([channels], dtype: dtype))
-        runningMean = Parameter(Tensor.zeros([channels], dtype: dtype))
-        runningVar = Parameter(Tensor.ones([channels], dtype: dtype))
+        runningMean = StateTensor(Tensor.zeros([channels], dtype: dtype))
+        runningVar = StateTensor(Tensor.ones([channels], dtype: dtype))
         self.eps = eps
         self.momentum = momentum
         super.init()

@@ -4,7 +4,7 @@
 /// `namedParameters()` yields PyTorch-style names (`blocks.0.attn.qkv.weight`).
 open class Module: @unchecked Sendable {
     public private(set) var ownParameters: [(String, Parameter)] = []
-    public private(set) var ownBuffers: [(String, Parameter)] = []
+    public private(set) var ownBuffers: [(String, StateTensor)] = []
     public private(set) var children: [(String, Module)] = []
     /// Training mode (dropout active, batch norm uses batch statistics).
     public private(set) var training = true
@@ -18,7 +18,7 @@ open class Module: @unchecked Sendable {
     }
     /// Registers a non-trainable state tensor (e.g. running statistics), saved in checkpoints.
     @discardableResult
-    public func registerBuffer(_ name: String, _ p: Parameter) -> Parameter {
+    public func registerBuffer(_ name: String, _ p: StateTensor) -> StateTensor {
         ownBuffers.append((name, p)); return p
     }
     /// Registers a child module under `name`.
@@ -32,11 +32,13 @@ open class Module: @unchecked Sendable {
         ownParameters + children.flatMap { name, child in child.namedParameters().map { ("\(name).\($0.0)", $0.1) } }
     }
     /// Every buffer, depth first, with dotted names.
-    public func namedBuffers() -> [(String, Parameter)] {
+    public func namedBuffers() -> [(String, StateTensor)] {
         ownBuffers + children.flatMap { name, child in child.namedBuffers().map { ("\(name).\($0.0)", $0.1) } }
     }
     /// Parameters and buffers: what a checkpoint stores.
-    public func stateDict() -> [(String, Parameter)] { namedParameters() + namedBuffers() }
+    public func stateDict() -> [(String, StoredTensor)] {
+        namedParameters().map { ($0.0, $0.1 as StoredTensor) } + namedBuffers().map { ($0.0, $0.1 as StoredTensor) }
+    }
 
     public func parameters() -> [Parameter] { namedParameters().map(\.1) }
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.count } }

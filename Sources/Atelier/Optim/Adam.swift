@@ -5,7 +5,7 @@ public final class Adam: Optimizer, @unchecked Sendable {
     public let beta1: Double, beta2: Double, eps: Double, weightDecay: Double
     /// AdamW: weight decay applied to the weights directly rather than added to the gradient.
     public let decoupled: Bool
-    let expAvg: [Parameter], expAvgSq: [Parameter]
+    let expAvg: [StateTensor], expAvgSq: [StateTensor]
 
     public init(parameters: [(String, Parameter)], learningRate: Double, betas: (Double, Double) = (0.9, 0.999),
                 eps: Double = 1e-8, weightDecay: Double = 0, decoupled: Bool = false) {
@@ -13,8 +13,8 @@ public final class Adam: Optimizer, @unchecked Sendable {
         self.eps = eps
         self.weightDecay = weightDecay
         self.decoupled = decoupled
-        expAvg = parameters.map { Parameter(Tensor.zeros($0.1.shape, dtype: $0.1.dtype).materialized()) }
-        expAvgSq = parameters.map { Parameter(Tensor.zeros($0.1.shape, dtype: $0.1.dtype).materialized()) }
+        expAvg = parameters.map { StateTensor(Tensor.zeros($0.1.shape, dtype: $0.1.dtype).materialized()) }
+        expAvgSq = parameters.map { StateTensor(Tensor.zeros($0.1.shape, dtype: $0.1.dtype).materialized()) }
         super.init(parameters: parameters, learningRate: learningRate)
     }
 
@@ -51,7 +51,7 @@ public final class Adam: Optimizer, @unchecked Sendable {
         })
     }
 
-    public override func namedState() -> [(String, Parameter)] {
+    public override func namedState() -> [(String, StateTensor)] {
         zip(parameters, zip(expAvg, expAvgSq)).flatMap { named, state in
             [("exp_avg.\(named.0)", state.0), ("exp_avg_sq.\(named.0)", state.1)]
         }
@@ -61,10 +61,10 @@ public final class Adam: Optimizer, @unchecked Sendable {
 /// SGD with optional momentum (PyTorch's form: v ← μv + g; w ← w − lr·v).
 public final class SGD: Optimizer, @unchecked Sendable {
     public let momentum: Double
-    let velocity: [Parameter]
+    let velocity: [StateTensor]
     public init(parameters: [(String, Parameter)], learningRate: Double, momentum: Double = 0) {
         self.momentum = momentum
-        velocity = parameters.map { Parameter(Tensor.zeros($0.1.shape, dtype: $0.1.dtype).materialized()) }
+        velocity = parameters.map { StateTensor(Tensor.zeros($0.1.shape, dtype: $0.1.dtype).materialized()) }
         super.init(parameters: parameters, learningRate: learningRate)
     }
     public override func update(index: Int, parameter p: Parameter, gradient: Buffer, scale: Double) {
@@ -78,7 +78,7 @@ public final class SGD: Optimizer, @unchecked Sendable {
             for i in r { v[i] = mu * v[i] + g[i] * scale; w[i] -= lr * v[i] }
         })
     }
-    public override func namedState() -> [(String, Parameter)] {
+    public override func namedState() -> [(String, StateTensor)] {
         zip(parameters, velocity).map { ("momentum_buffer.\($0.0.0)", $0.1) }
     }
 }

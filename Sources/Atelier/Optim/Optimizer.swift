@@ -34,7 +34,7 @@ open class Optimizer: @unchecked Sendable {
     }
 
     /// Named state tensors (for checkpoints), e.g. `exp_avg.blocks.0.weight`.
-    open func namedState() -> [(String, Parameter)] { [] }
+    open func namedState() -> [(String, StateTensor)] { [] }
 }
 
 /// Elementwise update over a parameter's float32 or float64 storage, in parallel slices.
