@@ -33,6 +33,12 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
     public var gridAttentionFrom: Int
     /// MLP hidden width ÷ block width.
     public var mlpRatio: Int
+    /// Skip images (StyleGAN2's skip generator; not in TransGAN): the first two stages also map their tokens to
+    /// an image, each upsampled bilinearly and added to the next stage's, so the coarse stage's shapes reach the
+    /// output smoothly from the first steps instead of as pixel-shuffled blocks. nil (older checkpoints) = off.
+    public var imageSkips: Bool? = nil
+    /// Whether the generator has skip images.
+    public var hasImageSkips: Bool { imageSkips ?? false }
 
     // MARK: Discriminator
     /// Embedding dimension of the 8×8 (second) scale; the first scale uses ¾ of it.
@@ -188,6 +194,7 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
         cmp("G dims", stageDims, other.stageDims)
         cmp("G depths", gDepths, other.gDepths); cmp("G heads", gHeads, other.gHeads); cmp("g-window", gWindow, other.gWindow)
         cmp("grid-from", gridAttentionFrom, other.gridAttentionFrom); cmp("MLP ratio", mlpRatio, other.mlpRatio)
+        cmp("image skips", hasImageSkips, other.hasImageSkips)
         cmp("df dim", dfDim, other.dfDim); cmp("patch size", patchSize, other.patchSize); cmp("D depth", dDepth, other.dDepth)
         cmp("D heads", dHeads, other.dHeads)
         return out
@@ -199,7 +206,7 @@ public struct TransGANConfiguration: Sendable, Equatable, Codable {
         configuration: \(name)
           image: \(channels)×\(imageSize)×\(imageSize)
           generator: latent \(latentDim), bottom \(bottomWidth), dims \(stageDims), depths \(gDepths), heads \(gHeads), \
-        windows \(stageWindows), MLP ×\(mlpRatio)
+        windows \(stageWindows), MLP ×\(mlpRatio)\(hasImageSkips ? ", skip images" : "")
           discriminator: dim \(dfDim) (\(dDims.first)+\(dDims.second)), patch \(patchSize) and \(2 * patchSize), \
         grids \(dSides.first)×\(dSides.first) and \(dSides.second)×\(dSides.second), depth \(dDepth)+\(dDepth)+1, heads \(dHeads)
         """

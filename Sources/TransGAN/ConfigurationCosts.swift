@@ -20,6 +20,7 @@ extension TransGANConfiguration {
             total += sides[s] * sides[s] * dims[s]                                     // pos_embed
             total += gDepths[s] * Self.blockParameters(dim: dims[s], window: windows[s], heads: gHeads, mlpRatio: mlpRatio, noise: false)
         }
+        if hasImageSkips { total += (dims[0] + dims[1]) * channels + 2 * channels }       // to_image_1, _2
         return total + dims[2] * channels + channels                                   // 1×1 conv
     }
 

@@ -2,7 +2,9 @@
 // stage blocks → pixel-shuffle ×2 (C÷4, + pos_embed_2) → blocks → pixel-shuffle ×2 (C÷4, + pos_embed_3) →
 // blocks → 1×1 conv to image channels. No tanh: outputs are unbounded, data lives in [−1, 1]. With per-stage
 // widths (`gDims`) a stage not ¼ as wide as the one before starts with a Linear to 4× its width before the
-// shuffle (`upsample_proj_2`, `upsample_proj_3`; not in the official model).
+// shuffle (`upsample_proj_2`, `upsample_proj_3`; not in the official model). With `imageSkips` the first two
+// stages also map tokens to an image (`to_image_1`, `to_image_2`); each is resized bilinearly ×2 and added to
+// the next stage's image (StyleGAN2's skip generator, not in the official model either).
 // Init (reference §1): Linear/LayerNorm PyTorch defaults, pos-embeds and bias tables trunc-normal .02,
 // the output conv weight xavier-uniform (bias default).
 import Atelier
@@ -39,6 +41,8 @@ public final class Generator: Module, @unchecked Sendable {
     /// The projections before stages 2 and 3 (nil where the pixel shuffle alone gives the stage's width).
     public let upsampleProjections: [Linear?]
     public let deconv: Sequential1<Conv2d>
+    /// Token → image maps of stages 1 and 2 (empty without `imageSkips`).
+    public let toImage: [Linear]
 
     /// Builds the generator. Throws if the configuration is impossible.
     public init(_ config: TransGANConfiguration, dtype: DType = .float32, rng g: RandomGenerator) throws(ConfigurationError) {
@@ -62,6 +66,7 @@ public final class Generator: Module, @unchecked Sendable {
         conv.weight.assignTensor(Initializer.xavierUniform([config.channels, dims[2], 1, 1], fanIn: dims[2], fanOut: config.channels,
                                                            dtype: dtype, rng: g))
         deconv = Sequential1(conv)
+        toImage = config.hasImageSkips ? (0..<2).map { makeLinear(dims[$0], config.channels, init: .generator, dtype: dtype, rng: g) } : []
         super.init()
         register("l1", l1)
         for (i, p) in posEmbeds.enumerated() { register("pos_embed_\(i + 1)", p) }
@@ -69,6 +74,7 @@ public final class Generator: Module, @unchecked Sendable {
         register("upsample_blocks", upsampleBlocks)
         for (i, p) in upsampleProjections.enumerated() { if let p { register("upsample_proj_\(i + 2)", p) } }
         register("deconv", deconv)
+        for (i, l) in toImage.enumerated() { register("to_image_\(i + 1)", l) }
     }
 
     /// z `[B, latent]` → images `[B, channels, S, S]` (unbounded; data is in [−1, 1]).
@@ -77,7 +83,12 @@ public final class Generator: Module, @unchecked Sendable {
         let dims = config.stageDims, sides = config.stageSides
         var x = l1(z).reshaped([b, sides[0] * sides[0], dims[0]]) + posEmbeds[0].tensor    // [B, N₁, C]
         x = blocks(x)
+        var skip: Tensor? = nil                                                            // [B, ch, side, side]
         for s in 1..<3 {
+            if !toImage.isEmpty {
+                let image = tokensToImage(toImage[s - 1](x), side: sides[s - 1])
+                skip = (skip.map { $0.resized(height: sides[s - 1], width: sides[s - 1], mode: .bilinear) + image } ?? image)
+            }
             if let proj = upsampleProjections[s - 1] { x = proj(x) }                     // [B, N, 4·C_s]
             x = pixelUpsample(x, side: sides[s - 1]) + posEmbeds[s].tensor              // [B, 4N, C_s]
             x = upsampleBlocks[s - 1](x)
@@ -85,7 +96,13 @@ public final class Generator: Module, @unchecked Sendable {
         // 1×1 conv on tokens: [B, N₃, C₃] · Wᵀ → [B, N₃, ch] → [B, ch, S, S]
         let w = deconv.item.weight.tensor.reshaped([config.channels, dims[2]])
         let side = sides[2]
-        return x.linear(weight: w, bias: deconv.item.bias?.tensor).permuted([0, 2, 1]).reshaped([b, config.channels, side, side])
+        let image = tokensToImage(x.linear(weight: w, bias: deconv.item.bias?.tensor), side: side)
+        return skip.map { $0.resized(height: side, width: side, mode: .bilinear) + image } ?? image
+    }
+
+    /// `[B, side², ch]` → `[B, ch, side, side]`.
+    private func tokensToImage(_ t: Tensor, side: Int) -> Tensor {
+        t.permuted([0, 2, 1]).reshaped([t.shape[0], config.channels, side, side])
     }
 }
 

@@ -76,6 +76,29 @@ extension TransGANTests {
         #expect(d(images, rng: g).shape == [1, 1])
     }
 
+    /// Skip images: with zero token → image maps the output is the plain generator's, bit for bit; with only
+    /// biases b₁, b₂ the bilinear ×2 resizes carry the constants through, so the output moves by b₁ + b₂.
+    @Test func imageSkipsAddUpsampledStageImages() throws {
+        var cfg = TransGANConfiguration.micro.with(channels: 1)
+        let plain = try Generator(cfg, rng: RandomGenerator(seed: 8))
+        cfg.imageSkips = true
+        let skips = try Generator(cfg, rng: RandomGenerator(seed: 9))
+        #expect(skips.parameterCount == cfg.generatorParameterCount)
+        #expect(skips.parameterCount == plain.parameterCount + (128 + 32) * 1 + 2)
+        #expect(skips.namedParameters().map(\.0).filter { $0.hasPrefix("to_image") }
+                == ["to_image_1.weight", "to_image_1.bias", "to_image_2.weight", "to_image_2.bias"])
+        let shared = Dictionary(uniqueKeysWithValues: plain.namedParameters())
+        for (name, p) in skips.namedParameters() {
+            if let q = shared[name] { p.assign(from: q) } else { p.assign([Float](repeating: 0, count: p.count)) }
+        }
+        let z = Tensor.normal([2, cfg.latentDim], rng: RandomGenerator(seed: 10))
+        let reference = plain(z).floats()
+        #expect(skips(z).floats() == reference)
+        skips.toImage[0].bias!.assign([0.25])
+        skips.toImage[1].bias!.assign([-0.5])
+        #expect(maxAbsDifference(skips(z).floats(), reference.map { $0 - 0.25 }) < 1e-5)
+    }
+
     @Test func translationKeepsPixelValues() {
         let g = RandomGenerator(seed: 6)
         let x = Tensor.uniform([4, 3, 8, 8], low: 0.1, high: 1, dtype: .float64, rng: g).materialized()
