@@ -29,6 +29,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "TransGAN: discriminator width.") var dDim: Int?
     @Option(help: "TransGAN: discriminator blocks per scale.") var dDepth: Int?
     @Option(help: "TransGAN: discriminator patch side.") var dPatch: Int?
+    @Flag(help: "TransGAN: skip images in the generator.") var imageSkips = false
     @Option(help: "TransGAN: samples of the D batch the gradient penalty uses (default: all).") var gpBatch: Int?
     @Option(help: "TransGAN: gradient penalty every N D steps (default 1); the median then mixes steps with and without it.") var gpEvery = 1
     @Option(help: "TransGAN: DiffAugment policy (default translation,cutout,color).") var augment = "translation,cutout,color"
@@ -77,7 +78,7 @@ struct BenchTrain: ParsableCommand {
     func benchTransGAN() throws -> ([Double], [String: String]) {
         var flags = TrainingFlags()
         flags.config = config; flags.gWindow = gWindow; flags.gridFrom = gridFrom
-        flags.gDims = try gDims.map(TrainingFlags.parseDims); flags.dDim = dDim; flags.dDepth = dDepth; flags.dPatch = dPatch
+        flags.gDims = try gDims.map(TrainingFlags.parseDims); flags.dDim = dDim; flags.dDepth = dDepth; flags.dPatch = dPatch; flags.imageSkips = imageSkips ? true : nil
         let cfg = try flags.configuration(channels: channels)
         var options = TrainingOptions()
         options.batch = batch

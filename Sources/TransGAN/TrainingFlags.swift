@@ -15,6 +15,8 @@ public struct TrainingFlags: Sendable, Equatable {
     public var dDim: Int? = nil
     public var dDepth: Int? = nil
     public var dPatch: Int? = nil
+    /// `--image-skips`: the generator's skip images (true when given).
+    public var imageSkips: Bool? = nil
     public var data: String? = nil
     public var batch: Int? = nil
     public var gBatch: Int? = nil
@@ -115,6 +117,7 @@ public struct TrainingFlags: Sendable, Equatable {
             try Require.int(dPatch, in: side, flag: "--d-patch")
             try override("--d-patch", String(dPatch)) { $0.patchSize = dPatch }
         }
+        if imageSkips == true { try override("--image-skips", "") { $0.imageSkips = true } }
         try config.validate()
         return config
     }
@@ -148,6 +151,7 @@ public struct TrainingFlags: Sendable, Equatable {
         try agree("--d-dim", dDim, config.dfDim)
         try agree("--d-depth", dDepth, config.dDepth)
         try agree("--d-patch", dPatch, config.patchSize)
+        try agree("--image-skips", imageSkips, config.hasImageSkips)
         if let stored = options.data { try agree("--data", data, stored) }
         try agree("--batch", batch, options.batch)
         try agree("--g-batch", gBatch, options.gBatch)

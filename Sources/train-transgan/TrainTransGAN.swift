@@ -32,6 +32,7 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Override: discriminator width (4…65536, divisible by 4 and the heads; stored).") var dDim: Int?
     @Option(help: "Override: discriminator blocks per scale (0…64; stored).") var dDepth: Int?
     @Option(help: "Override: discriminator patch side; the second scale uses 2× (1…1024, the image divisible by 2×, an even first grid; stored).") var dPatch: Int?
+    @Flag(help: "Override: skip images in the generator — stages 1 and 2 also map tokens to an image, upsampled and added to the next (StyleGAN2's skip generator; stored).") var imageSkips = false
     @Option(help: "fashion-mnist | cifar10:PATH | folder:PATH | synthetic (default fashion-mnist; stored).") var data: String?
     @Option(help: "Directory of the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist; may change on resume).") var dataDir: String?
     @Option(help: "Total D steps: the run stops when it reaches this step (1…1000000000; may change on resume).") var steps = 1000
@@ -94,7 +95,7 @@ struct TrainTransGAN: ParsableCommand {
         get throws {
             var f = TrainingFlags()
             f.config = config; f.gWindow = gWindow; f.gridFrom = gridFrom; f.data = data
-            f.gDims = try gDims.map(TrainingFlags.parseDims); f.dDim = dDim; f.dDepth = dDepth; f.dPatch = dPatch
+            f.gDims = try gDims.map(TrainingFlags.parseDims); f.dDim = dDim; f.dDepth = dDepth; f.dPatch = dPatch; f.imageSkips = imageSkips ? true : nil
             f.batch = batch; f.gBatch = gBatch; f.nCritic = nCritic; f.loss = loss; f.r1Gamma = r1Gamma
             f.lr = lr; f.gLr = gLr; f.dLr = dLr; f.gpEvery = gpEvery; f.gpBatch = gpBatch
             f.emaKimg = emaKimg; f.emaWarmup = emaWarmup; f.emaBeta = emaBeta; f.augment = augment; f.seed = seed

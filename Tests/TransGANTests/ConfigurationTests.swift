@@ -20,6 +20,18 @@ extension TransGANTests {
         #expect(abs(mg - 790_000) < 10_000 && abs(md - 150_000) < 10_000, "micro: G \(mg), D \(md)")
     }
 
+    /// `--image-skips` turns the generator's skip images on and is stored: the configuration says so, and only
+    /// the two token → image maps are added.
+    @Test func imageSkipsFlagSetsTheConfiguration() throws {
+        var f = TrainingFlags()
+        let plain = try f.configuration(channels: 1)
+        f.imageSkips = true
+        let c = try f.configuration(channels: 1)
+        #expect(c.hasImageSkips && !plain.hasImageSkips)
+        #expect(c.generatorParameterCount == plain.generatorParameterCount + (c.stageDims[0] + c.stageDims[1]) + 2)
+        #expect(c.differences(from: plain) == ["image skips true vs false"])
+    }
+
     /// Per-stage generator widths (with projections) and the discriminator overrides: built models have the
     /// counted parameters, and the pixel shuffle's own widths give back the named configuration.
     @Test func overriddenShapesHaveTheirParameterCounts() throws {
