@@ -38,13 +38,12 @@ public final class TransGANTrainingRun {
     /// The last checkpoint known to hold a good state: the one resumed from, then each one written.
     private var lastGood: (path: String, step: Int)? = nil
 
-    /// Everything before the first step: validates the options, applies `threads`, reads the checkpoint to resume,
+    /// Everything before the first step: validates the options, reads the checkpoint to resume, applies `threads`,
     /// loads the data, builds (or restores) the trainer, opens losses.csv and the TensorBoard folder, and prepares
     /// the evaluator (which can take minutes the first time: see `ScheduledEvaluation`).
     public init(_ options: TrainingRunOptions, group: ProcessGroup = SingleProcess(), log: @escaping (String) -> Void = { _ in }) throws {
-        try options.validate()
-        if let threads = options.threads { Threading.setCount(threads) }
         let (run, checkpoint) = try options.resolved(group: group)
+        if let threads = options.threads { Threading.setCount(threads) }
         let root = group.isRoot
         let report: (String) -> Void = { if root { log($0) } }
         self.options = options
@@ -113,8 +112,10 @@ public final class TransGANTrainingRun {
             if stopForTime { log("time limit reached"); break }
             let s: StepStatistics
             do { s = try trainer.trainStep() } catch let e as TrainingError {
-                let kept = lastGood.map { "the last good checkpoint is \($0.path) (step \($0.step))" } ?? "no checkpoint was written in this run"
-                throw TrainingError.badOption("\(e); \(kept), and nothing was saved after the failure")
+                // Nothing is written after a failed step; say which file holds the last good state (as Paint Transformer's).
+                let kept = lastGood.map { "the last good checkpoint is \($0.path) (step \($0.step)), nothing was saved after the failure" }
+                    ?? "no checkpoint was written in this run, and nothing was saved after the failure"
+                throw TrainingError.badOption("\(e); \(kept)")
             }
             let elapsed = Date().timeIntervalSince(start)
             losses?.write(Data(LossesCSV.row(s, seconds: elapsed).utf8))

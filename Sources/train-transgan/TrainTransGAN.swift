@@ -71,7 +71,7 @@ struct TrainTransGAN: ParsableCommand {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set (before MPI starts)
         let group: ProcessGroup
         do { group = try MPIProcessGroup.fromEnvironment() ?? SingleProcess() } catch {
-            FileHandle.standardError.write(Data("train-transgan: error: \(error)\n".utf8))
+            StandardError.error(error, prefix: "train-transgan: ")
             throw ExitCode.failure
         }
         let mpi = group as? MPIProcessGroup
@@ -81,7 +81,7 @@ struct TrainTransGAN: ParsableCommand {
             mpi?.finalize()
             throw e
         } catch {
-            if group.isRoot { FileHandle.standardError.write(Data("train-transgan: error: \(error)\n".utf8)) }
+            if group.isRoot { StandardError.error(error, prefix: "train-transgan: ") }
             mpi?.abort(code: 1)
             throw ExitCode.failure
         }
@@ -114,7 +114,7 @@ struct TrainTransGAN: ParsableCommand {
             print("discriminator parameters: \(config.discriminatorParameterCount)")
             return
         }
-        let run = try TransGANTrainingRun(options, group: group) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let run = try TransGANTrainingRun(options, group: group, log: StandardError.line)
         // Ctrl-C, SIGTERM or SIGUSR1 save and stop (under mpirun, send SIGUSR1 to mpirun, which forwards it).
         for number in [SIGINT, SIGTERM, SIGUSR1] { signal(number) { _ in stopRequested = 1 } }
         if try run.train(stopRequested: { stopRequested != 0 }).stoppedOnRequest { throw ExitCode(130) }
