@@ -15,7 +15,7 @@ extension ParsableCommand {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
             let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("\(prefix)error: \(first) (see --help)\n".utf8))
+            StandardError.line("\(prefix)error: \(first) (see --help)")
             Foundation.exit(code.rawValue)
         }
     }

@@ -17,7 +17,7 @@ public enum DataSource: Sendable, Equatable {
         if spec.hasPrefix("cifar10:") { self = .cifar10(path: String(spec.dropFirst(8))); return }
         if spec == "cifar10", let d = dataDir { self = .cifar10(path: d); return }
         if spec.hasPrefix("folder:") { self = .folder(path: String(spec.dropFirst(7))); return }
-        throw TrainingError.badOption("unknown data source '\(spec)' (use fashion-mnist, cifar10:PATH, folder:PATH or synthetic)")
+        throw TrainingError.unknownValue(flag: "--data", value: spec, known: ["fashion-mnist", "cifar10:PATH", "folder:PATH", "synthetic"])
     }
 
     /// Image channels this source yields.

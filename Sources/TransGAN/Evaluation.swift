@@ -67,7 +67,7 @@ public struct FrechetEvaluator: @unchecked Sendable {
             throw TrainingError.badOption("the Fréchet evaluator is defined for Fashion-MNIST (1×32×32); this model makes \(channels)×\(imageSize)×\(imageSize)")
         }
         try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
-        let url = cacheDirectory.appendingPathComponent("fashion-classifier-v2-\(classifierSteps).safetensors")
+        let url = cacheURL(in: cacheDirectory, classifierSteps: classifierSteps)
         let classifier = FeatureClassifier(channels: 1, rng: RandomGenerator(seed: 2024))
         let dir = dataDirectory ?? ImageDataset.fashionMNISTDirectory
         if FileManager.default.fileExists(atPath: url.path) {
@@ -126,6 +126,12 @@ public struct FrechetEvaluator: @unchecked Sendable {
         try f.write(to: url)
         log(String(format: "  classifier test accuracy %.4f", accuracy))
         return try FrechetEvaluator(classifier: classifier, trainStats: trs, testStats: tes, testFeatures: testFeatures, accuracy: accuracy)
+    }
+
+    /// The cached classifier and statistics (tensors `classifier.*`, `train_mean`, `train_cov`, `test_mean`,
+    /// `test_cov`, `test_features`; metadata `test_accuracy`).
+    static func cacheURL(in directory: URL, classifierSteps: Int) -> URL {
+        directory.appendingPathComponent("fashion-classifier-v2-\(classifierSteps).safetensors")
     }
 
     init(classifier: FeatureClassifier, trainStats: (mean: [Double], covariance: [Double]),

@@ -1,5 +1,6 @@
 // Everything the TransGAN library refuses, as one typed error whose `description` names the flag or file and
-// what was wrong; the tools print it as their single `error:` line.
+// what was wrong; the tools print it as their single `error:` line. The wording follows Paint Transformer's
+// messages where the two say the same thing (an unknown name, a non-finite step), so both tools read alike.
 
 public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A loss, penalty or gradient norm of step `step` was NaN or infinite; the update was not applied.
@@ -14,6 +15,8 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
     case nonFiniteTensor(path: String, tensor: String)
     /// A command-line value outside its documented range.
     case invalidOption(flag: String, value: String, allowed: String)
+    /// A name that is none of those a flag knows (a configuration, a data source).
+    case unknownValue(flag: String, value: String, known: [String])
     /// A flag given with `--resume` that contradicts the value the checkpoint was trained with.
     case resumeConflict(flag: String, given: String, stored: String, checkpoint: String)
     case badOption(String)
@@ -22,13 +25,14 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .nonFinite(step, what): return "non-finite \(what) at step \(step); stopped without applying its update"
+        case let .nonFinite(step, what): return "non-finite \(what) at step \(step); the update was not applied"
         case let .stoppedAfterFailure(step):
-            return "the trainer stopped on a non-finite value at step \(step) and takes no more steps or checkpoints"
+            return "training stopped at the non-finite step \(step); nothing more is trained or saved — resume from the last checkpoint"
         case let .incompatibleCheckpoint(path, reason): return "checkpoint \(path) does not fit this run: \(reason)"
         case let .invalidCheckpoint(path, reason): return "checkpoint \(path) cannot be used: \(reason)"
         case let .nonFiniteTensor(path, tensor): return "checkpoint \(path) cannot be used: tensor '\(tensor)' contains NaN or infinity"
         case let .invalidOption(flag, value, allowed): return "\(flag) must be \(allowed), got \(value)"
+        case let .unknownValue(flag, value, known): return "unknown \(flag) '\(value)'; use one of \(known.joined(separator: ", "))"
         case let .resumeConflict(flag, given, stored, checkpoint):
             return "\(flag) \(given) contradicts checkpoint \(checkpoint), which was trained with \(flag) \(stored) "
                 + "(omit \(flag) to continue with the stored value)"

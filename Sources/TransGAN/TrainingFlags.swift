@@ -79,7 +79,11 @@ public struct TrainingFlags: Sendable, Equatable {
     /// The named configuration with the shape overrides applied, each range-checked, then the configuration
     /// validated after each one so a shape rule it breaks (a patch that does not divide the image) names it.
     public func configuration(channels: Int) throws -> TransGANConfiguration {
-        var config = try TransGANConfiguration.named(self.config ?? Self.defaultConfig).with(channels: channels)
+        let name = self.config ?? Self.defaultConfig
+        guard let named = TransGANConfiguration.named.first(where: { $0.name == name }) else {
+            throw TrainingError.unknownValue(flag: "--config", value: name, known: TransGANConfiguration.named.map(\.name))
+        }
+        var config = named.with(channels: channels)
         let side = 1...TransGANConfiguration.maximumImageSize, dims = 1...TransGANConfiguration.maximumDim
         func override(_ flag: String, _ value: String, _ change: (inout TransGANConfiguration) -> Void) throws(TrainingError) {
             change(&config)
