@@ -38,6 +38,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Untimed warm-up iterations.") var warmup = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "With ATELIER_PROFILE set: rows of the op table (small copies such as slices fall below the default).") var profileTop = 40
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set
@@ -71,7 +72,7 @@ struct BenchTrain: ParsableCommand {
             print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core), thread timeout \(spin)")
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             print(String(format: "one iteration: median %.1f ms (min %.1f ms, %d runs); peak RSS %.1f MB", median, sorted.first ?? 0, timings.count, rss))
-            if Profiler.enabled { print(Profiler.report(top: 40)) }
+            if Profiler.enabled { print(Profiler.report(top: profileTop)) }
         }
     }
 

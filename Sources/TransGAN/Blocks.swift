@@ -109,9 +109,8 @@ public final class GridAttention: Module, @unchecked Sendable {
         let partitioned = window > 0 && window < side
         if partitioned { x = partition(x) }                                    // [B·nW, W², C]
         let bw = x.shape[0], t = x.shape[1], d = c / heads
-        let qkvOut = qkv(x).reshaped([bw, t, 3, heads, d]).permuted([2, 0, 3, 1, 4])   // [3, B', H, T, D]
-        let q = qkvOut.select(axis: 0, 0), k = qkvOut.select(axis: 0, 1), v = qkvOut.select(axis: 0, 2)
-        let o = Tensor.attention(q: q, k: k, v: v, bias: relativeBias())      // [B', H, T, D]
+        let qkvOut = qkv(x).reshaped([bw, t, 3, heads, d]).permutedParts([2, 0, 3, 1, 4])   // 3 × [B', H, T, D]
+        let o = Tensor.attention(q: qkvOut[0], k: qkvOut[1], v: qkvOut[2], bias: relativeBias())  // [B', H, T, D]
         var y = proj(o.permuted([0, 2, 1, 3]).reshaped([bw, t, c]))          // [B', T, C]
         if partitioned { y = unpartition(y, batch: b) }                        // [B, N, C]
         return y

@@ -10,6 +10,8 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
     let qProj: Linear?, kProj: Linear?, vProj: Linear?
     public let outProj: Linear
     let rng: RandomGenerator
+    /// Off: one projection GEMM per part even where inputs are one tensor, the path tests compare against.
+    var sharesProjections = true
 
     /// - Parameters:
     ///   - packed: one `in_proj_weight [3E, E]` (PyTorch) or separate `q_proj`, `k_proj`, `v_proj`.
@@ -37,17 +39,41 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
         register("out_proj", outProj)
     }
 
-    private func project(_ x: Tensor, _ part: Int) -> Tensor {
+    /// The input projection's weight and bias rows for `parts` (0 query, 1 key, 2 value), `[n·E, E]` and `[n·E]`.
+    /// Separate projections are concatenated: copying the weights costs far less than the one GEMM saves.
+    private func projection(_ parts: Range<Int>) -> (weight: Tensor, bias: Tensor) {
+        let e = embedDim
         if let w = inProjWeight, let b = inProjBias {
-            let e = embedDim
-            return x.linear(weight: w.tensor.sliced(axis: 0, part * e, (part + 1) * e), bias: b.tensor.sliced(axis: 0, part * e, (part + 1) * e))
+            return (w.tensor.sliced(axis: 0, parts.lowerBound * e, parts.upperBound * e),
+                    b.tensor.sliced(axis: 0, parts.lowerBound * e, parts.upperBound * e))
         }
-        return [qProj!, kProj!, vProj!][part](x)
+        let layers = [qProj!, kProj!, vProj!][parts]
+        return (Tensor.concat(layers.map(\.weight.tensor), axis: 0), Tensor.concat(layers.map { $0.bias!.tensor }, axis: 0))
     }
 
-    /// `[B, T, E]` → `[B, H, T, Dh]`
-    private func splitHeads(_ x: Tensor) -> Tensor {
-        x.reshaped([x.shape[0], x.shape[1], heads, embedDim / heads]).permuted([0, 2, 1, 3])
+    /// `x` `[B, T, E]` projected by `parts`, each split into heads `[B, H, T, Dh]`.
+    private func projectHeads(_ x: Tensor, _ parts: Range<Int>) -> [Tensor] {
+        let (w, b) = projection(parts)
+        let y = x.linear(weight: w, bias: b)                                               // [B, T, n·E]
+        return y.reshaped([x.shape[0], x.shape[1], parts.count, heads, embedDim / heads])
+            .permutedParts([2, 0, 3, 1, 4])                                                // n × [B, H, T, Dh]
+    }
+
+    /// q, k, v `[B, H, T, Dh]`. Inputs that are one tensor (self-attention; key and value of cross-attention)
+    /// share one GEMM with N = 3E or 2E, which OpenBLAS runs faster than one GEMM per part with N = E, and the
+    /// backward then has one dX GEMM (no sum of per-part dX) and one dW GEMM for them too.
+    private func projectQKV(_ query: Tensor, _ key: Tensor, _ value: Tensor) -> (Tensor, Tensor, Tensor) {
+        let kv = sharesProjections && key.isIdentical(to: value)
+        if kv && query.isIdentical(to: key) {
+            let p = projectHeads(query, 0..<3)
+            return (p[0], p[1], p[2])
+        }
+        let q = projectHeads(query, 0..<1)[0]
+        if kv {
+            let p = projectHeads(key, 1..<3)
+            return (q, p[0], p[1])
+        }
+        return (q, projectHeads(key, 1..<2)[0], projectHeads(value, 2..<3)[0])
     }
 
     /// Attends from `query` `[B, Tq, E]` to `key`/`value` `[B, Tk, E]`, with an optional additive bias
@@ -55,7 +81,7 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
     public func callAsFunction(_ query: Tensor, _ key: Tensor, _ value: Tensor, bias: Tensor? = nil) -> Tensor {
         shapeCheck(query.rank == 3 && query.shape[2] == embedDim && key.shape == value.shape && key.shape[2] == embedDim,
                    "MultiheadAttention", "query \(query.shape), key \(key.shape), value \(value.shape) for embedding \(embedDim)")
-        let q = splitHeads(project(query, 0)), k = splitHeads(project(key, 1)), v = splitHeads(project(value, 2))
+        let (q, k, v) = projectQKV(query, key, value)
         let o = Tensor.attention(q: q, k: k, v: v, bias: bias, dropout: training ? dropout : 0, rng: rng)
         let b = query.shape[0], t = query.shape[1]
         return outProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, embedDim]))
@@ -146,8 +172,8 @@ public final class ViTBlock: Module, @unchecked Sendable {
         /// `x` `[B, N, C]`, optional logit bias broadcastable to `[B, H, N, N]`.
         public func callAsFunction(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
             let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
-            let parts = qkv(x).reshaped([b, n, 3, heads, c / heads]).permuted([2, 0, 3, 1, 4])  // [3, B, H, N, Dh]
-            let o = Tensor.attention(q: parts.select(axis: 0, 0), k: parts.select(axis: 0, 1), v: parts.select(axis: 0, 2), bias: bias)
+            let parts = qkv(x).reshaped([b, n, 3, heads, c / heads]).permutedParts([2, 0, 3, 1, 4])  // 3 × [B, H, N, Dh]
+            let o = Tensor.attention(q: parts[0], k: parts[1], v: parts[2], bias: bias)
             return proj(o.permuted([0, 2, 1, 3]).reshaped([b, n, c]))
         }
     }

@@ -17,6 +17,9 @@ public struct Tensor: @unchecked Sendable {
     public var rank: Int { spec.shape.count }
     public var count: Int { spec.count }
 
+    /// Whether both are the same graph value (one output of one node), not merely equal values.
+    public func isIdentical(to other: Tensor) -> Bool { node === other.node && index == other.index }
+
     /// The evaluated storage, if this tensor is a leaf or was a target of an evaluation.
     public var value: Buffer? { node.values[index] }
 
