@@ -1,6 +1,6 @@
 // Batch normalisation of [N, C, H, W] with batch statistics (training), as one fused op. Composed from engine ops
-// it made about ten passes over the activation forward and twice that backward; fused, the forward reads x for
-// the per-channel statistics and then writes y and x̂ in one pass, and the gradient is one fused backward op
+// it made about ten passes over the activation forward and twice that backward; fused, the forward takes each
+// channel's statistics and then writes its y and x̂ while it is in cache, and the gradient is one fused backward op
 // (BatchNormBackward.swift) on the outputs x̂ and r = 1/√(σ² + ε), which differentiates again for second order.
 
 /// Inputs (x, [γ], [β]) → (y = x̂·γ + β, x̂ = (x − μ)·r, μ, r, unbiased σ²); the last three have shape [C].
@@ -8,7 +8,7 @@ struct BatchNormOp: Op {
     let eps: Double
     let hasWeight: Bool, hasBias: Bool
     var name: String { "batchNorm" }
-    /// The statistics pass reads all of x before y is written, and then element i is read before it is written.
+    /// A channel's statistics are taken before its y is written, and then element i is read before it is written.
     var inPlaceCandidates: [Int] { [0] }
 
     func execute(_ c: KernelContext) {
@@ -17,20 +17,17 @@ struct BatchNormOp: Op {
 
     private func run<T: BatchNormScalar>(_: T.Type, _ c: KernelContext) {
         let p = ChannelPlanes(c.inputShapes[0])
-        let count = Double(p.perChannel)
+        let count = Double(p.perChannel), eps = self.eps
+        let x = c.inputs[0].pointer(as: T.self), y = c.outputs[0].pointer(as: T.self), xhat = c.outputs[1].pointer(as: T.self)
         let mean = c.outputs[2].pointer(as: T.self), rstd = c.outputs[3].pointer(as: T.self), variance = c.outputs[4].pointer(as: T.self)
-        var sums = [Double](repeating: 0, count: 2 * p.channels)
-        sums.withUnsafeMutableBufferPointer { s in
-            p.statistics(mean: s.baseAddress!, m2: s.baseAddress! + p.channels, x: c.inputs[0].pointer(as: T.self))
+        let weight = hasWeight ? c.inputs[1].pointer(as: T.self) : nil, bias = hasBias ? c.inputs.last!.pointer(as: T.self) : nil
+        p.forEachChannel { ch in
+            let s = p.statistics(x: x, channel: ch)
+            mean[ch] = T(s.mean)
+            rstd[ch] = T(1 / (s.m2 / count + eps).squareRoot())
+            variance[ch] = T(s.m2 / Swift.max(count - 1, 1))
+            p.normalize(y: y, xhat: xhat, x: x, channel: ch, mean: mean[ch], rstd: rstd[ch], weight: weight?[ch] ?? 1, bias: bias?[ch] ?? 0)
         }
-        for ch in 0..<p.channels {
-            let m2 = sums[p.channels + ch]
-            mean[ch] = T(sums[ch])
-            rstd[ch] = T(1 / (m2 / count + eps).squareRoot())
-            variance[ch] = T(m2 / Swift.max(count - 1, 1))
-        }
-        p.normalize(y: c.outputs[0].pointer(as: T.self), xhat: c.outputs[1].pointer(as: T.self), x: c.inputs[0].pointer(as: T.self),
-                    mean: mean, rstd: rstd, weight: hasWeight ? c.inputs[1] : nil, bias: hasBias ? c.inputs.last : nil)
     }
 
     func gradient(_ c: GradientContext) -> [Tensor?] {

@@ -1,13 +1,13 @@
 // The batch-norm backward as one op: per channel dx = r·γ·(g − mean(g) − x̂·mean(g∘x̂)), with the weight and bias
-// gradients Σ g∘x̂ and Σ g from the same sums. One pass reads (g, x̂) for the sums, one more writes dx, where the
-// composite form's rules made about twenty. Higher orders differentiate its composite form (nothing here takes a
+// gradients Σ g∘x̂ and Σ g from the same sums. Per channel, one pass reads (g, x̂) for the sums and the next,
+// finding them in cache, writes dx, where the composite form's rules made about twenty passes. Higher orders differentiate its composite form (nothing here takes a
 // double backward through batch norm often enough to fuse that too). Means run over (N, H, W) per channel.
 
 /// Inputs (g, x̂, r, [γ]) → (dx, Σ g, Σ g∘x̂); r, γ and the sums have shape [C].
 struct BatchNormBackwardOp: CompositeOp {
     let hasWeight: Bool
     var name: String { "batchNormBackward" }
-    /// The sums read all of g before dx is written, and then element i is read before it is written.
+    /// A channel's sums read its g before its dx is written, and then element i is read before it is written.
     var inPlaceCandidates: [Int] { [0] }
 
     func execute(_ c: KernelContext) {
@@ -16,27 +16,15 @@ struct BatchNormBackwardOp: CompositeOp {
 
     private func run<T: BatchNormScalar>(_: T.Type, _ c: KernelContext) {
         let p = ChannelPlanes(c.inputShapes[0])
-        let g = c.inputs[0].pointer(as: T.self), xhat = c.inputs[1].pointer(as: T.self), rstd = c.inputs[2].pointer(as: T.self)
-        let sumG = c.outputs[1].pointer(as: T.self), sumGX = c.outputs[2].pointer(as: T.self)
-        var sums = [Double](repeating: 0, count: 2 * p.channels)
-        sums.withUnsafeMutableBufferPointer { s in
-            p.backwardSums(sumG: s.baseAddress!, sumGX: s.baseAddress! + p.channels, g: g, xhat: xhat)
-        }
-        // Per channel: scale r·γ, mean(g), mean(g∘x̂), side by side.
-        var constants = [T](repeating: 0, count: 3 * p.channels)
-        let weight = hasWeight ? c.inputs[3].pointer(as: T.self) : nil
         let count = Double(p.perChannel)
-        for ch in 0..<p.channels {
-            let sg = sums[ch], sgx = sums[p.channels + ch]
-            sumG[ch] = T(sg)
-            sumGX[ch] = T(sgx)
-            constants[ch] = rstd[ch] * (weight?[ch] ?? 1)
-            constants[p.channels + ch] = T(sg / count)
-            constants[2 * p.channels + ch] = T(sgx / count)
-        }
-        constants.withUnsafeBufferPointer { k in
-            let k = k.baseAddress!
-            p.backward(dx: c.outputs[0].pointer(as: T.self), g: g, xhat: xhat, scale: k, meanG: k + p.channels, meanGX: k + 2 * p.channels)
+        let g = c.inputs[0].pointer(as: T.self), xhat = c.inputs[1].pointer(as: T.self), rstd = c.inputs[2].pointer(as: T.self)
+        let weight = hasWeight ? c.inputs[3].pointer(as: T.self) : nil
+        let dx = c.outputs[0].pointer(as: T.self), sumG = c.outputs[1].pointer(as: T.self), sumGX = c.outputs[2].pointer(as: T.self)
+        p.forEachChannel { ch in
+            let s = p.backwardSums(g: g, xhat: xhat, channel: ch)
+            sumG[ch] = T(s.sumG)
+            sumGX[ch] = T(s.sumGX)
+            p.backward(dx: dx, g: g, xhat: xhat, channel: ch, scale: rstd[ch] * (weight?[ch] ?? 1), meanG: T(s.sumG / count), meanGX: T(s.sumGX / count))
         }
     }
 

@@ -16,11 +16,15 @@ struct BatchNormInferenceOp: CompositeOp {
 
     private func run<T: BatchNormScalar>(_: T.Type, _ c: KernelContext) {
         let p = ChannelPlanes(c.inputShapes[0])
-        let variance = c.inputs[2].pointer(as: T.self)
-        // As the composite's rsqrt computes it, in T.
-        let rstd = (0..<p.channels).map { 1 / (variance[$0] + T(eps)).squareRoot() }
-        p.normalize(y: c.outputs[0].pointer(as: T.self), xhat: nil, x: c.inputs[0].pointer(as: T.self), mean: c.inputs[1].pointer(as: T.self),
-                    rstd: rstd, weight: hasWeight ? c.inputs[3] : nil, bias: hasBias ? c.inputs.last : nil)
+        let eps = T(self.eps)
+        let x = c.inputs[0].pointer(as: T.self), y = c.outputs[0].pointer(as: T.self)
+        let mean = c.inputs[1].pointer(as: T.self), variance = c.inputs[2].pointer(as: T.self)
+        let weight = hasWeight ? c.inputs[3].pointer(as: T.self) : nil, bias = hasBias ? c.inputs.last!.pointer(as: T.self) : nil
+        p.forEachChannel { ch in
+            // r as the composite's rsqrt computes it, in T.
+            p.normalize(y: y, xhat: nil, x: x, channel: ch, mean: mean[ch], rstd: 1 / (variance[ch] + eps).squareRoot(),
+                        weight: weight?[ch] ?? 1, bias: bias?[ch] ?? 0)
+        }
     }
 
     func composite(_ inputs: [Tensor]) -> [Tensor] {

@@ -1,16 +1,16 @@
-// The C batch-norm kernels (CKernels/batch_norm.c) as whole parallel passes over an NCHW tensor. Float and Double
-// run the same C bodies, so the Float64 gradient checks exercise the code that Float32 training runs.
+// The C batch-norm kernels (CKernels/batch_norm.c) on one channel of an NCHW tensor. Work is split by channel:
+// a thread takes a channel's sums and then its elementwise pass back to back, so the second pass finds the channel
+// (256 KB of float for the Paint Transformer's largest) in cache instead of reading it from memory again. Float and
+// Double run the same C bodies, so the Float64 gradient checks exercise the code that Float32 training runs.
 import CKernels
 
 /// The C kernels of one element type, as imported (pointer arguments optional, sizes Int64).
 struct BatchNormKernels<T> {
-    let statistics: (UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafePointer<T>?, Int64, Int64, Int64, Int64, Int64) -> Void
-    let normalize: (UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafePointer<T>?, Int64, Int64, Int64, Int64,
-                    UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?) -> Void
+    let statistics: (UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafePointer<T>?, Int64, Int64, Int64, Int64) -> Void
+    let normalize: (UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafePointer<T>?, Int64, Int64, Int64, Int64, T, T, T, T) -> Void
     let backwardSums: (UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafePointer<T>?, UnsafePointer<T>?,
-                       Int64, Int64, Int64, Int64, Int64) -> Void
-    let backward: (UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, Int64, Int64, Int64, Int64,
-                   UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?) -> Void
+                       Int64, Int64, Int64, Int64) -> Void
+    let backward: (UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, Int64, Int64, Int64, Int64, T, T, T) -> Void
 }
 
 /// Element types with batch-norm kernels.
@@ -32,9 +32,7 @@ extension Double: BatchNormScalar {
     }
 }
 
-/// An [N, C, H, W] tensor as channels of N planes: plane n·C + c holds the H·W elements of (n, c). Reductions
-/// split the channels across threads (each channel's sums are one thread's, in a fixed order); elementwise passes
-/// split the planes.
+/// An [N, C, H, W] tensor as channels of N planes: plane n·C + c holds the H·W elements of (n, c).
 struct ChannelPlanes {
     let batch: Int, channels: Int, plane: Int
 
@@ -45,45 +43,34 @@ struct ChannelPlanes {
     /// Elements per channel, N·H·W: the count the statistics are taken over.
     var perChannel: Int { batch * plane }
 
-    private func forChannels(_ body: (_ first: Int64, _ count: Int64) -> Void) {
-        parallelFor(channels, grain: max(1, 32768 / max(perChannel, 1))) { body(Int64($0.lowerBound), Int64($0.count)) }
+    /// `body(c)` for every channel, channels split across the worker threads.
+    func forEachChannel(_ body: (Int) -> Void) {
+        parallelFor(channels, grain: max(1, 32768 / max(perChannel, 1))) { for c in $0 { body(c) } }
     }
 
-    private func forPlanes(_ body: (_ first: Int64, _ count: Int64) -> Void) {
-        parallelFor(batch * channels, grain: max(1, 32768 / max(plane, 1))) { body(Int64($0.lowerBound), Int64($0.count)) }
+    /// The channel's mean and M2 = Σ(x − mean)².
+    func statistics<T: BatchNormScalar>(x: UnsafePointer<T>, channel: Int) -> (mean: Double, m2: Double) {
+        var mean = 0.0, m2 = 0.0
+        T.batchNormKernels.statistics(&mean, &m2, x, Int64(batch), Int64(channels), Int64(plane), Int64(channel))
+        return (mean, m2)
     }
 
-    /// Per channel: the mean and M2 = Σ(x − mean)², into arrays of `channels` doubles.
-    func statistics<T: BatchNormScalar>(mean: UnsafeMutablePointer<Double>, m2: UnsafeMutablePointer<Double>, x: UnsafePointer<T>) {
-        forChannels { T.batchNormKernels.statistics(mean, m2, x, Int64(batch), Int64(channels), Int64(plane), $0, $1) }
+    /// y = ((x − mean)·rstd)·weight + bias over the channel, and x̂ = (x − mean)·rstd if `xhat` is given; y may be x.
+    func normalize<T: BatchNormScalar>(y: UnsafeMutablePointer<T>, xhat: UnsafeMutablePointer<T>?, x: UnsafePointer<T>, channel: Int,
+                                       mean: T, rstd: T, weight: T, bias: T) {
+        T.batchNormKernels.normalize(y, xhat, x, Int64(batch), Int64(channels), Int64(plane), Int64(channel), mean, rstd, weight, bias)
     }
 
-    /// y = ((x − mean)·rstd)·weight + bias per channel, and x̂ = (x − mean)·rstd if `xhat` is given; y may be x.
-    /// A missing weight is 1, a missing bias 0.
-    func normalize<T: BatchNormScalar>(y: UnsafeMutablePointer<T>, xhat: UnsafeMutablePointer<T>?, x: UnsafePointer<T>, mean: UnsafePointer<T>,
-                                       rstd: UnsafePointer<T>, weight: Buffer?, bias: Buffer?) {
-        withChannelValues(weight, fill: 1) { (w: UnsafePointer<T>) in
-            withChannelValues(bias, fill: 0) { b in
-                forPlanes { T.batchNormKernels.normalize(y, xhat, x, Int64(channels), Int64(plane), $0, $1, mean, rstd, w, b) }
-            }
-        }
+    /// The channel's Σ g and Σ g·x̂.
+    func backwardSums<T: BatchNormScalar>(g: UnsafePointer<T>, xhat: UnsafePointer<T>, channel: Int) -> (sumG: Double, sumGX: Double) {
+        var sumG = 0.0, sumGX = 0.0
+        T.batchNormKernels.backwardSums(&sumG, &sumGX, g, xhat, Int64(batch), Int64(channels), Int64(plane), Int64(channel))
+        return (sumG, sumGX)
     }
 
-    /// Per channel: Σ g and Σ g·x̂, into arrays of `channels` doubles.
-    func backwardSums<T: BatchNormScalar>(sumG: UnsafeMutablePointer<Double>, sumGX: UnsafeMutablePointer<Double>, g: UnsafePointer<T>,
-                                          xhat: UnsafePointer<T>) {
-        forChannels { T.batchNormKernels.backwardSums(sumG, sumGX, g, xhat, Int64(batch), Int64(channels), Int64(plane), $0, $1) }
-    }
-
-    /// dx = scale·(g − meanG − x̂·meanGX) per channel; dx may be g.
-    func backward<T: BatchNormScalar>(dx: UnsafeMutablePointer<T>, g: UnsafePointer<T>, xhat: UnsafePointer<T>, scale: UnsafePointer<T>,
-                                      meanG: UnsafePointer<T>, meanGX: UnsafePointer<T>) {
-        forPlanes { T.batchNormKernels.backward(dx, g, xhat, Int64(channels), Int64(plane), $0, $1, scale, meanG, meanGX) }
-    }
-
-    /// The per-channel values in `input`, or `fill` for each channel where there is none.
-    private func withChannelValues<T: KernelScalar>(_ input: Buffer?, fill: T, _ body: (UnsafePointer<T>) -> Void) {
-        if let input { return body(input.pointer(as: T.self)) }
-        [T](repeating: fill, count: channels).withUnsafeBufferPointer { body($0.baseAddress!) }
+    /// dx = scale·(g − meanG − x̂·meanGX) over the channel; dx may be g.
+    func backward<T: BatchNormScalar>(dx: UnsafeMutablePointer<T>, g: UnsafePointer<T>, xhat: UnsafePointer<T>, channel: Int,
+                                      scale: T, meanG: T, meanGX: T) {
+        T.batchNormKernels.backward(dx, g, xhat, Int64(batch), Int64(channels), Int64(plane), Int64(channel), scale, meanG, meanGX)
     }
 }
