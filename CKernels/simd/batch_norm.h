@@ -33,8 +33,8 @@ CK_INLINE void BN_BODY(bn_statistics)(double *mean, double *m2, const BN_T *x, i
     *m2 = ss;
 }
 
-/// y = ((x − mean)·rstd)·weight + bias over the channel, and xhat = (x − mean)·rstd when xhat is not NULL.
-/// Element i is read before it is written, so y may equal x.
+/// y = ((x − mean)·rstd)·weight + bias over the channel, and xhat = (x − mean)·rstd when xhat is not NULL (then
+/// with a fused multiply-add for y). Element i is read before it is written, so y may equal x.
 CK_INLINE void BN_BODY(bn_normalize)(BN_T *y, BN_T *xhat, const BN_T *x, int64_t batch, int64_t channels,
                                      int64_t plane, int64_t channel, BN_T mean, BN_T rstd, BN_T weight, BN_T bias) {
     for (int64_t b = 0; b < batch; b++) {
@@ -50,6 +50,9 @@ CK_INLINE void BN_BODY(bn_normalize)(BN_T *y, BN_T *xhat, const BN_T *x, int64_t
                 yp[i] = h * weight + bias;
             }
         } else {
+            // No fused multiply-add here: evaluation rounds as the engine-op form did, ((x − mean)·rstd)·weight then
+            // + bias, so trained models give the same bits as before this kernel.
+#pragma clang fp contract(off)
 #pragma clang loop vectorize(assume_safety)
             for (int64_t i = 0; i < plane; i++) yp[i] = (xp[i] - mean) * rstd * weight + bias;
         }

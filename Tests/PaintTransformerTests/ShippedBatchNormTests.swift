@@ -1,6 +1,6 @@
 // The shipped model's batch norms (evaluation mode, running statistics) give, on the activations its encoders
-// really see, what the composite engine-op form they were computed with when it was trained gives: to float
-// rounding, so paintings do not change.
+// really see, the bits of the composite engine-op form it was trained and published with: a difference of one
+// rounding would already move a few of the demo painting's strokes.
 import Testing
 import Atelier
 @testable import PaintTransformer
@@ -19,9 +19,8 @@ import TestSupport
             let composite = (z - norm.runningMean.tensor.reshaped(perChannel)) * (norm.runningVar.tensor.reshaped(perChannel) + norm.eps).rsqrt()
                 * norm.weight.tensor.reshaped(perChannel) + norm.bias.tensor.reshaped(perChannel)
             evaluate([fused, composite])
-            let f = fused.floats(), e = composite.floats()
-            let worst = zip(f, e).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-            #expect(worst <= 1e-6, "\(z.shape): fused and composite differ by \(worst) (relative to max(1, |y|))")
+            let worst = maxAbsDifference(fused.floats(), composite.floats())
+            #expect(worst == 0, "\(z.shape): fused and composite differ by \(worst)")
             h = fused.relu()
         }
     }
