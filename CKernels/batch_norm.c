@@ -2,7 +2,7 @@
 // scale pass, and the backward's per-channel sums and input-gradient pass. The bodies (simd/batch_norm.h) are
 // written once, included here for float and for double, and compiled per SIMD level by CK_INSTANTIATE; plain
 // loops with `vectorize(enable)` let clang reorder the double reductions into vector partial sums (no global
-// fast-math needed), so levels agree to rounding, not bitwise.
+// fast-math needed), so the levels' sums agree to rounding, not bitwise.
 #include "CKernels.h"
 #include "simd/instantiate.h"
 

@@ -4,7 +4,7 @@
 // (BatchNormBackward.swift) on the outputs x̂ and r = 1/√(σ² + ε), which differentiates again for second order.
 
 /// Inputs (x, [γ], [β]) → (y = x̂·γ + β, x̂ = (x − μ)·r, μ, r, unbiased σ²); the last three have shape [C].
-struct BatchNormOp: Op {
+struct BatchNormOp: CompositeOp {
     let eps: Double
     let hasWeight: Bool, hasBias: Bool
     var name: String { "batchNorm" }
@@ -30,6 +30,20 @@ struct BatchNormOp: Op {
         }
     }
 
+    func composite(_ inputs: [Tensor]) -> [Tensor] {
+        let x = inputs[0], channels = x.shape[1], perChannel = [1, channels, 1, 1], count = Double(x.count / channels)
+        let mean = x.mean(axes: [0, 2, 3], keepDims: true)
+        let centered = x - mean
+        let biased = centered.square().mean(axes: [0, 2, 3], keepDims: true)
+        let rstd = (biased + eps).rsqrt()
+        let xhat = centered * rstd
+        var y = xhat
+        if hasWeight { y = y * inputs[1].reshaped(perChannel) }
+        if hasBias { y = y + inputs.last!.reshaped(perChannel) }
+        return [y, xhat, mean.reshaped([channels]), rstd.reshaped([channels]), biased.reshaped([channels]) * (count / Swift.max(count - 1, 1))]
+    }
+
+    /// Hand-written: one fused backward op, where differentiating the composite would rebuild the engine-op passes.
     func gradient(_ c: GradientContext) -> [Tensor?] {
         let x = c.inputs[0], xhat = c.outputs[1], rstd = c.outputs[3]
         let channels = x.shape[1], count = Double(x.count / channels), perChannel = [1, channels, 1, 1]

@@ -1,7 +1,8 @@
 // The batch-norm backward as one op: per channel dx = r·γ·(g − mean(g) − x̂·mean(g∘x̂)), with the weight and bias
-// gradients Σ g∘x̂ and Σ g from the same sums. Per channel, one pass reads (g, x̂) for the sums and the next,
-// finding them in cache, writes dx, where the composite form's rules made about twenty passes. Higher orders differentiate its composite form (nothing here takes a
-// double backward through batch norm often enough to fuse that too). Means run over (N, H, W) per channel.
+// gradients Σ g∘x̂ and Σ g from the same sums. Per channel, one pass reads (g, x̂) for the sums and the next, finding
+// them in cache, writes dx, where the composite form's rules made about twenty passes. Higher orders differentiate
+// its composite form (nothing here takes a double backward through batch norm often enough to fuse that too).
+// Means run over (N, H, W) per channel.
 
 /// Inputs (g, x̂, r, [γ]) → (dx, Σ g, Σ g∘x̂); r, γ and the sums have shape [C].
 struct BatchNormBackwardOp: CompositeOp {

@@ -1,7 +1,7 @@
 // Batch normalisation of [N, C, H, W] with given (running) statistics, as one pass: y = (x − μ)·r·γ + β with
-// r = 1/√(σ² + ε) per channel. This keeps the composite form's order of operations (subtracting μ first, which
-// a folded x·scale + shift would not: that cancels when |μ| ≫ σ), so trained models give the same outputs to
-// float rounding. Its gradient differentiates the composite form: nothing trains through running statistics.
+// r = 1/√(σ² + ε) per channel. It rounds as the composite form does, step by step (no fused multiply-add, μ
+// subtracted first: a folded x·scale + shift would also cancel when |μ| ≫ σ), so trained models give the same
+// bits as before. Its gradient differentiates the composite form: nothing trains through running statistics.
 
 /// Inputs (x, μ, σ², [γ], [β]) → y; the statistics and affine parameters have shape [C].
 struct BatchNormInferenceOp: CompositeOp {

@@ -49,6 +49,8 @@ let fusedCases: [FusedCase] = [
     FusedCase(op: "layerNormBackwardGrad", shapes: [[3, 9], [3, 9], [3, 1]]) {
         firstOrder({ layerNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2]) }, $0, wrt: [1])
     },
+    FusedCase(op: "batchNorm", shapes: [[3, 5, 7, 9], [5], [5]]) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
+    FusedCase(op: "batchNorm", shapes: [[3, 5, 7, 9], [5], [5]], dtype: .float32, tolerance: 2e-6) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
     FusedCase(op: "batchNormBackward", shapes: [[3, 5, 7, 9], [5], [5]]) {
         firstOrder({ $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 }, $0)
     },

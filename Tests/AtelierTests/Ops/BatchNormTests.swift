@@ -1,27 +1,18 @@
-// Batch norm's plain composite form (the engine-op expressions the fused ops replaced), kept as the reference the
-// fused kernels are tested against (CKernels/BatchNormKernelTests.swift), and the misuse the public calls stop at.
+// Batch norm's plain composite form (the engine-op expressions the fused ops replaced, which the ops keep as their
+// `composite`) as the reference the fused kernels are tested against (CKernels/BatchNormKernelTests.swift), and
+// the misuse the public calls stop at.
 import Testing
 @testable import Atelier
 
 /// Batch norm with batch statistics from engine ops: (y, batch mean, unbiased batch variance).
 func referenceBatchNormTraining(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> (y: Tensor, mean: Tensor, variance: Tensor) {
-    let c = x.shape[1], n = x.count / c
-    let mean = x.mean(axes: [0, 2, 3], keepDims: true)
-    let centered = x - mean
-    let biased = centered.square().mean(axes: [0, 2, 3], keepDims: true)
-    var y = centered * (biased + eps).rsqrt()
-    if let weight { y = y * weight.reshaped([1, c, 1, 1]) }
-    if let bias { y = y + bias.reshaped([1, c, 1, 1]) }
-    return (y, mean.reshaped([c]), biased.reshaped([c]) * (Double(n) / Double(max(n - 1, 1))))
+    let outputs = BatchNormOp(eps: eps, hasWeight: weight != nil, hasBias: bias != nil).composite([x] + [weight, bias].compactMap { $0 })
+    return (outputs[0], outputs[2], outputs[4])
 }
 
 /// Batch norm with given statistics from engine ops.
 func referenceBatchNormInference(_ x: Tensor, mean: Tensor, variance: Tensor, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
-    let c = x.shape[1]
-    var y = (x - mean.reshaped([1, c, 1, 1])) * (variance.reshaped([1, c, 1, 1]) + eps).rsqrt()
-    if let weight { y = y * weight.reshaped([1, c, 1, 1]) }
-    if let bias { y = y + bias.reshaped([1, c, 1, 1]) }
-    return y
+    BatchNormInferenceOp(eps: eps, hasWeight: weight != nil, hasBias: bias != nil).composite([x, mean, variance] + [weight, bias].compactMap { $0 })[0]
 }
 
 // Exit-test bodies capture nothing, so each misuse is written out in its own.
