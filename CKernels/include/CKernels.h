@@ -120,6 +120,35 @@ void ck_relu_forward_f32(float *out, const float *in, int64_t n);
 /// backward of dropout(relu(x)) from its output alone (y > 0 exactly where x > 0 and the element was kept).
 void ck_relu_backward_f32(float *dx, const float *y, const float *g, float scale, int64_t n);
 
+// MARK: - Batch normalisation (NCHW)
+
+// Channel `channel` of an [N, C, H, W] tensor (batch N, channels C, plane = H·W) is the N planes n·C + channel.
+// Each call covers one channel, so the caller can follow a channel's sums with its elementwise pass while the
+// channel is in cache. Sums accumulate in double for both element types.
+
+/// *mean and *m2 = Σ(x − mean)² over the channel's N·H·W elements (chunked two-pass, merged exactly).
+void ck_batch_norm_statistics_f32(double *mean, double *m2, const float *x, int64_t batch, int64_t channels,
+                                  int64_t plane, int64_t channel);
+void ck_batch_norm_statistics_f64(double *mean, double *m2, const double *x, int64_t batch, int64_t channels,
+                                  int64_t plane, int64_t channel);
+/// y = ((x − mean)·rstd)·weight + bias over the channel, and xhat = (x − mean)·rstd unless xhat is NULL;
+/// y may equal x.
+void ck_batch_norm_normalize_f32(float *y, float *xhat, const float *x, int64_t batch, int64_t channels,
+                                 int64_t plane, int64_t channel, float mean, float rstd, float weight, float bias);
+void ck_batch_norm_normalize_f64(double *y, double *xhat, const double *x, int64_t batch, int64_t channels,
+                                 int64_t plane, int64_t channel, double mean, double rstd, double weight,
+                                 double bias);
+/// *sum_g = Σ g and *sum_gx = Σ g·xhat over the channel.
+void ck_batch_norm_backward_sums_f32(double *sum_g, double *sum_gx, const float *g, const float *xhat,
+                                     int64_t batch, int64_t channels, int64_t plane, int64_t channel);
+void ck_batch_norm_backward_sums_f64(double *sum_g, double *sum_gx, const double *g, const double *xhat,
+                                     int64_t batch, int64_t channels, int64_t plane, int64_t channel);
+/// dx = scale·(g − mean_g − xhat·mean_gx) over the channel; dx may equal g.
+void ck_batch_norm_backward_f32(float *dx, const float *g, const float *xhat, int64_t batch, int64_t channels,
+                                int64_t plane, int64_t channel, float scale, float mean_g, float mean_gx);
+void ck_batch_norm_backward_f64(double *dx, const double *g, const double *xhat, int64_t batch, int64_t channels,
+                                int64_t plane, int64_t channel, double scale, double mean_g, double mean_gx);
+
 // MARK: - Stroke refinement loss
 
 /// Floats of per-thread scratch for windows of n strokes at r² (ck_refinement_loss_f32), to be prepared once by

@@ -49,6 +49,20 @@ let fusedCases: [FusedCase] = [
     FusedCase(op: "layerNormBackwardGrad", shapes: [[3, 9], [3, 9], [3, 1]]) {
         firstOrder({ layerNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2]) }, $0, wrt: [1])
     },
+    FusedCase(op: "batchNorm", shapes: [[3, 5, 7, 9], [5], [5]]) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
+    FusedCase(op: "batchNorm", shapes: [[3, 5, 7, 9], [5], [5]], dtype: .float32, tolerance: 2e-6) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
+    FusedCase(op: "batchNormBackward", shapes: [[3, 5, 7, 9], [5], [5]]) {
+        firstOrder({ $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 }, $0)
+    },
+    FusedCase(op: "batchNormBackward", shapes: [[3, 5, 7, 9], [5], [5]], dtype: .float32, tolerance: 5e-6) {
+        firstOrder({ $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 }, $0)
+    },
+    FusedCase(op: "batchNormInference", shapes: [[3, 5, 7, 9], [5], [5], [5], [5]], low: 0.5, high: 1.5) {
+        $0[0].batchNormInference(mean: $0[1], variance: $0[2], weight: $0[3], bias: $0[4])
+    },
+    FusedCase(op: "batchNormInference", shapes: [[3, 5, 7, 9], [5], [5], [5], [5]], dtype: .float32, low: 0.5, high: 1.5, tolerance: 0) {
+        $0[0].batchNormInference(mean: $0[1], variance: $0[2], weight: $0[3], bias: $0[4])
+    },
     FusedCase(op: "attention", shapes: [[2, 3, 5, 8], [2, 3, 6, 8], [2, 3, 6, 8], [3, 5, 6]], dtype: .float32, tolerance: 2e-6) {
         Tensor.attention(q: $0[0], k: $0[1], v: $0[2], bias: $0[3])
     },

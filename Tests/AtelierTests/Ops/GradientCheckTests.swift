@@ -102,6 +102,17 @@ let firstOrderCases: [GradCase] = [
     GradCase(name: "resize bilinear", shapes: [[1, 2, 3, 4]]) { $0[0].resized(height: 5, width: 7, mode: .bilinear) },
     GradCase(name: "resize bicubic", shapes: [[1, 2, 3, 4]]) { $0[0].resized(height: 6, width: 2, mode: .bicubic) },
     GradCase(name: "batchNorm train", shapes: [[3, 2, 2, 2], [2], [2]]) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
+    GradCase(name: "batchNorm train, odd sizes", shapes: [[3, 2, 3, 5], [2], [2]]) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
+    GradCase(name: "batchNorm train, no affine", shapes: [[2, 3, 2, 3]]) { $0[0].batchNormTraining(weight: nil, bias: nil).0 },
+    // The batch mean and variance are outputs too: their cotangents reach x through the forward's rule.
+    GradCase(name: "batchNorm train statistics", shapes: [[3, 2, 2, 3], [2], [2]]) {
+        let (y, mean, variance) = $0[0].batchNormTraining(weight: $0[1], bias: $0[2])
+        return y + (mean + variance.square()).reshaped([1, 2, 1, 1])
+    },
+    GradCase(name: "batchNormBackward", shapes: [[2, 3, 2, 3], [2, 3, 2, 3], [3], [3]]) {
+        let d = batchNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2], weight: $0[3])
+        return d.dx + (d.sumG * d.sumGXhat).reshaped([1, 3, 1, 1])
+    },
     GradCase(name: "batchNorm eval", shapes: [[3, 2, 2, 2], [2], [2], [2], [2]], low: 0.5, high: 1.5) {
         $0[0].batchNormInference(mean: $0[1], variance: $0[2], weight: $0[3], bias: $0[4])
     },
@@ -141,6 +152,21 @@ let secondOrderCases: [GradCase] = [
     GradCase(name: "linear", shapes: [[2, 3, 4], [5, 4], [5]]) { $0[0].linear(weight: $0[1], bias: $0[2]).tanh() },
     GradCase(name: "layerNorm", shapes: [[3, 6], [6], [6]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
     GradCase(name: "softmax", shapes: [[3, 5]]) { $0[0].softmax() },
+    // Batch norm's second order differentiates the fused backward's composite form; x̂ and r reach the forward's rule.
+    GradCase(name: "batchNorm train", shapes: [[3, 2, 2, 3], [2], [2]]) { $0[0].batchNormTraining(weight: $0[1], bias: $0[2]).0 },
+    GradCase(name: "batchNorm train, no affine, squared", shapes: [[2, 3, 3, 1]]) { $0[0].batchNormTraining(weight: nil, bias: nil).0.square() },
+    GradCase(name: "batchNorm train statistics", shapes: [[3, 2, 2, 3], [2], [2]]) {
+        let (y, mean, variance) = $0[0].batchNormTraining(weight: $0[1], bias: $0[2])
+        return y.tanh() + (mean * variance).reshaped([1, 2, 1, 1])
+    },
+    // Third order of batch norm.
+    GradCase(name: "batchNormBackward", shapes: [[2, 3, 2, 3], [2, 3, 2, 3], [3], [3]]) {
+        let d = batchNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2], weight: $0[3])
+        return d.dx.square() + (d.sumG * d.sumGXhat).reshaped([1, 3, 1, 1])
+    },
+    GradCase(name: "batchNorm eval", shapes: [[3, 2, 2, 2], [2], [2], [2], [2]], low: 0.5, high: 1.5) {
+        $0[0].batchNormInference(mean: $0[1], variance: $0[2], weight: $0[3], bias: $0[4]).square()
+    },
     // The composite higher-order rule of the fused layer-norm backward (third order of layer norm).
     GradCase(name: "layerNormBackward", shapes: [[3, 13], [3, 13], [3, 1]]) { layerNormBackward(g: $0[0], xhat: $0[1], rstd: $0[2]).square() },
     GradCase(name: "layerNorm (rows of 37)", shapes: [[2, 37], [37], [37]]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]).tanh() },
