@@ -30,6 +30,8 @@ extension BenchTrain {
         for _ in 0..<warmup {
             guard try trainer.trainStep().losses.total.isFinite else { throw ValidationError("non-finite loss in warm-up") }
         }
+        // The op table covers the timed steps only (not initialisation, validation or the warm-up).
+        Profiler.reset()
         var times: [Double] = [], synthesis: [Double] = []
         var peak = 0
         for _ in 0..<iterations {

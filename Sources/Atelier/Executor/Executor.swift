@@ -157,7 +157,7 @@ public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
             if Profiler.enabled {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 op.execute(context)
-                Profiler.record(Profiler.byShape ? "\(op.name) \(node.outputs[0].shape)" : op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                Profiler.record(Profiler.byShape ? "\(op.name) \(node.inputs.map(\.shape)) → \(node.outputs[0].shape)" : op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             } else {
                 op.execute(context)
             }

@@ -4,7 +4,7 @@ import Foundation
 
 public enum Profiler {
     nonisolated(unsafe) public static var enabled = ProcessInfo.processInfo.environment["ATELIER_PROFILE"].map { $0 == "1" || $0 == "shapes" } ?? false
-    /// Key timings by op name and output shape (`ATELIER_PROFILE=shapes`) instead of op name alone.
+    /// Key timings by op name, input shapes and output shape (`ATELIER_PROFILE=shapes`) instead of op name alone.
     nonisolated(unsafe) public static var byShape = ProcessInfo.processInfo.environment["ATELIER_PROFILE"] == "shapes"
     nonisolated(unsafe) private static var totals: [String: (seconds: Double, calls: Int)] = [:]
 
