@@ -373,6 +373,10 @@ public final class PaintTransformerTrainer {
         let parameters = network.namedParameters().map(\.1.tensor)
         network.train()
         var sheet: RasterImage? = nil
+        // One shard on one process: its gradients and scalars are the step's (weight 1), so they skip the
+        // reducer's copies (adding into zeros with weight 1 would give the same values).
+        let direct = plan.shards == 1 && group.size == 1
+        var directResult: (grads: [Tensor], values: [Double])? = nil
         for shard in plan.shards(ofRank: group.rank, ranks: group.size) {
             let b = plan.size(of: shard)
             var data = SplitMix64(seed: dataStreams[shard])
@@ -396,27 +400,35 @@ public final class PaintTransformerTrainer {
             dropoutStreams[shard] = (network.rng.seed, network.rng.offset)
 
             let values = scalars.map { $0.item() } + statistics.flatMap { $0.doubles() }
-            if reducer == nil { reducer = GradientReducer(shapes: parameters.map(\.shape), scalarCount: values.count) }
-            reducer!.add(gradients: grads, scalars: values, weight: plan.weight(of: shard))
+            if direct {
+                directResult = (grads, values)
+            } else {
+                if reducer == nil { reducer = GradientReducer(shapes: parameters.map(\.shape), scalarCount: values.count) }
+                reducer!.add(gradients: grads, scalars: values, weight: plan.weight(of: shard))
+            }
             if wantSheet {
                 sheet = Self.previewSheet(targets: batch.targets, canvases: batch.oldCanvases,
                                           predictions: losses.reconstruction.floats(), count: min(8, b))
             }
         }
-        let reducer = self.reducer!
-        defer { reducer.reset() }
-        do { try reducer.reduce(over: group) } catch { throw .distributed("\(error)") }
-        let grads = reducer.gradients()
-        let values = Array(reducer.scalars.prefix(6))
-        let (norm, _) = clipFactor(gradients: grads, maxNorm: .infinity)
-        guard values.allSatisfy(\.isFinite), norm.isFinite else {
+        let grads: [Tensor], scalars: [Double]
+        if let directResult {
+            (grads, scalars) = directResult
+        } else {
+            let reducer = self.reducer!
+            defer { reducer.reset() }
+            do { try reducer.reduce(over: group) } catch { throw .distributed("\(error)") }
+            (grads, scalars) = (reducer.gradients(), reducer.scalars)
+        }
+        let values = Array(scalars.prefix(6))
+        guard values.allSatisfy(\.isFinite), allFinite(grads) else {
             failedStep = step + 1
-            throw .nonFiniteLoss(step: step + 1, total: values[0], gradientNorm: norm)
+            throw .nonFiniteLoss(step: step + 1, total: values[0], gradientNorm: clipFactor(gradients: grads, maxNorm: .infinity).norm)
         }
         let rate = schedule.learningRate(at: step)
         optimizer.learningRate = rate
         optimizer.step(gradients: grads)
-        var statistics = reducer.scalars.dropFirst(6)
+        var statistics = scalars.dropFirst(6)
         network.replacePendingStatistics(&statistics)
         network.applyStatisticUpdates()
 

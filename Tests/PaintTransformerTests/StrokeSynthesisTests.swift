@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Atelier
 @testable import PaintTransformer
 import TestSupport
 
@@ -134,4 +135,58 @@ private func naiveTrainingLayer(_ stroke: Stroke, brushes: BrushSet, size: Int) 
     let stroke = Stroke(x: 0.5, y: 0.5, w: 0.4, h: 0.3, theta: 0.2, color: [1, 0, 0])
     let alpha = synth.renderer.layer(for: stroke, width: 32, height: 32).alpha
     #expect(StrokeSynthesizer.overlapRatio(alpha, over: alpha) > 0.9)
+}
+
+/// The batch definition written serially, one random draw after another, as the reference does.
+private func serialBatch(_ synth: StrokeSynthesizer, batchSize: Int, using rng: inout SplitMix64) -> StrokeBatch {
+    let n = synth.strokesPerPatch, p = synth.patchSize, big = 2 * p
+    var old = [Float](repeating: 0, count: batchSize * 3 * p * p)
+    for canvasIndex in 0..<(batchSize / 4) {
+        var canvas = RGBImage(width: big, height: big)
+        for _ in 0..<n {
+            let stroke = StrokeSynthesizer.randomStroke(using: &rng)
+            TrainingStrokeRenderer.composite(synth.renderer.layer(for: stroke, width: big, height: big), onto: &canvas)
+        }
+        for b in 0..<4 {
+            let (qy, qx) = (b / 2, b % 2)
+            for c in 0..<3 {
+                for y in 0..<p {
+                    for x in 0..<p {
+                        old[(((canvasIndex * 4 + b) * 3 + c) * p + y) * p + x] = canvas.pixels[(c * big + qy * p + y) * big + qx * p + x]
+                    }
+                }
+            }
+        }
+    }
+    var params: [Float] = [], colors: [Float] = [], validity: [Float] = [], targets: [Float] = []
+    for b in 0..<batchSize {
+        var target = RGBImage(width: p, height: p, pixels: Array(old[(b * 3 * p * p)..<((b + 1) * 3 * p * p)]))
+        var kept: [StrokeLayer] = []
+        for _ in 0..<n {
+            let stroke = StrokeSynthesizer.randomStroke(using: &rng)
+            params += [stroke.x, stroke.y, stroke.w, stroke.h, stroke.theta]
+            colors += [stroke.color.x, stroke.color.y, stroke.color.z]
+            let layer = synth.renderer.layer(for: stroke, width: p, height: p)
+            let isValid = kept.allSatisfy { StrokeSynthesizer.overlapRatio(layer.alpha, over: $0.alpha) < synth.overlapLimit }
+            if isValid { TrainingStrokeRenderer.composite(layer, onto: &target); kept.append(layer) }
+            validity.append(isValid ? 1 : 0)
+        }
+        targets += target.pixels
+    }
+    return StrokeBatch(batchSize: batchSize, strokesPerPatch: n, patchSize: p, params: params, colors: colors,
+                       validity: validity, oldCanvases: old, targets: targets)
+}
+
+@Test func batchMatchesTheSerialDefinitionOnAnyThreadCount() {
+    let synth = StrokeSynthesizer(brushes: .oilPaint(size: 96))
+    let saved = Threading.count
+    defer { Threading.setCount(saved) }
+    var reference = SplitMix64(seed: 5)
+    let expected = serialBatch(synth, batchSize: 12, using: &reference)
+    for threads in [1, 2] {
+        Threading.setCount(threads)
+        var rng = SplitMix64(seed: 5)
+        #expect(synth.makeBatch(batchSize: 12, using: &rng) == expected, "threads \(threads)")
+        #expect(rng.state == reference.state, "threads \(threads): the generator advanced differently")
+    }
 }

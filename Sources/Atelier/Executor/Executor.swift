@@ -124,7 +124,11 @@ public func plan(_ targets: [Tensor]) -> ExecutionPlan {
 /// - Returns: the plan that ran (its peak and total intermediate bytes).
 @discardableResult
 public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
+    let scheduleStart = Profiler.enabled ? DispatchTime.now().uptimeNanoseconds : 0
     let s = schedule(targets)
+    if Profiler.enabled {
+        Profiler.record("executor:schedule", seconds: Double(DispatchTime.now().uptimeNanoseconds - scheduleStart) / 1e9)
+    }
     // Kernels on this thread run with subnormals flushed, as parallelFor's slices do (see float_mode.c).
     let floatMode = ck_float_mode_flush_denormals()
     defer { ck_float_mode_restore(floatMode) }

@@ -13,6 +13,12 @@ public enum Profiler {
         totals[name] = (t.seconds + seconds, t.calls + 1)
     }
 
+    /// Seconds recorded so far, all rows together.
+    public static var totalSeconds: Double { totals.values.reduce(0) { $0 + $1.seconds } }
+
+    /// Seconds recorded so far under `name` (an op name, or `executor:schedule` for planning evaluations).
+    public static func seconds(of name: String) -> Double { totals[name]?.seconds ?? 0 }
+
     /// Clears the accumulated timings.
     public static func reset() { totals = [:] }
 

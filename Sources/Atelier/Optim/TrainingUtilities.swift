@@ -24,6 +24,40 @@ public func clipFactor(gradients: [Tensor], maxNorm: Double) -> (norm: Double, f
     return (norm, norm.isFinite ? min(1, maxNorm / (norm + 1e-6)) : 1)
 }
 
+/// True when every element of the (evaluated) gradients is finite: the check of `clipFactor`'s norm without its
+/// serial sum, as parallel integer scans of the exponent bits (all ones: infinity or NaN), which vectorise.
+public func allFinite(_ gradients: [Tensor]) -> Bool {
+    let missing = gradients.filter { $0.value == nil }
+    if !missing.isEmpty { evaluate(missing) }
+    let chunk = 1 << 16
+    for g in gradients {
+        let n = g.count, chunks = (n + chunk - 1) / chunk
+        let nonFinite = UnsafeMutablePointer<UInt64>.allocate(capacity: max(chunks, 1))
+        defer { nonFinite.deallocate() }
+        parallelFor(chunks) { r in
+            for c in r {
+                let range = (c * chunk)..<min(n, (c + 1) * chunk)
+                var found: UInt64 = 0
+                switch g.dtype {
+                case .float32:
+                    let bits = UnsafeRawPointer(g.value!.raw).assumingMemoryBound(to: UInt32.self)
+                    var m: UInt32 = 0
+                    for i in range { m = max(m, bits[i] & 0x7f80_0000) }
+                    found = m == 0x7f80_0000 ? 1 : 0
+                case .float64:
+                    let bits = UnsafeRawPointer(g.value!.raw).assumingMemoryBound(to: UInt64.self)
+                    var m: UInt64 = 0
+                    for i in range { m = max(m, bits[i] & 0x7ff0_0000_0000_0000) }
+                    found = m == 0x7ff0_0000_0000_0000 ? 1 : 0
+                }
+                nonFinite[c] = found
+            }
+        }
+        for c in 0..<chunks where nonFinite[c] != 0 { return false }
+    }
+    return true
+}
+
 /// Keeps `target`'s parameters as an exponential moving average of `source`'s:
 /// avg ← β·avg + (1 − β)·θ.
 public func updateMovingAverage(target: Module, source: Module, beta: Double) {
