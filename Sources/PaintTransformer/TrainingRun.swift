@@ -106,7 +106,7 @@ public final class PaintTransformerTrainingRun {
             for (tag, value) in result.losses.boardScalars { board?.scalar(tag: tag, value: value, step: step) }
             if let sheet = result.preview, group.isRoot { writePreview(sheet) }
             if let line = progress.line(after: result.losses, step: step, of: options.steps, every: options.logEvery, board: board) { log(line) }
-            if isDue(options.validateEvery, step: step) || (last && options.validateEvery > 0) { try scoreValidation() }
+            if isDue(options.validateEvery, step: step) || last { try scoreValidation() }
             flushBoard()
             if isDue(options.checkpointEvery, step: step) || last { try saveCheckpoint("step") }
             // Members see a stop request at different moments: they vote, so all stop after the same step.
@@ -126,6 +126,7 @@ public final class PaintTransformerTrainingRun {
     /// Whether a schedule of every `every` steps (0: never) falls on `step`.
     private func isDue(_ every: Int, step: Int) -> Bool { every > 0 && step % every == 0 }
 
+    /// Nothing without `validateEvery` or off the root.
     private func scoreValidation() throws(TrainerError) {
         try validation?.score(trainer.network, step: trainer.step, board: board, log: log)
     }

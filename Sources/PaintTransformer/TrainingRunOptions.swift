@@ -47,8 +47,8 @@ public struct PaintTransformerTrainingRunOptions: Sendable, Equatable {
         try Self.refuse("--batch", batch.flatMap(PaintTransformerTrainingLimits.batchProblem))
         try Self.refuse("--lr", learningRate.flatMap(PaintTransformerTrainingLimits.learningRateProblem))
         _ = try parsedLossWeights()
-        if let threads, !Threading.allowedCounts.contains(threads) {
-            throw .invalidOption(flag: "--threads", message: ThreadCountError(flag: "--threads", value: threads).description)
+        if let threads {
+            do { try Threading.validatedCount(threads) } catch { throw .invalidOption(flag: error.flag, message: error.description) }
         }
         if let shards {
             try Self.refuse("--shards", shards < 1 ? "\(shards) is not a positive number" : nil)
