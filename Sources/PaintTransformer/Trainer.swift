@@ -14,7 +14,7 @@ import Atelier
 // shard's own statistics in the forward (as per-process BN in PyTorch DDP); the running statistics are updated
 // once per step from the shards' averaged batch mean and variance, so they stay identical on every member.
 
-/// Why training stopped or a checkpoint could not be used.
+/// Why training stopped, a checkpoint could not be used, or a training run's option or output was refused.
 public enum TrainerError: Error, CustomStringConvertible {
     case nonFiniteLoss(step: Int, total: Double, gradientNorm: Double)
     case badBatchSize(Int)
@@ -30,6 +30,16 @@ public enum TrainerError: Error, CustomStringConvertible {
     case distributed(String)
     /// A weight would not be finite in the export dtype (e.g. beyond ±65504 in F16).
     case unrepresentableWeight(path: String, tensor: String, dtype: String)
+    /// A training-run option (`PaintTransformerTrainingRunOptions`) out of range; `message` starts with the flag.
+    case invalidOption(flag: String, message: String)
+    /// A name that is none of those a flag knows (a configuration).
+    case unknownValue(flag: String, value: String, known: [String])
+    /// The run's output folder (`--out`) could not be created.
+    case outputDirectory(path: String, reason: String)
+    /// A file of the run's output (validation.csv) could not be replaced.
+    case unwritable(FileWriteError)
+    /// A step of a training run failed with `error`; `lastGood` is the newest checkpoint holding good weights.
+    indirect case stepFailed(TrainerError, lastGood: (path: String, step: Int)?)
 
     public var description: String {
         switch self {
@@ -47,6 +57,13 @@ public enum TrainerError: Error, CustomStringConvertible {
         case let .distributed(reason): "data-parallel training: \(reason)"
         case let .stoppedAfterFailure(step):
             "training stopped at the non-finite step \(step); nothing more is trained or saved — resume from the last checkpoint"
+        case let .invalidOption(_, message): message
+        case let .unknownValue(flag, value, known): "unknown \(flag) '\(value)'; use one of \(known.joined(separator: ", "))"
+        case let .outputDirectory(path, reason): "cannot create output directory \(path): \(reason)"
+        case let .unwritable(e): e.description
+        case let .stepFailed(error, lastGood?):
+            "\(error); the last good checkpoint is \(lastGood.path) (step \(lastGood.step)), nothing was saved after the failure"
+        case let .stepFailed(error, nil): "\(error); no checkpoint was written in this run, and nothing was saved after the failure"
         }
     }
 }
@@ -84,7 +101,7 @@ public struct TrainingStepLosses: Sendable, Equatable {
 /// Settings of a training run (stored in checkpoints).
 public struct TrainerSettings: Sendable, Equatable {
     public var configuration: PaintTransformerConfiguration
-    public var batchSize: Int = 64
+    public var batchSize: Int = TrainerSettings.defaultBatchSize
     public var learningRate: Double = 1e-4
     /// Schedule length: the step decay happens in the last 20/220 of it.
     public var totalSteps: Int = 56_320
@@ -94,7 +111,7 @@ public struct TrainerSettings: Sendable, Equatable {
     /// Parts of each batch with their own random streams, spread over the process group (1: one stream, as a
     /// plain single-process run). Each part holds a multiple of 4 patches.
     public var shards: Int = 1
-    public init(configuration: PaintTransformerConfiguration, batchSize: Int = 64, learningRate: Double = 1e-4,
+    public init(configuration: PaintTransformerConfiguration, batchSize: Int = defaultBatchSize, learningRate: Double = 1e-4,
                 totalSteps: Int = 56_320, seed: UInt64 = 0, lossWeights: PaintTransformerLossWeights = .init(), shards: Int = 1) {
         self.shards = shards
         self.configuration = configuration
@@ -104,6 +121,10 @@ public struct TrainerSettings: Sendable, Equatable {
         self.seed = seed
         self.lossWeights = lossWeights
     }
+
+    /// The batch of a run not told otherwise (train-paint-transformer without `--batch`): the option checks
+    /// `--shards` against it before any work.
+    public static let defaultBatchSize = 64
 }
 
 /// Trains a `StrokePredictorNetwork` on synthetic strokes.
