@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Atelier: a CPU deep-learning engine in Swift for TransGAN and Paint Transformer.
-// Layers (arrows point down only): executables → models → engine (Atelier) → native (COpenBLAS, CDNNL, CMedia, CKernels).
+// Layers (arrows point down only): executables → models → media/data (AtelierMedia) → engine (Atelier) → native
+// (COpenBLAS, CDNNL, CKernels; CMedia under AtelierMedia only).
 import PackageDescription
 
 // No `platforms:`: the package targets Linux (Debian 12) only, which SwiftPM cannot state; its system libraries
@@ -12,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "Atelier", targets: ["Atelier"]),
         .library(name: "AtelierMPI", targets: ["AtelierMPI"]),
+        .library(name: "AtelierMedia", targets: ["AtelierMedia"]),
         .library(name: "PaintTransformer", targets: ["PaintTransformer"]),
         .library(name: "TransGAN", targets: ["TransGAN"]),
         .executable(name: "paint", targets: ["paint"]),
@@ -62,7 +64,7 @@ let package = Package(
         // MARK: - Engine
         .target(
             name: "Atelier",
-            dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMedia"]
+            dependencies: ["COpenBLAS", "CDNNL", "CKernels"]
         ),
         // Data-parallel training over MPI: the engine's ProcessGroup for `mpirun` (kept out of the engine so
         // that linking Atelier never links MPI).
@@ -71,16 +73,24 @@ let package = Package(
             dependencies: ["Atelier", "CMPI"]
         ),
 
+        // MARK: - Media/Data
+        // Images (codecs, resizing), animations and datasets, apart from the engine so that linking Atelier never
+        // links libpng, TurboJPEG or giflib.
+        .target(
+            name: "AtelierMedia",
+            dependencies: ["Atelier", "CMedia"]
+        ),
+
         // MARK: - Models
         .target(
             name: "PaintTransformer",
-            dependencies: ["Atelier", "CKernels"],
+            dependencies: ["Atelier", "AtelierMedia", "CKernels"],
             // The shipped model (F16 safetensors) and its note; read through Bundle.module.
             resources: [.copy("Resources")]
         ),
         .target(
             name: "TransGAN",
-            dependencies: ["Atelier"]
+            dependencies: ["Atelier", "AtelierMedia"]
         ),
 
         // MARK: - Executables
@@ -95,7 +105,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "paint-eval",
-            dependencies: ["Atelier", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Atelier", "AtelierMedia", "PaintTransformer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "train-paint-transformer",
@@ -107,7 +117,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "transgan-sample",
-            dependencies: ["Atelier", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Atelier", "AtelierMedia", "TransGAN", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "transgan-eval",
@@ -133,7 +143,8 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        // Helpers every test target shares: deterministic inputs, comparisons, scratch folders, SIMD levels.
+        // Helpers every test target shares: deterministic inputs, comparisons, scratch folders, SIMD levels, Python,
+        // the fuzz corpora.
         .target(
             name: "TestSupport",
             dependencies: ["CKernels"],
@@ -141,9 +152,14 @@ let package = Package(
         ),
         .testTarget(
             name: "AtelierTests",
-            dependencies: ["Atelier", "CKernels", "CMedia", "TestSupport"],
+            dependencies: ["Atelier", "CKernels", "TestSupport"],
             // Reference files made by other implementations (and the scripts that made them).
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            // CMedia for the tests' own encoders: they build image files that the library's writers cannot.
+            name: "AtelierMediaTests",
+            dependencies: ["Atelier", "AtelierMedia", "CMedia", "TestSupport"]
         ),
         .testTarget(
             // Runs the training executables (which `swift test` builds) under `mpirun -np 2` (Open MPI from
@@ -153,11 +169,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PaintTransformerTests",
-            dependencies: ["Atelier", "PaintTransformer", "CKernels", "TestSupport"]
+            dependencies: ["Atelier", "AtelierMedia", "PaintTransformer", "CKernels", "TestSupport"]
         ),
         .testTarget(
             name: "TransGANTests",
-            dependencies: ["Atelier", "TransGAN", "TestSupport"]
+            dependencies: ["Atelier", "AtelierMedia", "TransGAN", "TestSupport"]
         ),
     ]
 )

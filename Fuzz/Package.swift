@@ -17,6 +17,7 @@ let package = Package(
             name: "atelier-fuzz",
             dependencies: [
                 .product(name: "Atelier", package: atelier),
+                .product(name: "AtelierMedia", package: atelier),
                 .product(name: "TransGAN", package: atelier),
                 .product(name: "PaintTransformer", package: atelier),
             ]

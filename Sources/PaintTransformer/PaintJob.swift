@@ -1,5 +1,6 @@
 import Foundation
 import Atelier
+import AtelierMedia
 
 // What the `paint` command does, as a library call so tests can drive it: read (or generate) the picture, load
 // the model, paint coarse to fine, and write the painting, an animation and the stroke list. All outputs are

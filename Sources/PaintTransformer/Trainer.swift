@@ -1,5 +1,6 @@
 import Foundation
 import Atelier
+import AtelierMedia
 
 // Self-supervised training of the stroke predictor (reference §4): every step synthesises a fresh batch (random
 // background canvases and foreground strokes with the 75 % overlap rule), predicts, renders, matches and takes one

@@ -6,6 +6,7 @@
 // handlers). With a process group every member runs the same calls; only the root writes files and reports.
 import Foundation
 import Atelier
+import AtelierMedia
 
 /// How `PaintTransformerTrainingRun.train` ended.
 public struct PaintTransformerTrainingRunSummary: Sendable, Equatable {

@@ -3,6 +3,7 @@
 // alone, neither tells how close to real the samples are.
 import Foundation
 import Atelier
+import AtelierMedia
 
 /// One rung: what was scored and its scores against the test split.
 public struct CalibrationRung: Sendable, Equatable, Codable {

@@ -2,6 +2,7 @@
 // of images, or procedural `synthetic` images for tests; and helpers turning generator output into images.
 import Foundation
 import Atelier
+import AtelierMedia
 
 /// Where training images come from.
 public enum DataSource: Sendable, Equatable {

@@ -5,6 +5,7 @@
 // same classifier and sample count.
 import Foundation
 import Atelier
+import AtelierMedia
 /// conv 3×3 (1→32) → ReLU → avg-pool 2 → conv 3×3 (32→64) → ReLU → avg-pool 2 → conv 3×3 (64→64) → ReLU →
 /// avg-pool 2 → flatten (64·4·4) → Linear 128 → ReLU (the features) → Linear 10.
 public final class FeatureClassifier: Module, @unchecked Sendable {

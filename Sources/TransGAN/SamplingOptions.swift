@@ -2,6 +2,7 @@
 // latent is drawn, so `--grid-count 0`, `--scale 1000` or `--count 1000000000` end in one error line naming
 // the flag instead of a trap or an allocation the machine cannot hold.
 import Atelier
+import AtelierMedia
 
 public struct SamplingOptions: Sendable, Equatable {
     /// Images in the grid PNG, per row, and the nearest-neighbour upscaling of each.

@@ -14,6 +14,7 @@
 // zeroed only after D steps); we do not replicate that leak.
 import Foundation
 import Atelier
+import AtelierMedia
 
 /// The adversarial loss.
 public enum GANLoss: String, Sendable, Codable, CaseIterable {

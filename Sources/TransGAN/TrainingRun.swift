@@ -6,6 +6,7 @@
 // member runs the same calls; only the root writes files and reports progress.
 import Foundation
 import Atelier
+import AtelierMedia
 
 /// How `TransGANTrainingRun.train` ended.
 public struct TrainingRunSummary: Sendable, Equatable {

@@ -4,6 +4,7 @@
 import ArgumentParser
 import CommandLineSupport
 import Atelier
+import AtelierMedia
 import Foundation
 import PaintTransformer
 

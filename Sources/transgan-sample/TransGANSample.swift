@@ -3,6 +3,7 @@
 import ArgumentParser
 import CommandLineSupport
 import Atelier
+import AtelierMedia
 import Foundation
 import TransGAN
 

@@ -1,7 +1,8 @@
 // Both trainers with --logdir: each run (and each resume) adds one event file holding a summary per step under the
 // loss tags and the images the trainer makes; under mpirun only rank 0 writes one. The format itself is checked
-// against Python's tensorboard in AtelierTests (TensorBoardWriterTests); here the tags are found by their encoded
-// form in the file: a Summary.Value's tag field, key 0x0A then the length then the UTF-8 bytes.
+// against Python's tensorboard in AtelierTests (TensorBoardWriterTests) and AtelierMediaTests
+// (TensorBoardImageTests); here the tags are found by their encoded form in the file: a Summary.Value's tag field,
+// key 0x0A then the length then the UTF-8 bytes.
 import Foundation
 import Testing
 import TestSupport

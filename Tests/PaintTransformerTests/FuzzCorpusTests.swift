@@ -5,27 +5,21 @@ import Foundation
 import Testing
 import Atelier
 @testable import PaintTransformer
-
-/// Files under Fuzz/`kind`/`target`/ of this checkout, sorted.
-private func fuzzFiles(_ kind: String, _ target: String) throws -> [URL] {
-    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fuzz/\(kind)/\(target)")
-    return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil).sorted { $0.path < $1.path }
-}
+import TestSupport
 
 @Test func brushRegressionsAreRefusedAndSeedsLoad() throws {
-    let bad = try fuzzFiles("regressions", "brushes")
+    let bad = try FuzzInputs.files("regressions", "brushes")
     #expect(bad.count >= 13)
     for url in bad {
         #expect(throws: PaintJobError.self, "\(url.lastPathComponent)") { try PaintJob.loadBrush(url) }
     }
-    for url in try fuzzFiles("corpus", "brushes") {
+    for url in try FuzzInputs.files("corpus", "brushes") {
         #expect(throws: Never.self, "\(url.lastPathComponent)") { try PaintJob.loadBrush(url) }
     }
 }
 
 @Test func paintTransformerCheckpointSeedPassesMetadataChecks() throws {
-    let seed = try #require(try fuzzFiles("corpus", "checkpoints").first { $0.lastPathComponent == "paint-transformer.safetensors" })
+    let seed = try #require(try FuzzInputs.files("corpus", "checkpoints").first { $0.lastPathComponent == "paint-transformer.safetensors" })
     #expect {
         try PaintTransformerTrainer.resume(from: seed)
     } throws: { error in

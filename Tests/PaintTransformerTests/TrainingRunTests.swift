@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Atelier
+import AtelierMedia
 @testable import PaintTransformer
 import TestSupport
 

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Atelier
+import AtelierMedia
 @testable import TransGAN
 import TestSupport
 

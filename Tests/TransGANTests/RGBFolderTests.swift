@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 import Atelier
+import AtelierMedia
 @testable import TransGAN
 import TestSupport
 

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 import Atelier
+import AtelierMedia
 @testable import TransGAN
 import TestSupport
 

@@ -1,5 +1,6 @@
 // What one input exercises, per loader: the same calls the tools make on a user's file.
 import Atelier
+import AtelierMedia
 @testable import PaintTransformer
 import Foundation
 import TransGAN

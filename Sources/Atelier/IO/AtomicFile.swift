@@ -78,7 +78,7 @@ private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) 
     #endif
 }
 
-func errnoDescription() -> String {
+package func errnoDescription() -> String {
     String(cString: strerror(errno))
 }
 

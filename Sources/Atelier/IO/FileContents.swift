@@ -11,7 +11,7 @@ import Darwin
 
 extension Data {
     /// The contents of the file at `url`, as `Data(contentsOf:options:)` reads them.
-    init(readingFileAt url: URL, options: Data.ReadingOptions = []) throws {
+    package init(readingFileAt url: URL, options: Data.ReadingOptions = []) throws {
         var info = stat()
         if stat(url.path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 {
             self.init()

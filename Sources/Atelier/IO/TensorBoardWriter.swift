@@ -73,23 +73,13 @@ public final class TensorBoardWriter {
         append(.scalar(tag: tag, value: Float(value)), step: step)
     }
 
-    /// An already encoded PNG (or JPEG) of `width × height` pixels with `channels` (1 gray, 3 RGB, 4 RGBA).
+    /// An already encoded PNG (or JPEG) of `width × height` pixels with `channels` (1 gray, 3 RGB, 4 RGBA). The engine
+    /// links no image codec; AtelierMedia adds `image(tag:_:step:)`, which encodes a `RasterImage`.
     /// - Precondition: `width` and `height` in 1…Int32.max, `channels` in 1…4.
     public func image(tag: String, png: Data, width: Int, height: Int, channels: Int, step: Int) {
         precondition(width >= 1 && width <= Int(Int32.max) && height >= 1 && height <= Int(Int32.max) && (1...4).contains(channels),
                      "[TensorBoardWriter.image] \(width)×\(height)×\(channels) is not an image size")
         append(.image(tag: tag, png: [UInt8](png), width: Int32(width), height: Int32(height), colorspace: Int32(channels)), step: step)
-    }
-
-    /// `image` encoded as PNG.
-    /// - Throws: `TensorBoardError.imageNotEncodable` when libpng refuses it (an empty image).
-    public func image(tag: String, _ image: RasterImage, step: Int) throws(TensorBoardError) {
-        let png: Data
-        do { png = try image.pngData() } catch {
-            guard case let .encodingFailed(_, reason) = error else { throw .imageNotEncodable(tag: tag, reason: "\(error)") }
-            throw .imageNotEncodable(tag: tag, reason: reason)
-        }
-        self.image(tag: tag, png: png, width: image.width, height: image.height, channels: image.channels, step: step)
     }
 
     private func append(_ content: TensorBoardEvent.Content, step: Int) {

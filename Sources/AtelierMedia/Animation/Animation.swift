@@ -1,6 +1,7 @@
 // An animation: equally sized frames shown for a fixed time each, written as an animated GIF (AnimatedGIF.swift)
 // or an animated PNG (AnimatedPNG.swift). Used for TransGAN latent walks and Paint Transformer's
 // stroke-by-stroke paintings.
+import Atelier
 import Foundation
 
 /// Frames of one size, each shown for ``frameDuration`` seconds, looping ``loopCount`` times (0 = forever).

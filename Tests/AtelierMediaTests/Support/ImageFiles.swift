@@ -5,7 +5,7 @@
 import CMedia
 import Foundation
 import Testing
-@testable import Atelier
+@testable import AtelierMedia
 
 enum ImageFiles {
     // MARK: - PNG

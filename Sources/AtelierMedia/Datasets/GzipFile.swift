@@ -1,5 +1,6 @@
 // Whole-file reading through zlib's gzFile API. gzread passes non-gzip files through unchanged, so the same
 // reader serves `x.gz` and an already decompressed `x`.
+import Atelier
 import CMedia
 import Foundation
 

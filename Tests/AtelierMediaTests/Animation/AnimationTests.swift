@@ -2,11 +2,11 @@
 import CMedia
 import Foundation
 import Testing
-@testable import Atelier
+@testable import AtelierMedia
 import TestSupport
 
-extension IOTests {
-@Suite("IO.Animation")
+extension MediaTests {
+@Suite("Media.Animation")
 struct AnimationTests {
     /// Three flat frames (red, green, blue) with a white square that moves.
     static func frames(width: Int = 20, height: Int = 10) -> [RasterImage] {

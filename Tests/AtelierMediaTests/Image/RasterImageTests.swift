@@ -2,11 +2,11 @@
 // conversion, resizing, cropping, padding and grids. Per-format decoding is in ImageDecoderTests.
 import Foundation
 import Testing
-@testable import Atelier
+@testable import AtelierMedia
 import TestSupport
 
-extension IOTests {
-@Suite("IO.RasterImage")
+extension MediaTests {
+@Suite("Media.RasterImage")
 struct RasterImageTests {
     /// A deterministic test pattern with distinct values per pixel and channel.
     static func pattern(width: Int, height: Int, channels: Int) -> RasterImage {

@@ -1,6 +1,7 @@
 // CIFAR-10's binary version: data_batch_1.bin … data_batch_5.bin (training, 50 000 images) and test_batch.bin
 // (10 000). Each record is 1 label byte followed by 3072 bytes: the 32×32 red plane, then green, then blue,
 // each row-major, which is already CHW.
+import Atelier
 import Foundation
 
 extension ImageDataset {

@@ -3,6 +3,7 @@
 // maintained decoders that return errors instead of trapping: libpng's simplified API (PNG, also the encoder),
 // TurboJPEG (JPEG) and giflib (GIF), which keep their setjmp/longjmp inside C; BMP is parsed here in Swift.
 // Every decoder checks the header's size against the limits below before it allocates pixels.
+import Atelier
 import Foundation
 
 /// An 8-bit image with interleaved channels: gray (1), RGB (3) or RGBA (4).

@@ -4,10 +4,10 @@
 import CMedia
 import Foundation
 import Testing
-@testable import Atelier
+@testable import AtelierMedia
 
-extension IOTests {
-@Suite("IO.ImageDecoders")
+extension MediaTests {
+@Suite("Media.ImageDecoders")
 struct ImageDecoderTests {
     /// The error `decode` throws, or nil if it succeeds.
     static func failure(_ bytes: Data, _ source: String = "test") -> ImageError? {

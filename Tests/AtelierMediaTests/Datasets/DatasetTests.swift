@@ -3,11 +3,11 @@
 import CMedia
 import Foundation
 import Testing
-@testable import Atelier
+@testable import AtelierMedia
 import TestSupport
 
-extension IOTests {
-@Suite("IO.Datasets")
+extension MediaTests {
+@Suite("Media.Datasets")
 struct DatasetTests {
     // MARK: - Writers for test files
 
