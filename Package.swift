@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // Atelier: a CPU deep-learning engine in Swift for TransGAN and Paint Transformer.
 // Layers (arrows point down only): executables → models → media/data (AtelierMedia) → engine (Atelier) → native
-// (COpenBLAS, CDNNL, CKernels; CMedia under AtelierMedia only).
+// (COpenBLAS, CDNNL, CKernels; CMedia, which only AtelierMedia uses).
 import PackageDescription
 
 // No `platforms:`: the package targets Linux (Debian 12) only, which SwiftPM cannot state; its system libraries

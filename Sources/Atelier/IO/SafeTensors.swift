@@ -39,14 +39,12 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Reads and validates the file at `url`.
     /// - Throws: ``CheckpointError`` naming the file and the problem.
     public static func read(from url: URL) throws(CheckpointError) -> SafeTensorsFile {
-        // Before opening: a FIFO would block, a device or directory would read as nothing or fail vaguely.
-        if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
         let bytes: Data
         do {
             // Mapped, not copied: only the entries' ranges are copied out below.
-            bytes = try Data(readingFileAt: url, options: .mappedIfSafe)
+            bytes = try Data(readingFileAt: url, options: .mappedIfSafe, describe: Self.reason)
         } catch {
-            throw .unreadable(path: url.path, reason: Self.reason(error))
+            throw .unreadable(path: url.path, reason: error.reason)
         }
         return try decode(bytes, source: url.path)
     }

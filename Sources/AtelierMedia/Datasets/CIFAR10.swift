@@ -29,12 +29,11 @@ extension ImageDataset {
         for name in names {
             let url = folder.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { throw .missingFile(path: url.path) }
-            if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
             let bytes: Data
             do {
                 bytes = try Data(readingFileAt: url)
             } catch {
-                throw .unreadable(path: url.path, reason: error.localizedDescription)
+                throw .unreadable(path: url.path, reason: error.reason)
             }
             guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
                 let whole = max(1, (bytes.count + recordSize - 1) / recordSize)

@@ -127,13 +127,11 @@ public struct RasterImage: Sendable, Equatable {
     /// - Throws: ``ImageError`` naming the file: missing, empty, not an image, or larger than the limits.
     public static func load(from url: URL, channels: Int? = nil) throws(ImageError) -> RasterImage {
         guard FileManager.default.fileExists(atPath: url.path) else { throw .fileNotFound(path: url.path) }
-        // Before opening: a FIFO would block, a device or directory would read as nothing or fail vaguely.
-        if let problem = FileKind.readProblem(url.path) { throw .unreadable(path: url.path, reason: problem) }
         let bytes: Data
         do {
             bytes = try Data(readingFileAt: url)
         } catch {
-            throw .unreadable(path: url.path, reason: error.localizedDescription)
+            throw .unreadable(path: url.path, reason: error.reason)
         }
         return try decode(bytes, source: url.path, channels: channels)
     }
