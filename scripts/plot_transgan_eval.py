@@ -4,6 +4,10 @@ with the calibration ladder (calibration.json beside it, same classifier and sam
 Fréchet distance and KID, log scale. Needs matplotlib; not part of CI.
 
     python3 scripts/plot_transgan_eval.py docs/transgan-eval.png runs/transgan/frechet.csv [runs/other/frechet.csv …]
+
+A path written PATH@S plots minutes as step × S seconds instead of the run's own training seconds: for runs
+trained on one thread or on a shared machine, S is the step's time measured quietly (`bench-train`) at the
+thread count the minutes should mean.
 """
 import csv, json, os, sys
 import matplotlib
@@ -13,9 +17,13 @@ import matplotlib.pyplot as plt
 out, paths = sys.argv[1], sys.argv[2:]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=100)
 ladder = None
-for i, path in enumerate(paths):
+for i, arg in enumerate(paths):
+    path, _, step_seconds = arg.partition('@')
     rows = list(csv.DictReader(open(path)))
-    minutes = [float(r['training_seconds']) / 60 for r in rows]
+    if step_seconds:
+        minutes = [int(r['step']) * float(step_seconds) / 60 for r in rows]
+    else:
+        minutes = [float(r['training_seconds']) / 60 for r in rows]
     for ax, key, scale in ((axes[0], 'frechet', 1), (axes[1], 'kid', 1000)):
         ax.plot(minutes, [max(float(r[key]) * scale, 1e-3) for r in rows], marker='o', ms=3, color=f'C{i}',
                 label=os.path.basename(os.path.dirname(path)) or path)
@@ -29,7 +37,7 @@ for ax, key, scale, title in ((axes[0], 'frechet', 1, 'Fréchet distance vs test
         ax.axhline(value, color='grey', ls=':', lw=1)
         ax.annotate(rung['name'], (0, value), fontsize=7, color='dimgrey', va='bottom')
     ax.set_yscale('log')
-    ax.set_xlabel('training minutes (evaluations excluded)')
+    ax.set_xlabel('training minutes (evaluations excluded)' + (', from steps × s/step' if any('@' in a for a in paths) else ''))
     ax.set_title(title)
 axes[0].legend(fontsize=8)
 fig.tight_layout()
