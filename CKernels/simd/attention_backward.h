@@ -198,9 +198,9 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
         for (int g = 0; g < n; g++)
             for (int64_t b = 0; b < nblk; b++) {
                 const int64_t i0 = b * CK_BQ, nq = tq - i0 < CK_BQ ? tq - i0 : CK_BQ;
-                const float *dqt = mem[g].dqt + b * d * CK_BQ;
-                for (int64_t i = 0; i < nq; i++)
-                    for (int64_t c = 0; c < d; c++) dq[(bhs[g] * tq + i0 + i) * d + c] = dqt[c * CK_BQ + i] * scale;
+                float scales[CK_BQ];
+                for (int64_t i = 0; i < nq; i++) scales[i] = scale;
+                unpack_transposed_scaled(dq + (bhs[g] * tq + i0) * d, mem[g].dqt + b * d * CK_BQ, CK_BQ, nq, d, scales);
             }
     }
     free(scratch);

@@ -46,6 +46,25 @@ static void pack_transposed_scaled(float *xt, int64_t ldt, const float *x, int64
     }
 }
 
+/// x[i][c] = xt[c][i]·mul[i] for i < n, c < d: the inverse of pack_transposed_scaled, a [D][ldt] tile back to
+/// rows [n, D] with one factor per row. Same products as an element loop, so results do not depend on the path.
+static void unpack_transposed_scaled(float *x, const float *xt, int64_t ldt, int64_t n, int64_t d, const float *mul) {
+    int64_t i0 = 0;
+    for (; i0 + CK_VLEN <= n; i0 += CK_VLEN) {
+        int64_t c0 = 0;
+        for (; c0 + CK_VLEN <= d; c0 += CK_VLEN) {
+            vf r[CK_VLEN];
+            for (int c = 0; c < CK_VLEN; c++) r[c] = vf_load(xt + (c0 + c) * ldt + i0);
+            vf_transpose(r);
+            for (int i = 0; i < CK_VLEN; i++) vf_store(x + (i0 + i) * d + c0, r[i] * vf_splat(mul[i0 + i]));
+        }
+        for (; c0 < d; c0++)
+            for (int64_t i = i0; i < i0 + CK_VLEN; i++) x[i * d + c0] = xt[c0 * ldt + i] * mul[i];
+    }
+    for (int64_t i = i0; i < n; i++)
+        for (int64_t c = 0; c < d; c++) x[i * d + c] = xt[c * ldt + i] * mul[i];
+}
+
 /// st[j][i] (+)= b[i][j] (ld of b: ldb) for i < nq, j < nk: a bias block transposed (accumulate = 0: copied,
 /// and lanes [nq, VLEN-rounded nq) of the copied rows are zeroed).
 static void add_transposed(float *st, int64_t ldst, const float *b, int64_t ldb, int64_t nq, int64_t nk,
@@ -177,11 +196,12 @@ CK_INLINE void forward_query_block(int NQV, int n, const int64_t *bhs, int64_t i
     for (int g = 0; g < n; g++) {
         const float *mg = ml + g * 2 * CK_BQ, *lg = mg + CK_BQ, *otg = ot + g * d * CK_BQ;
         float *o = out + (bhs[g] * tq + i0) * d, *ls = lse + bhs[g] * tq + i0;
+        float inv[CK_BQ];
         for (int64_t i = 0; i < nq; i++) {
-            const float inv = lg[i] > 0.0f ? 1.0f / lg[i] : 0.0f;
-            for (int64_t c = 0; c < d; c++) o[i * d + c] = otg[c * BQ + i] * inv;
+            inv[i] = lg[i] > 0.0f ? 1.0f / lg[i] : 0.0f;
             ls[i] = lg[i] > 0.0f ? mg[i] + logf(lg[i]) : -INFINITY;
         }
+        unpack_transposed_scaled(o, otg, BQ, nq, d, inv);
     }
 }
 
