@@ -11,6 +11,16 @@
 #define CK_BKB 64 // keys per backward block
 #endif
 
+/// Σ a[c]·b[c] over one row in vector lanes (as a scalar chain it was latency-bound at large D).
+static float row_dot(const float *a, const float *b, int64_t d) {
+    vf acc = vf_splat(0.0f);
+    int64_t c = 0;
+    for (; c + CK_VLEN <= d; c += CK_VLEN) acc = vf_fma(vf_load(a + c), vf_load(b + c), acc);
+    float sum = vf_hsum(acc);
+    for (; c < d; c++) sum += a[c] * b[c];
+    return sum;
+}
+
 /// b[i][j] += st[j][i] (ld of b: ldb) for i < nq, j < nk: a transposed tile accumulated into rows.
 static void add_to_rows_transposed(float *b, int64_t ldb, const float *st, int64_t ldst, int64_t nq, int64_t nk) {
     int64_t j0 = 0;
@@ -139,8 +149,7 @@ void CK_NAME(attention_backward)(float *dq, float *dk, float *dv, float *dbias, 
             memset(m->dqt, 0, (size_t)(d * tqp) * sizeof(float));
             for (int64_t i = 0; i < tqp; i++) {
                 float acc = 0.0f;
-                if (i < tq)
-                    for (int64_t c = 0; c < d; c++) acc += doh[i * d + c] * oh[i * d + c];
+                if (i < tq) acc = row_dot(doh + i * d, oh + i * d, d);
                 m->delta[i] = acc;
                 // A fully masked row (lse = −inf) had P = 0 and output 0: it passes no gradient.
                 m->lsev[i] = i < tq && lh[i] != -INFINITY ? lh[i] : INFINITY;
