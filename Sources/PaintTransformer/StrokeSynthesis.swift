@@ -93,10 +93,9 @@ public struct StrokeSynthesizer: Sendable {
                             for b in range {
                                 let strokes = foregroundStrokes[(b * n)..<((b + 1) * n)]
                                 for (i, stroke) in strokes.enumerated() {
-                                    (params.baseAddress! + (b * n + i) * 5).update(
-                                        from: [stroke.x, stroke.y, stroke.w, stroke.h, stroke.theta], count: 5)
-                                    (colors.baseAddress! + (b * n + i) * 3).update(
-                                        from: [stroke.color.x, stroke.color.y, stroke.color.z], count: 3)
+                                    let pr = params.baseAddress! + (b * n + i) * 5, cr = colors.baseAddress! + (b * n + i) * 3
+                                    (pr[0], pr[1], pr[2], pr[3], pr[4]) = (stroke.x, stroke.y, stroke.w, stroke.h, stroke.theta)
+                                    (cr[0], cr[1], cr[2]) = (stroke.color.x, stroke.color.y, stroke.color.z)
                                 }
                                 let target = renderForeground(
                                     strokes: strokes, over: Array(old[(b * plane)..<((b + 1) * plane)]),

@@ -32,28 +32,28 @@ public func allFinite(_ gradients: [Tensor]) -> Bool {
     let chunk = 1 << 16
     for g in gradients {
         let n = g.count, chunks = (n + chunk - 1) / chunk
-        let nonFinite = UnsafeMutablePointer<UInt64>.allocate(capacity: max(chunks, 1))
-        defer { nonFinite.deallocate() }
-        parallelFor(chunks) { r in
-            for c in r {
-                let range = (c * chunk)..<min(n, (c + 1) * chunk)
-                var found: UInt64 = 0
-                switch g.dtype {
-                case .float32:
-                    let bits = UnsafeRawPointer(g.value!.raw).assumingMemoryBound(to: UInt32.self)
-                    var m: UInt32 = 0
-                    for i in range { m = max(m, bits[i] & 0x7f80_0000) }
-                    found = m == 0x7f80_0000 ? 1 : 0
-                case .float64:
-                    let bits = UnsafeRawPointer(g.value!.raw).assumingMemoryBound(to: UInt64.self)
-                    var m: UInt64 = 0
-                    for i in range { m = max(m, bits[i] & 0x7ff0_0000_0000_0000) }
-                    found = m == 0x7ff0_0000_0000_0000 ? 1 : 0
+        let raw = UnsafeRawPointer(g.value!.raw), dtype = g.dtype
+        var nonFinite = [Bool](repeating: false, count: chunks)
+        nonFinite.withUnsafeMutableBufferPointer { flags in
+            parallelFor(chunks) { r in
+                for c in r {
+                    let range = (c * chunk)..<min(n, (c + 1) * chunk)
+                    switch dtype {
+                    case .float32:
+                        let bits = raw.assumingMemoryBound(to: UInt32.self)
+                        var m: UInt32 = 0
+                        for i in range { m = max(m, bits[i] & 0x7f80_0000) }
+                        flags[c] = m == 0x7f80_0000
+                    case .float64:
+                        let bits = raw.assumingMemoryBound(to: UInt64.self)
+                        var m: UInt64 = 0
+                        for i in range { m = max(m, bits[i] & 0x7ff0_0000_0000_0000) }
+                        flags[c] = m == 0x7ff0_0000_0000_0000
+                    }
                 }
-                nonFinite[c] = found
             }
         }
-        for c in 0..<chunks where nonFinite[c] != 0 { return false }
+        if nonFinite.contains(true) { return false }
     }
     return true
 }
