@@ -147,7 +147,7 @@ let package = Package(
         // the fuzz corpora.
         .target(
             name: "TestSupport",
-            dependencies: ["CKernels"],
+            dependencies: ["Atelier", "CKernels"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
