@@ -4,6 +4,7 @@
 // `--refinement` stroke refinement's fused loss kernel (RefinementKernelBench.swift).
 import ArgumentParser
 import Atelier
+import CommandLineSupport
 import CKernels
 import COpenBLAS
 import Foundation

@@ -4,6 +4,7 @@
 // is the difference). `--model paint-transformer`: PaintTransformerBench.swift.
 import ArgumentParser
 import Atelier
+import CommandLineSupport
 import COpenBLAS
 import Foundation
 import TransGAN
