@@ -6,7 +6,6 @@ import Foundation
 import Synchronization
 import Testing
 import CKernels
-import COpenBLAS
 @testable import Atelier
 import TestSupport
 
@@ -88,24 +87,4 @@ private func contextWorkload() -> (values: [[Float]], plan: ExecutionPlan) {
     #expect(b.report().contains("square [[64]] → [64]") && !b.report().contains("exp"))
     a.reset()
     #expect(a.totalSeconds == 0)
-}
-
-/// OpenBLAS's thread count is process-wide and follows whichever context entered last (`BLASThreads`), so
-/// concurrent contexts rely on a GEMM's result not depending on it. Shapes: the engine's folded and batched
-/// products, small and above OpenBLAS's threading threshold, odd edges.
-@Test(arguments: [(33, 16, 16), (132, 16, 33), (257, 129, 300), (1024, 96, 384), (61, 1000, 77)])
-func sgemmResultsDoNotDependOnOpenBLASThreads(_ m: Int, _ n: Int, _ k: Int) {
-    var rng = TestRNG(UInt64(m * n + k))
-    let a = rng.floats(m * k), b = rng.floats(k * n)
-    func product(threads: Int32) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        let saved = openblas_get_num_threads()
-        openblas_set_num_threads(threads)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
-        openblas_set_num_threads(saved)
-        return c
-    }
-    let one = product(threads: 1)
-    #expect(one.contains { $0 != 0 })
-    for threads: Int32 in [2, 4] { #expect(product(threads: threads) == one, "\(threads) OpenBLAS threads") }
 }
