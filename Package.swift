@@ -94,10 +94,11 @@ let package = Package(
         ),
 
         // MARK: - Executables
-        // One-line error reporting shared by the command-line tools.
+        // What the command-line tools share: one-line errors, progress on stderr, stop requests from signals, and
+        // the restart that selects OpenBLAS's fast kernels.
         .target(
             name: "CommandLineSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["COpenBLAS", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "paint",
@@ -132,13 +133,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-ops",
-            dependencies: ["Atelier", "PaintTransformer", "CKernels", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Atelier", "PaintTransformer", "CKernels", "COpenBLAS", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-ops"
         ),
         // bench-train: one full training iteration per model (`--model transgan`; more models plug into its switch).
         .executableTarget(
             name: "bench-train",
-            dependencies: ["Atelier", "PaintTransformer", "TransGAN", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Atelier", "PaintTransformer", "TransGAN", "COpenBLAS", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench-train"
         ),
 
@@ -147,7 +148,7 @@ let package = Package(
         // the fuzz corpora.
         .target(
             name: "TestSupport",
-            dependencies: ["CKernels"],
+            dependencies: ["Atelier", "CKernels"],
             path: "Tests/TestSupport"
         ),
         .testTarget(

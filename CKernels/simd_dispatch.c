@@ -1,7 +1,6 @@
 // Runtime choice of the vector path, so one binary runs on CPUs with and without AVX-512.
-// The active level is process-wide (an atomic, so concurrent readers are race-free); tests lower it
-// to exercise each path.
-#include <stdatomic.h>
+// The active level belongs to the calling thread: the engine's execution context sets it on every thread that runs
+// its kernels, so two evaluations forcing different paths (tests do) can run at once.
 #include "CKernels.h"
 #include "simd/levels.h"
 
@@ -14,7 +13,7 @@ static int best_level(void) {
     return 0;
 }
 
-static _Atomic int active = -1; // −1: not chosen yet, use the best
+static _Thread_local int active = -1; // −1: not chosen, use the best
 
 int ck_simd_level_supported(void) { return best_level(); }
 
@@ -30,12 +29,11 @@ int ck_cpu_has_skylake_avx512(void) {
 
 void ck_set_simd_level(int level) {
     int best = best_level();
-    atomic_store_explicit(&active, level < 0 || level > best ? best : level, memory_order_relaxed);
+    active = level < 0 || level > best ? best : level;
 }
 
 int ck_active_simd_level(void) {
-    int level = atomic_load_explicit(&active, memory_order_relaxed);
-    return level >= 0 ? level : best_level();
+    return active >= 0 ? active : best_level();
 }
 
 int ck_simd_level(void) { return ck_active_simd_level(); }

@@ -4,6 +4,7 @@
 // `--refinement` stroke refinement's fused loss kernel (RefinementKernelBench.swift).
 import ArgumentParser
 import Atelier
+import CommandLineSupport
 import CKernels
 import COpenBLAS
 import Foundation
@@ -28,8 +29,10 @@ struct BenchOps: ParsableCommand {
         if let threads { Threading.setCount(threads) }
         if gemmBf16 { return try GEMMBF16Bench(reps: reps, json: json).run() }
         if refinement {
-            if let simdLevel { ck_set_simd_level(simdLevel) }
-            return try RefinementKernelBench(reps: reps, json: json).run()
+            if let simdLevel, !(0...2).contains(simdLevel) { throw ValidationError("--simd-level must be 0, 1 or 2, got \(simdLevel)") }
+            return try ExecutionContext.current.with(simdLevel: simdLevel.map(Int.init)).run {
+                try RefinementKernelBench(reps: reps, json: json).run()
+            }
         }
         let gen = RandomGenerator(seed: 1)
         let weights = (0..<layers).map { _ in Parameter(Initializer.pytorchDefault([width, width], fanIn: width, rng: gen)) }
@@ -37,12 +40,13 @@ struct BenchOps: ParsableCommand {
         let x = Tensor.normal([batch, width], rng: gen).materialized()
 
         // Engine: y = relu(x Wᵀ + b) per layer, loss = mean(y²).
+        var peak = 0  // the planned peak of the engine's evaluation
         func engineStep() -> (Tensor, [Tensor]) {
             var h = x
             for l in 0..<layers { h = h.linear(weight: weights[l].tensor, bias: biases[l].tensor, precision: precision).relu() }
             let loss = h.square().mean()
             let grads = gradients(of: loss, wrt: weights.map(\.tensor))
-            evaluate([loss] + grads)
+            peak = evaluate([loss] + grads).peakBytes
             return (loss, grads)
         }
 
@@ -94,7 +98,6 @@ struct BenchOps: ParsableCommand {
         let engine = min(engineMs, engineMs2)
         let flops = Double(3 * layers) * 2 * Double(batch) * Double(width) * Double(width)
         let overhead = (engine - bareMs) / bareMs
-        let peak = ExecutorStatistics.lastPeakBytes
         let rss = peakRSSBytes()
         let core = String(cString: openblas_get_corename())
         if json {

@@ -4,6 +4,7 @@
 // is the difference). `--model paint-transformer`: PaintTransformerBench.swift.
 import ArgumentParser
 import Atelier
+import CommandLineSupport
 import COpenBLAS
 import Foundation
 import TransGAN
@@ -72,12 +73,12 @@ struct BenchTrain: ParsableCommand {
             print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core), thread timeout \(spin)")
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             print(String(format: "one iteration: median %.1f ms (min %.1f ms, %d runs); peak RSS %.1f MB", median, sorted.first ?? 0, timings.count, rss))
-            if Profiler.enabled {
-                print(Profiler.report(top: profileTop))
+            if let profiler = ExecutionContext.current.profiler {
+                print(profiler.report(top: profileTop))
                 // What the op table does not see: building the graph and its gradients, host work between runs.
                 let steps = Double(timings.count), mean = timings.reduce(0, +) / steps
-                let scheduling = 1000 * Profiler.seconds(of: "executor:schedule") / steps
-                let ops = 1000 * Profiler.totalSeconds / steps - scheduling
+                let scheduling = 1000 * profiler.seconds(of: "executor:schedule") / steps
+                let ops = 1000 * profiler.totalSeconds / steps - scheduling
                 let outside = mean - ops - scheduling
                 print(String(format: "per iteration (mean %.1f ms): executor ops %.1f ms (%.1f %%), scheduling %.1f ms (%.1f %%), "
                              + "outside the executor %.1f ms (%.1f %%: graph and gradient building, host work)",
@@ -108,7 +109,7 @@ struct BenchTrain: ParsableCommand {
             let s = try trainer.trainStep()
             guard s.dLoss.isFinite, s.gLoss?.isFinite ?? true else { throw ValidationError("non-finite loss in warm-up") }
         }
-        Profiler.reset()
+        ExecutionContext.current.profiler?.reset()
         var times: [Double] = []
         for _ in 0..<iterations {
             let t0 = DispatchTime.now().uptimeNanoseconds

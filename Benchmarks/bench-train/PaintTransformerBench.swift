@@ -31,7 +31,7 @@ extension BenchTrain {
             guard try trainer.trainStep().losses.total.isFinite else { throw ValidationError("non-finite loss in warm-up") }
         }
         // The op table covers the timed steps only (not initialisation, validation or the warm-up).
-        Profiler.reset()
+        ExecutionContext.current.profiler?.reset()
         var times: [Double] = [], synthesis: [Double] = []
         var peak = 0
         for _ in 0..<iterations {
@@ -40,9 +40,9 @@ extension BenchTrain {
             _ = trainer.synthesizer.makeBatch(batchSize: batch, using: &g)
             synthesis.append(Double(DispatchTime.now().uptimeNanoseconds - s0) / 1e6)
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try trainer.trainStep()
+            let step = try trainer.trainStep()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            peak = max(peak, ExecutorStatistics.lastPeakBytes)
+            peak = max(peak, step.executorPeakBytes)
         }
         let synth = synthesis.sorted()[synthesis.count / 2]
         return (times, ["parameters": String(trainer.network.parameterCount), "synthesis_ms": String(format: "%.1f", synth),

@@ -8,14 +8,15 @@
 
 // MARK: - SIMD level
 
-/// Which vector path the kernels use: 0 portable, 1 AVX2+FMA, 2 AVX-512 (the best the CPU has by default).
+/// Which vector path the kernels use on the calling thread: 0 portable, 1 AVX2+FMA, 2 AVX-512 (the best the CPU has
+/// by default).
 int ck_simd_level(void);
 /// The best level this CPU supports.
 int ck_simd_level_supported(void);
 /// Whether the CPU has the AVX-512 subsets of Skylake-SP (F, CD, BW, DQ, VL): OpenBLAS's SkylakeX kernels.
 int ck_cpu_has_skylake_avx512(void);
-/// Forces a level for the whole process (tests): clamped to what the CPU supports; a negative level restores
-/// the best. Results of the levels agree to rounding, not bitwise.
+/// Forces a level for the calling thread (Swift sets it through ExecutionContext): clamped to what the CPU supports;
+/// a negative level restores the best. Results of the levels agree to rounding, not bitwise.
 void ck_set_simd_level(int level);
 
 // MARK: - Peak probe

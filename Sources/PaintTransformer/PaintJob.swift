@@ -255,7 +255,7 @@ public enum PaintJob {
         }
         let paintSeconds = Date().timeIntervalSince(paintStart)
         log(String(format: "network %.2f s, rendering %.2f s", networkSeconds, paintSeconds - networkSeconds))
-        if Profiler.enabled { log(Profiler.report(top: 15)) }
+        if let profiler = ExecutionContext.current.profiler { log(profiler.report(top: 15)) }
 
         // Encode everything first, then write and publish the files together.
         let result = RasterImage(planar: painting.image.pixels, channels: 3, height: image.height, width: image.width)

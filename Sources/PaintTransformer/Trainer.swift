@@ -383,6 +383,8 @@ public final class PaintTransformerTrainer {
         public var losses: TrainingStepLosses
         /// target | canvas | prediction rows for the first patches, when asked for.
         public var preview: RasterImage?
+        /// The most intermediate bytes one of the step's evaluations held at once (its plan's peak).
+        public var executorPeakBytes: Int
     }
 
     /// Synthesises a batch (this member's shards of it) and takes one optimiser step, the same on every member.
@@ -399,6 +401,7 @@ public final class PaintTransformerTrainer {
         // reducer's copies (adding into zeros with weight 1 would give the same values).
         let direct = plan.shards == 1 && group.size == 1
         var directResult: (grads: [Tensor], values: [Double])? = nil
+        var executorPeakBytes = 0
         for shard in plan.shards(ofRank: group.rank, ranks: group.size) {
             let b = plan.size(of: shard)
             var data = SplitMix64(seed: dataStreams[shard])
@@ -417,7 +420,8 @@ public final class PaintTransformerTrainer {
             let scalars = [losses.total, losses.pixel, losses.parameters, losses.wasserstein, losses.decision, losses.proposal]
             let wantSheet = preview && shard == 0
             let statistics = network.pendingStatistics()
-            evaluate(scalars + grads + statistics + (wantSheet ? [losses.reconstruction] : []))
+            let executed = evaluate(scalars + grads + statistics + (wantSheet ? [losses.reconstruction] : []))
+            executorPeakBytes = max(executorPeakBytes, executed.peakBytes)
             dataStreams[shard] = data.state
             dropoutStreams[shard] = (network.rng.seed, network.rng.offset)
 
@@ -457,7 +461,7 @@ public final class PaintTransformerTrainer {
         return StepResult(
             losses: TrainingStepLosses(step: step, total: values[0], pixel: values[1], parameters: values[2],
                                        wasserstein: values[3], decision: values[4], proposal: values[5], learningRate: rate),
-            preview: sheet)
+            preview: sheet, executorPeakBytes: executorPeakBytes)
     }
 
     /// Three rows of `count` patches (target, canvas, prediction), each patch enlarged 4× (nearest).

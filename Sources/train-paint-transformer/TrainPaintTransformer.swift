@@ -9,9 +9,6 @@ import Atelier
 import Foundation
 import PaintTransformer
 
-/// Set by the signal handler; the run reads it after each step.
-nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
-
 private let defaults = PaintTransformerTrainingRunOptions()
 
 @main
@@ -86,7 +83,7 @@ struct TrainPaintTransformer: ParsableCommand {
         let run = try PaintTransformerTrainingRun(options, group: group, log: StandardError.line)
         // Ctrl-C, SIGTERM or SIGUSR1: finish the current step, save, stop. (Under mpirun, send SIGUSR1 to mpirun,
         // which forwards it; on Ctrl-C mpirun itself ends the ranks within a second or two.)
-        for number in [SIGINT, SIGTERM, SIGUSR1] { signal(number) { _ in stopRequested = 1 } }
-        return try run.train(stopRequested: { stopRequested != 0 }).stoppedOnRequest
+        StopRequest.installSignalHandlers()
+        return try run.train(stopRequested: { StopRequest.isRequested }).stoppedOnRequest
     }
 }

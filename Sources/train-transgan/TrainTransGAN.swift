@@ -8,9 +8,6 @@ import Atelier
 import Foundation
 import TransGAN
 
-/// Set by the signal handler; the run reads it before each step.
-nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
-
 private let defaults = TrainingRunOptions()
 
 @main
@@ -117,7 +114,7 @@ struct TrainTransGAN: ParsableCommand {
         }
         let run = try TransGANTrainingRun(options, group: group, log: StandardError.line)
         // Ctrl-C, SIGTERM or SIGUSR1 save and stop (under mpirun, send SIGUSR1 to mpirun, which forwards it).
-        for number in [SIGINT, SIGTERM, SIGUSR1] { signal(number) { _ in stopRequested = 1 } }
-        if try run.train(stopRequested: { stopRequested != 0 }).stoppedOnRequest { throw ExitCode(130) }
+        StopRequest.installSignalHandlers()
+        if try run.train(stopRequested: { StopRequest.isRequested }).stoppedOnRequest { throw ExitCode(130) }
     }
 }

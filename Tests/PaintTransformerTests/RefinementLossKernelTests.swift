@@ -68,12 +68,9 @@ private struct RefinementCase {
     }
 }
 
-@Suite(.serialized) struct RefinementLossKernelLevels {
+@Suite struct RefinementLossKernelLevels {
     @Test(arguments: [1, 2])
-    func fusedRefinementLossMatchesEngineOps(threads: Int) {
-        let saved = Threading.count
-        Threading.setCount(threads)
-        defer { Threading.setCount(saved) }
+    func fusedRefinementLossMatchesEngineOps(threads: Int) { ExecutionContext.current.with(threads: threads).run {
         for seed: UInt64 in [3, 11] {
             let c = RefinementCase(seed: seed)
             let kernel = RefinementLossKernel(brushes: c.brushes)
@@ -110,7 +107,7 @@ private struct RefinementCase {
                 }
             }
         }
-    }
+    } }
 
     /// `removalChanges` against brute force: the window's loss evaluated again with the stroke left out. The cases
     /// have padding strokes (window 3), colours up to 1.5 that clip at white (checked by the test above), strokes
@@ -226,12 +223,12 @@ extension RefinementLossKernelLevels {
 @Test func fusedRefinementLossDoesNotDependOnThreadCount() {
     let c = RefinementCase(seed: 7)
     let kernel = RefinementLossKernel(brushes: c.brushes)
-    let saved = Threading.count
-    defer { Threading.setCount(saved) }
-    Threading.setCount(1)
-    let one = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
-    Threading.setCount(2)
-    let two = kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+    let one = ExecutionContext.current.with(threads: 1).run {
+        kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+    }
+    let two = ExecutionContext.current.with(threads: 2).run {
+        kernel.evaluate(targets: c.targets, canvases: c.canvases, strokes: c.strokes, resolution: c.r)
+    }
     #expect(one.loss == two.loss && one.shapeGradients == two.shapeGradients && one.colorGradients == two.colorGradients
             && one.windowLosses == two.windowLosses && one.removalChanges == two.removalChanges)
     // A reused workspace (3 slots for 5 windows, used twice) leaves nothing behind that changes a result.

@@ -179,14 +179,12 @@ private func serialBatch(_ synth: StrokeSynthesizer, batchSize: Int, using rng: 
 
 @Test func batchMatchesTheSerialDefinitionOnAnyThreadCount() {
     let synth = StrokeSynthesizer(brushes: .oilPaint(size: 96))
-    let saved = Threading.count
-    defer { Threading.setCount(saved) }
     var reference = SplitMix64(seed: 5)
     let expected = serialBatch(synth, batchSize: 12, using: &reference)
     for threads in [1, 2] {
-        Threading.setCount(threads)
         var rng = SplitMix64(seed: 5)
-        #expect(synth.makeBatch(batchSize: 12, using: &rng) == expected, "threads \(threads)")
+        let batch = ExecutionContext.current.with(threads: threads).run { synth.makeBatch(batchSize: 12, using: &rng) }
+        #expect(batch == expected, "threads \(threads)")
         #expect(rng.state == reference.state, "threads \(threads): the generator advanced differently")
     }
 }

@@ -13,12 +13,6 @@ public struct ExecutionPlan {
     public let totalBytes: Int
 }
 
-/// Statistics of the most recent evaluation.
-public enum ExecutorStatistics {
-    nonisolated(unsafe) public static var lastPeakBytes = 0
-    nonisolated(unsafe) public static var lastTotalBytes = 0
-}
-
 @inline(__always) private func key(_ t: Tensor) -> Int { t.node.id &* 16 &+ t.index }
 
 private struct Schedule {
@@ -120,20 +114,22 @@ public func plan(_ targets: [Tensor]) -> ExecutionPlan {
     return ExecutionPlan(nodes: s.order, peakBytes: s.peak, totalBytes: s.total)
 }
 
-/// Evaluates `targets` (and only what they need), storing their values in their nodes.
-/// - Returns: the plan that ran (its peak and total intermediate bytes).
+/// Evaluates `targets` (and only what they need) in `context` (nil: `ExecutionContext.current`), storing their
+/// values in their nodes.
+/// - Returns: the plan that ran: its statistics (peak and total intermediate bytes) are this evaluation's.
 @discardableResult
-public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
-    let scheduleStart = Profiler.enabled ? DispatchTime.now().uptimeNanoseconds : 0
+public func evaluate(_ targets: [Tensor], in context: ExecutionContext? = nil) -> ExecutionPlan {
+    let context = context ?? .current
+    return context.run { execute(targets, profiler: context.profiler) }
+}
+
+private func execute(_ targets: [Tensor], profiler: Profiler?) -> ExecutionPlan {
+    let scheduleStart = profiler != nil ? DispatchTime.now().uptimeNanoseconds : 0
     let s = schedule(targets)
-    if Profiler.enabled {
-        Profiler.record("executor:schedule", seconds: Double(DispatchTime.now().uptimeNanoseconds - scheduleStart) / 1e9)
-    }
+    profiler?.record("executor:schedule", seconds: Double(DispatchTime.now().uptimeNanoseconds - scheduleStart) / 1e9)
     // Kernels on this thread run with subnormals flushed, as parallelFor's slices do (see float_mode.c).
     let floatMode = ck_float_mode_flush_denormals()
     defer { ck_float_mode_restore(floatMode) }
-    ExecutorStatistics.lastPeakBytes = s.peak
-    ExecutorStatistics.lastTotalBytes = s.total
     var buffers: [Int: Buffer] = [:]
     func buffer(of t: Tensor) -> Buffer {
         if let v = t.value { return v }
@@ -158,10 +154,10 @@ public func evaluate(_ targets: [Tensor]) -> ExecutionPlan {
                 inputs: inputs, inputShapes: node.inputs.map(\.shape),
                 outputs: outputs, outputShapes: node.outputs.map(\.shape),
                 dtype: node.outputs[0].dtype)
-            if Profiler.enabled {
+            if let profiler {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 op.execute(context)
-                Profiler.record(Profiler.byShape ? "\(op.name) \(node.inputs.map(\.shape)) → \(node.outputs[0].shape)" : op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                profiler.record(profiler.byShape ? "\(op.name) \(node.inputs.map(\.shape)) → \(node.outputs[0].shape)" : op.name, seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             } else {
                 op.execute(context)
             }

@@ -1,9 +1,10 @@
 import CKernels
 import Foundation
 
-/// The machine's measured FP32 peak: fused multiply-add chains on every worker thread at once, at the active SIMD
-/// level. Benchmarks print their rates beside it, so a figure reads as a share of what this machine can do rather
-/// than of a number from a data sheet (the CPU can change between runs; clocks drop when all cores are busy).
+/// The machine's measured FP32 peak: fused multiply-add chains on every worker thread at once, at the current
+/// context's SIMD level. Benchmarks print their rates beside it, so a figure reads as a share of what this machine
+/// can do rather than of a number from a data sheet (the CPU can change between runs; clocks drop when all cores
+/// are busy).
 public struct FMACeiling: Sendable, Codable, CustomStringConvertible {
     /// Best of the rounds, in GFLOP/s over all threads.
     public let gigaflops: Double
@@ -14,6 +15,7 @@ public struct FMACeiling: Sendable, Codable, CustomStringConvertible {
     /// Measures: `rounds` timings of `iterations` chain steps per thread, the best kept (machines are shared).
     public static func measure(threads: Int = Threading.count, rounds: Int = 5, iterations: Int64 = 4_000_000) -> FMACeiling {
         precondition(threads > 0 && rounds > 0 && iterations > 0, "[FMACeiling] threads \(threads), rounds \(rounds), iterations \(iterations)")
+        let context = ExecutionContext.current
         var best = 0.0
         for _ in 0..<rounds {
             let flops = UnsafeMutablePointer<Double>.allocate(capacity: threads)
@@ -21,16 +23,18 @@ public struct FMACeiling: Sendable, Codable, CustomStringConvertible {
             let slots = UncheckedSendable(flops)
             let start = DispatchTime.now().uptimeNanoseconds
             DispatchQueue.concurrentPerform(iterations: threads) { t in
-                var done = 0.0
-                // The multiplier and addend keep every chain finite and non-subnormal.
-                let checksum = ck_fma_probe(iterations, 0.999_999, 1e-6, &done)
-                slots.value[t] = checksum.isFinite ? done : 0
+                context.install {
+                    var done = 0.0
+                    // The multiplier and addend keep every chain finite and non-subnormal.
+                    let checksum = ck_fma_probe(iterations, 0.999_999, 1e-6, &done)
+                    slots.value[t] = checksum.isFinite ? done : 0
+                }
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let total = (0..<threads).reduce(0.0) { $0 + flops[$1] }
             best = max(best, total / seconds / 1e9)
         }
-        return FMACeiling(gigaflops: best, threads: threads, simdLevel: Int(ck_simd_level()))
+        return FMACeiling(gigaflops: best, threads: threads, simdLevel: Int(context.install { ck_simd_level() }))
     }
 
     /// `rate` (GFLOP/s) as a share of the ceiling.

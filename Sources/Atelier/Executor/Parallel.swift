@@ -1,41 +1,31 @@
-// One parallelism setting for the whole process: Swift's slice pool and OpenBLAS's threads follow it.
+// The engine's data parallelism: a loop split into one contiguous slice per worker thread of the current context.
 import Foundation
 import Dispatch
-import COpenBLAS
 import CKernels
 
-/// Process-wide thread configuration.
+/// The current context's thread count, for code written before `ExecutionContext`.
 public enum Threading {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var configured: Int? = nil
+    /// Worker threads of `ExecutionContext.current`.
+    public static var count: Int { ExecutionContext.current.threads }
 
-    /// Number of worker threads (`ATELIER_THREADS` if it is in `allowedCounts`, default: all cores).
-    public static var count: Int {
-        lock.lock(); defer { lock.unlock() }
-        if let n = configured { return n }
-        var n = ProcessInfo.processInfo.activeProcessorCount
-        if let s = ProcessInfo.processInfo.environment["ATELIER_THREADS"], let v = Int(s), allowedCounts.contains(v) { n = v }
-        configured = n
-        openblas_set_num_threads(Int32(n))
-        return n
-    }
-
-    /// Sets the worker count for both the slice pool and OpenBLAS. A count from a user goes through
-    /// `validatedCount(_:flag:)` first; outside `allowedCounts` this is a programming error.
+    /// Sets the default context's worker count (executables, once at startup; scoped code uses
+    /// `ExecutionContext.run`). A count from a user goes through `validatedCount(_:flag:)` first; outside
+    /// `allowedCounts` this is a programming error.
     public static func setCount(_ n: Int) {
         precondition(allowedCounts.contains(n), "[threads] thread count must be in \(allowedCounts), got \(n)")
-        lock.lock(); configured = n; lock.unlock()
-        openblas_set_num_threads(Int32(n))
+        ExecutionContext.default.threads = n
+        BLASThreads.use(n)
     }
 }
 
-/// Runs `body` over `[0, count)` split into contiguous slices, one slice per task, on all worker threads.
-/// Each index is visited exactly once; the split depends only on `count` and the thread count.
+/// Runs `body` over `[0, count)` split into contiguous slices, one slice per task, on the current context's worker
+/// threads, each slice running in that context. Each index is visited exactly once; the split depends only on
+/// `count` and the thread count.
 /// - Parameter grain: minimum indices per slice, so tiny loops stay on the calling thread.
 public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
-    let threads = Threading.count
-    let slices = min(threads, max(1, count / max(grain, 1)))
+    let context = ExecutionContext.current
+    let slices = min(context.threads, max(1, count / max(grain, 1)))
     if slices <= 1 {
         body(0..<count)
         return
@@ -48,7 +38,7 @@ public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Vo
             guard lo < hi else { return }
             // Every slice runs with subnormals flushed, whichever thread takes it (see float_mode.c).
             let mode = ck_float_mode_flush_denormals()
-            box.value(lo..<hi)
+            context.install { box.value(lo..<hi) }
             ck_float_mode_restore(mode)
         }
     }

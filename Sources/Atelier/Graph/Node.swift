@@ -1,5 +1,6 @@
 // A node of the lazy graph: one op applied to input tensors, or a leaf holding storage.
 import Foundation
+import Synchronization
 
 /// Output description of a node.
 public struct TensorSpec: Sendable, Equatable {
@@ -20,14 +21,11 @@ public final class Node: @unchecked Sendable {
     /// Evaluated storage per output (leaves: always set).
     public internal(set) var values: [Buffer?]
 
-    private static let counterLock = NSLock()
-    nonisolated(unsafe) private static var counter = 0
+    /// Graphs are built on many threads at once (parallel tests); a node made from existing ones still gets a
+    /// larger id, as one atomic's modification order follows happens-before.
+    private static let counter = Atomic<Int>(0)
 
-    static func nextID() -> Int {
-        counterLock.lock(); defer { counterLock.unlock() }
-        counter += 1
-        return counter
-    }
+    static func nextID() -> Int { counter.wrappingAdd(1, ordering: .relaxed).newValue }
 
     init(op: (any Op)?, inputs: [Tensor], outputs: [TensorSpec], values: [Buffer?]? = nil) {
         self.id = Node.nextID()

@@ -31,7 +31,4 @@ extension Tensor {
         }
         return compositeAttention(q: q, k: k, v: v, bias: bias, scale: s, dropout: mask)
     }
-
-    /// Routes float32 attention through the fused kernels (default on); off forces the composite path.
-    nonisolated(unsafe) public static var fusedAttentionEnabled = true
 }

@@ -126,7 +126,7 @@ private func withAttentionDropout(_ dropout: DropoutOp?, _ body: (UnsafePointer<
 
 /// Whether the fused kernel can run this attention, and with how many bias heads.
 func fusedAttentionHeads(q: Tensor, bias: Tensor?) -> Int? {
-    guard q.dtype == .float32, Tensor.fusedAttentionEnabled else { return nil }
+    guard q.dtype == .float32, ExecutionContext.current.fusedAttention else { return nil }
     let d = q.shape.last!
     guard d >= 1 && d <= 256 else { return nil }
     guard let bias else { return 1 }

@@ -35,12 +35,8 @@ func deepMLPStep(rng: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) {
 }
 
 @Test func randomDrawsDoNotDependOnThreadCount() {
-    let before = Threading.count
-    defer { Threading.setCount(before) }
-    Threading.setCount(1)
-    let a = Tensor.normal([1000], rng: RandomGenerator(seed: 9)).floats()
-    Threading.setCount(2)
-    let b = Tensor.normal([1000], rng: RandomGenerator(seed: 9)).floats()
+    let a = ExecutionContext.current.with(threads: 1).run { Tensor.normal([1000], rng: RandomGenerator(seed: 9)).floats() }
+    let b = ExecutionContext.current.with(threads: 2).run { Tensor.normal([1000], rng: RandomGenerator(seed: 9)).floats() }
     #expect(a == b)
     let mean = a.reduce(0, +) / 1000
     #expect(Swift.abs(mean) < 0.15)
@@ -49,10 +45,7 @@ func deepMLPStep(rng: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) {
 /// Float32 uniform and Bernoulli draws come from a vectorised C kernel; they must equal the Swift (Float64) path's
 /// values rounded to float, element for element, and not depend on where slices start.
 @Test func vectorisedDrawsMatchTheReference() {
-    let before = Threading.count
-    defer { Threading.setCount(before) }
-    for threads in [1, 2] {
-        Threading.setCount(threads)
+    for threads in [1, 2] { ExecutionContext.current.with(threads: threads).run {
         let n = 50_001
         let u32 = Tensor.uniform([n], low: -2, high: 3, dtype: .float32, rng: RandomGenerator(seed: 77, offset: 5)).floats()
         let u64 = Tensor.uniform([n], low: -2, high: 3, dtype: .float64, rng: RandomGenerator(seed: 77, offset: 5)).doubles()
@@ -62,7 +55,7 @@ func deepMLPStep(rng: RandomGenerator) -> (loss: Tensor, grads: [Tensor]) {
         #expect(b32 == b64.map { Float($0) })
         let ones = b32.reduce(0, +) / Float(n)
         #expect(Swift.abs(ones - 0.3) < 0.01)
-    }
+    } }
 }
 
 @Test func hostOpRunsInsideEvaluation() {

@@ -17,9 +17,7 @@ func attentionInputs(b: Int, h: Int, tq: Int, tk: Int, d: Int, seed: UInt64) -> 
 func fusedAttentionMatchesComposite(_ b: Int, _ h: Int, _ tq: Int, _ tk: Int, _ d: Int, _ withBias: Bool, _ dropout: Double) {
     let x = attentionInputs(b: b, h: h, tq: tq, tk: tk, d: d, seed: UInt64(tq * 31 + tk))
     let wrt = withBias ? x : Array(x.prefix(3))
-    func run(fused: Bool) -> [[Float]] {
-        Tensor.fusedAttentionEnabled = fused
-        defer { Tensor.fusedAttentionEnabled = true }
+    func run(fused: Bool) -> [[Float]] { ExecutionContext.current.with(fusedAttention: fused).run {
         let o = Tensor.attention(q: x[0], k: x[1], v: x[2], bias: withBias ? x[3] : nil, scale: 0.37,
                                  dropout: dropout, rng: RandomGenerator(seed: 12))
         var rng = TestRNG(99)
@@ -27,7 +25,7 @@ func fusedAttentionMatchesComposite(_ b: Int, _ h: Int, _ tq: Int, _ tk: Int, _ 
         let grads = gradients(of: (o * cot).sum(), wrt: wrt)
         evaluate([o] + grads)
         return ([o] + grads).map { $0.floats() }
-    }
+    } }
     let fused = run(fused: true), composite = run(fused: false)
     for (i, (f, c)) in zip(fused, composite).enumerated() {
         #expect(maxAbsDifference(f, c) < 2e-5, "output \(i): max difference \(maxAbsDifference(f, c))")
@@ -36,15 +34,13 @@ func fusedAttentionMatchesComposite(_ b: Int, _ h: Int, _ tq: Int, _ tk: Int, _ 
 
 @Test func fusedAttentionSecondOrderMatchesComposite() {
     let x = attentionInputs(b: 2, h: 2, tq: 5, tk: 6, d: 8, seed: 4)
-    func secondOrder(fused: Bool) -> [Float] {
-        Tensor.fusedAttentionEnabled = fused
-        defer { Tensor.fusedAttentionEnabled = true }
+    func secondOrder(fused: Bool) -> [Float] { ExecutionContext.current.with(fusedAttention: fused).run {
         let o = Tensor.attention(q: x[0], k: x[1], v: x[2], bias: x[3])
         let g = gradients(of: o.square().sum(), wrt: [x[0]])[0]
         let gg = gradients(of: g.square().sum(), wrt: [x[1], x[3]])
         evaluate(gg)
         return gg.flatMap { $0.floats() }
-    }
+    } }
     let a = secondOrder(fused: true), b = secondOrder(fused: false)
     #expect(maxAbsDifference(a, b) < 1e-4 * (1 + Double(b.map(Swift.abs).max() ?? 0)))
 }

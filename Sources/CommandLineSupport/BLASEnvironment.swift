@@ -5,6 +5,7 @@
 // after every GEMM, on the very cores the engine's own slices need next; 2^16 (~25 µs) made a TransGAN
 // training step 12 % faster on 2 cores. oneDNN (the bf16 GEMM) runs on libgomp, whose idle threads spin the same
 // way (GOMP_SPINCOUNT 300,000 by default); OMP_WAIT_POLICY=PASSIVE puts them to sleep at once.
+// Restarting a process is an executable's decision, so this lives here and not in the engine.
 import Foundation
 import COpenBLAS
 import CKernels
