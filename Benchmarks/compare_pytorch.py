@@ -6,11 +6,13 @@ mean anything), and prints the ratio table (PyTorch time ÷ ours: above 1 means 
     swift build -c release
     python3 Benchmarks/compare_pytorch.py --python VENV/bin/python3 [--threads 2] [--rounds 2] [--json]
     python3 Benchmarks/compare_pytorch.py --python VENV/bin/python3 --only attention --preset paint-encoder
+    python3 Benchmarks/compare_pytorch.py --python VENV/bin/python3 --only training --precision fp32 --precision bf16
 
 --python names an interpreter that has torch, numpy and scipy (the Paint Transformer script's matching), in a
 venv outside the repository; never in CI. Ours come from
 .build/release (--bin to change). Each table row gives both medians over the rounds and the range of the
-per-round ratios. Not run in CI.
+per-round ratios. `--precision bf16` times the training rows in mixed precision on both sides (ours
+`--precision bf16`, PyTorch's under bf16 autocast). Not run in CI.
 """
 import argparse
 import json
@@ -86,14 +88,17 @@ def compare_attention(args, out):
 def compare_training(args, out):
     print("\n| training iteration | ours ms | PyTorch ms | speed ratio | ours peak RSS MB | PyTorch peak RSS MB |")
     print("|---|---|---|---|---|---|")
-    for label, ours_args, script, theirs_args in TRAINING:
+    rows = [(f"{label} {precision}", ours_args, script, theirs_args, precision)
+            for label, ours_args, script, theirs_args in TRAINING for precision in args.precision]
+    for label, ours_args, script, theirs_args, precision in rows:
         if args.training and not any(label.startswith(prefix) for prefix in args.training):
             continue
         ours_ms, theirs_ms, ours_rss, theirs_rss = [], [], [], []
+        common = ["--threads", str(args.threads), "--precision", precision, "--json"]
         for r in range(args.rounds):
             print(f"{label}, round {r + 1}/{args.rounds} …", file=sys.stderr)
-            o = run_json([os.path.join(args.bin, "bench-train"), *ours_args, "--threads", str(args.threads), "--json"])
-            t = run_json([args.python, os.path.join(HERE, "pytorch", script), *theirs_args, "--threads", str(args.threads), "--json"])
+            o = run_json([os.path.join(args.bin, "bench-train"), *ours_args, *common])
+            t = run_json([args.python, os.path.join(HERE, "pytorch", script), *theirs_args, *common])
             ours_ms.append(float(o["median_ms"]))
             theirs_ms.append(float(t["median_ms"]) if "median_ms" in t else 1e3 * float(t["median_step_seconds"]))
             ours_rss.append(float(o.get("peak_rss_mb", "nan")))
@@ -101,7 +106,7 @@ def compare_training(args, out):
         ratios = [b / a for a, b in zip(ours_ms, theirs_ms)]
         print(f"| {label} | {statistics.median(ours_ms):.0f} | {statistics.median(theirs_ms):.0f} | {summary(ratios)} | "
               f"{max(ours_rss):.0f} | {max(theirs_rss):.0f} |")
-        out.append({"kind": "training", "name": label, "ours_ms": ours_ms, "pytorch_ms": theirs_ms, "ratios": ratios,
+        out.append({"kind": "training", "name": label, "precision": precision, "ours_ms": ours_ms, "pytorch_ms": theirs_ms, "ratios": ratios,
                     "ours_peak_rss_mb": max(ours_rss), "pytorch_peak_rss_mb": max(theirs_rss)})
 
 
@@ -116,9 +121,12 @@ def main():
     ap.add_argument("--preset", action="append", default=[], help="attention presets (default: all)")
     ap.add_argument("--training", action="append", default=[],
                     help="training rows whose label starts with this, e.g. 'paint' or 'transgan s' (default: all)")
+    ap.add_argument("--precision", action="append", choices=["fp32", "bf16"],
+                    help="training rows in this precision, repeatable (default: fp32)")
     ap.add_argument("--reps", type=int, default=7, help="timed repetitions per attention measurement (default 7)")
     ap.add_argument("--json", help="also write every measurement to this JSON file")
     args = ap.parse_args()
+    args.precision = list(dict.fromkeys(args.precision or ["fp32"]))
     if args.rounds < 1 or args.threads < 1 or args.reps < 1:
         ap.error("--rounds, --threads and --reps must be at least 1")
     for tool in ("bench-attention", "bench-train"):

@@ -35,6 +35,8 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "TransGAN: gradient penalty every N D steps (default 1); the median then mixes steps with and without it.") var gpEvery = 1
     @Option(help: "TransGAN: DiffAugment policy (default translation,cutout,color).") var augment = "translation,cutout,color"
     @Flag(help: "TransGAN: time D steps alone (no G step after the warm-up).") var dStepOnly = false
+    @Option(help: "Matrix products of the networks: fp32, or bf16 (mixed precision: bf16 GEMM inputs, fp32 accumulation and everything else).")
+    var precision = MatmulPrecision.fp32
     @Option(help: "Timed iterations.") var iterations = 5
     @Option(help: "Untimed warm-up iterations.") var warmup = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
@@ -62,6 +64,7 @@ struct BenchTrain: ParsableCommand {
         if json {
             var fields = [
                 "\"model\": \"\(model.rawValue)\"", "\"config\": \"\(config)\"", "\"batch\": \(batch)", "\"threads\": \(Threading.count)",
+                "\"precision\": \"\(precision.rawValue)\"",
                 "\"blas_core\": \"\(core)\"", "\"blas_thread_timeout\": \"\(spin)\"", "\"iterations\": \(timings.count)",
                 String(format: "\"median_ms\": %.1f", median), String(format: "\"min_ms\": %.1f", sorted.first ?? 0),
                 String(format: "\"peak_rss_mb\": %.1f", rss), String(format: "\"fma_ceiling_gflops\": %.1f", ceiling.gigaflops),
@@ -70,7 +73,8 @@ struct BenchTrain: ParsableCommand {
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
             print(ceiling.description)
-            print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, OpenBLAS core \(core), thread timeout \(spin)")
+            print("model \(model.rawValue) config \(config) batch \(batch), \(Threading.count) threads, precision \(precision.rawValue), "
+                  + "OpenBLAS core \(core), thread timeout \(spin)")
             for (k, v) in details.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             print(String(format: "one iteration: median %.1f ms (min %.1f ms, %d runs); peak RSS %.1f MB", median, sorted.first ?? 0, timings.count, rss))
             if let profiler = ExecutionContext.current.profiler {
@@ -102,6 +106,7 @@ struct BenchTrain: ParsableCommand {
         guard let l = GANLoss(rawValue: loss) else { throw ValidationError("unknown loss \(loss)") }
         options.loss = l
         options.gpBatch = gpBatch
+        options.precision = precision
         let data = DataSource.synthetic(count: 256, channels: channels, size: cfg.imageSize, seed: 1)
         let trainer = try Trainer(config: cfg, options: options, data: data)
         // Validate before timing: the iteration must produce finite losses.
@@ -121,6 +126,8 @@ struct BenchTrain: ParsableCommand {
                         "g_batch": String(options.gBatch), "d_step_only": String(dStepOnly)])
     }
 }
+
+extension MatmulPrecision: ExpressibleByArgument {}
 
 /// VmHWM of /proc/self/status in MB (0 where unavailable).
 func peakRSSMegabytes() -> Double {

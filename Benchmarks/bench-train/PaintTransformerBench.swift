@@ -11,7 +11,9 @@ extension BenchTrain {
         guard let configuration = PaintTransformerConfiguration.named[config] else {
             throw ValidationError("unknown --config \(config) for paint-transformer (paper, small, tiny)")
         }
-        let trainer = try PaintTransformerTrainer(settings: TrainerSettings(configuration: configuration, batchSize: batch, seed: 1))
+        var settings = TrainerSettings(configuration: configuration, batchSize: batch, seed: 1)
+        settings.precision = precision
+        let trainer = try PaintTransformerTrainer(settings: settings)
 
         // Validate: the engine renderer reproduces the host renderer on random strokes.
         var rng = SplitMix64(seed: 9)

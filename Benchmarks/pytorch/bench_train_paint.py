@@ -7,10 +7,14 @@ Follows Huage001/PaintTransformer train/models (painter_model.py, networks.py) i
 renderer improvement Atelier also makes (warp the 1-channel brush, colour afterwards). Brushes are a procedural
 256×256 dab like Atelier's (no files needed). Not run in CI.
 
-Usage: python3 Benchmarks/pytorch/bench_train_paint.py --config paper|small --batch 64 --threads 2 [--json]
+`--precision bf16` runs the network's forward under torch.autocast("cpu", dtype=torch.bfloat16) (linear, conv
+and matmul in bf16, fp32 weights and Adam); renderer, matching and losses stay fp32, as in `bench-train --precision bf16`.
+
+Usage: python3 Benchmarks/pytorch/bench_train_paint.py --config paper|small --batch 64 --threads 2 [--precision bf16] [--json]
 Needs: torch, scipy, numpy.
 """
 import argparse
+import contextlib
 import json
 import math
 import resource
@@ -143,9 +147,11 @@ def wasserstein(p1, p2):
     return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + a[5] + b[5] - 2 * root
 
 
-def train_step(net, opt, brushes, batch, n=8, p=32):
+def train_step(net, opt, brushes, batch, n=8, p=32, amp=contextlib.nullcontext):
     old, target, gt, valid = make_batch(batch, brushes)
-    shape, logit = net(target, old)
+    with amp():
+        shape, logit = net(target, old)
+    shape, logit = shape.float(), logit.float()
     grid = (2 * shape[:, :, :2] - 1).view(batch, n, 1, 2)
     colour = F.grid_sample(target, grid, align_corners=False).view(batch, 3, n).permute(0, 2, 1)
     fg, al = render(shape.reshape(-1, 5), colour.reshape(-1, 3), brushes, p)
@@ -180,31 +186,33 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.precision == "bf16" else contextlib.nullcontext
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     net = Painter(**CONFIGS[args.config]).train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.5, 0.999))
     brushes = procedural_brushes()
     for _ in range(args.warmup):
-        train_step(net, opt, brushes, args.batch)
+        train_step(net, opt, brushes, args.batch, amp=amp)
     times = []
     for _ in range(args.reps):
         t0 = time.perf_counter()
-        loss = train_step(net, opt, brushes, args.batch)
+        loss = train_step(net, opt, brushes, args.batch, amp=amp)
         times.append(time.perf_counter() - t0)
     median = statistics.median(times)
     params = sum(p.numel() for p in net.parameters())
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    result = dict(model="paint-transformer", config=args.config, batch=args.batch, threads=args.threads,
+    result = dict(model="paint-transformer", config=args.config, batch=args.batch, threads=args.threads, precision=args.precision,
                   framework=f"torch {torch.__version__}", parameters=params, median_step_seconds=median, times=times, loss=loss,
                   peak_rss_mb=round(rss, 1))
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
         print(f"paint-transformer {args.config} batch {args.batch}, {params:,} parameters, torch {torch.__version__}, "
-              f"{args.threads} threads: iteration median {median:.3f} s")
+              f"{args.threads} threads, {args.precision}: iteration median {median:.3f} s")
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 (D step with the WGAN-GP-eps gradient penalty through D and its DiffAugment via create_graph=True, then a
 G step), median wall time and peak RSS. Written from reference/transgan.md (not from the official code);
 same configurations, initial shapes and loss as Sources/TransGAN. Not run in CI.
+`--precision bf16` runs the forward passes under torch.autocast("cpu", dtype=torch.bfloat16) (linear, conv and
+matmul in bf16, fp32 weights and Adam) with the scores, losses and the penalty's gradient in fp32, the counterpart
+of `bench-train --precision bf16`.
 
     python3 Benchmarks/pytorch/bench_train_transgan.py --config tiny --batch 32 --threads 2 --json
 """
-import argparse, json, resource, statistics, time
+import argparse, contextlib, json, resource, statistics, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -123,8 +126,11 @@ def main():
     ap.add_argument("--config", default="tiny"); ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--channels", type=int, default=3); ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=5); ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    # Autocast covers the forwards; the backward follows the recorded dtypes (called outside, as PyTorch advises).
+    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.precision == "bf16" else contextlib.nullcontext
     torch.set_num_threads(a.threads); torch.manual_seed(1)
     latent, gf, depths, df, patch, dd, bottom = CONFIGS[a.config]
     img = 4 * bottom
@@ -135,18 +141,21 @@ def main():
         # D step with WGAN-GP-eps (gradients zeroed cleanly, as the Swift trainer does).
         oD.zero_grad(set_to_none=True)
         z = torch.randn(a.batch, latent)
-        fake = G(z).detach()
-        dr, df_ = D(real).mean(), D(fake).mean()
-        alpha = torch.rand(a.batch, 1, 1, 1)
-        xh = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        g, = torch.autograd.grad(D(xh).sum(), xh, create_graph=True)
+        with amp():
+            fake = G(z).float().detach()
+            dr, df_ = D(real).float().mean(), D(fake).float().mean()
+            alpha = torch.rand(a.batch, 1, 1, 1)
+            xh = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+            score = D(xh).float().sum()
+        g, = torch.autograd.grad(score, xh, create_graph=True)
         gp = ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
         loss = df_ - dr + 10 * gp + 1e-3 * dr ** 2
         loss.backward()
         torch.nn.utils.clip_grad_norm_(D.parameters(), 5.0); oD.step()
         # G step.
         oG.zero_grad(set_to_none=True)
-        lg = -D(G(torch.randn(a.batch, latent))).mean()
+        with amp():
+            lg = -D(G(torch.randn(a.batch, latent))).float().mean()
         lg.backward()
         torch.nn.utils.clip_grad_norm_(G.parameters(), 5.0); oG.step()
         return loss.item(), lg.item()
@@ -157,6 +166,7 @@ def main():
         t0 = time.perf_counter(); iteration(); times.append((time.perf_counter() - t0) * 1e3)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {"model": "transgan", "framework": "pytorch", "torch": torch.__version__, "config": a.config, "batch": a.batch,
+           "precision": a.precision,
            "threads": torch.get_num_threads(), "median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
            "peak_rss_mb": round(rss, 1), "g_params": sum(p.numel() for p in G.parameters()),
            "d_params": sum(p.numel() for p in D.parameters())}

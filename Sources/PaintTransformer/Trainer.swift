@@ -112,6 +112,9 @@ public struct TrainerSettings: Sendable, Equatable {
     /// Parts of each batch with their own random streams, spread over the process group (1: one stream, as a
     /// plain single-process run). Each part holds a multiple of 4 patches.
     public var shards: Int = 1
+    /// The network's matrix products (`--precision`): `.bf16` is mixed precision (bf16 GEMM inputs, fp32
+    /// accumulation, weights, Adam and every other op). Stored in checkpoints.
+    public var precision = MatmulPrecision.fp32
     public init(configuration: PaintTransformerConfiguration, batchSize: Int = defaultBatchSize, learningRate: Double = 1e-4,
                 totalSteps: Int = 56_320, seed: UInt64 = 0, lossWeights: PaintTransformerLossWeights = .init(), shards: Int = 1) {
         self.shards = shards
@@ -207,6 +210,7 @@ public final class PaintTransformerTrainer {
                  dropoutStreams: [(seed: UInt64, offset: UInt64)], group: ProcessGroup) {
         self.settings = settings
         self.network = network
+        network.useMatmulPrecision(settings.precision)
         optimizer = Adam(parameters: network.namedParameters(), learningRate: settings.learningRate, betas: (0.5, 0.999))
         renderer = DifferentiableStrokeRenderer(brushes: brushes)
         synthesizer = StrokeSynthesizer(brushes: brushes, strokesPerPatch: settings.configuration.strokesPerPatch)
@@ -218,12 +222,13 @@ public final class PaintTransformerTrainer {
     /// Continues a run from a checkpoint written by `saveCheckpoint(to:)`.
     /// - Parameter totalSteps: a new schedule length (to extend a run), or nil to keep the stored one.
     /// - Parameter batchSize: a new batch size, or nil to keep the stored one (Adam's state does not depend on it).
+    /// - Parameter precision: a new matrix-product precision, or nil for the stored one (fp32 if none is stored).
     /// - Parameter shards: a new shard count, or nil for the stored one (at least the group's size). Shards the
     ///   checkpoint holds keep their streams; added ones start fresh streams.
     /// - Parameter group: with several members, only the root reads `url` and sends its bytes to the others (the
     ///   file need not exist on other machines); every member must call this.
     public static func resume(from url: URL, totalSteps: Int? = nil, learningRate: Double? = nil, batchSize: Int? = nil,
-                              lossWeights: PaintTransformerLossWeights? = nil, shards: Int? = nil,
+                              lossWeights: PaintTransformerLossWeights? = nil, shards: Int? = nil, precision: MatmulPrecision? = nil,
                               brushes: BrushSet = .oilPaint(), group: ProcessGroup = SingleProcess()) throws(TrainerError) -> PaintTransformerTrainer {
         if let batchSize, PaintTransformerTrainingLimits.batchProblem(batchSize) != nil { throw .badBatchSize(batchSize) }
         let file: SafeTensorsFile
@@ -270,6 +275,15 @@ public final class PaintTransformerTrainer {
                 }
             }
             if let lossWeights { settings.lossWeights = lossWeights }
+            // Absent from checkpoints of fp32 runs (and of runs before the setting existed).
+            if let text = file.metadata["precision"] {
+                guard let stored = MatmulPrecision(rawValue: text) else {
+                    throw CheckpointError.badMetadata(path: url.path, key: "precision",
+                                                      reason: "'\(text)' is none of " + MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                settings.precision = stored
+            }
+            if let precision { settings.precision = precision }
             do { try validate(settings) } catch { throw SettingFailure(error: error) }
             // Building the network draws its initial weights; start the dropout stream that many counters earlier
             // so that afterwards it stands exactly where the checkpoint left it.
@@ -362,6 +376,8 @@ public final class PaintTransformerTrainer {
         file.metadata["learning_rate"] = String(settings.learningRate)
         file.metadata["seed"] = String(settings.seed)
         file.metadata["loss_weights"] = settings.lossWeights.text
+        // Only when not fp32, so fp32 checkpoints stay byte-identical to those written before the setting.
+        if settings.precision != .fp32 { file.metadata["precision"] = settings.precision.rawValue }
         file.metadata["format"] = "atelier.paint-transformer.training"
         do { try file.write(to: url) } catch { throw .checkpoint(error) }
     }

@@ -60,6 +60,7 @@ public final class PaintTransformerTrainingRun {
             trainer = try PaintTransformerTrainer.resume(from: checkpoint, totalSteps: options.scheduleSteps ?? options.steps,
                                                          learningRate: options.learningRate, batchSize: options.batch,
                                                          lossWeights: try options.parsedLossWeights(), shards: options.shards,
+                                                         precision: try options.parsedPrecision(),
                                                          brushes: brushes, group: group)
             guard trainer.settings.configuration.name == options.config else {
                 throw .wrongConfiguration(path: checkpoint.path, expected: options.config, found: trainer.settings.configuration.name)
@@ -73,6 +74,7 @@ public final class PaintTransformerTrainingRun {
         let settings = trainer.settings
         report("config \(trainer.network.configuration), \(trainer.network.parameterCount) parameters; batch \(settings.batchSize), "
                + "lr \(settings.learningRate), schedule \(settings.totalSteps) steps; threads \(Threading.count); loss weights \(settings.lossWeights.text)"
+               + (settings.precision == .fp32 ? "" : "; matrix products in \(settings.precision.rawValue)")
                + (group.size > 1 || settings.shards > 1 ? "; \(settings.shards) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
         // TensorBoard's step is the number of completed steps, as in the progress line. The restart step makes it

@@ -34,6 +34,8 @@ public struct PaintTransformerTrainingRunOptions: Sendable, Equatable {
     public var logdir: String? = nil
     /// Continue from `out`/checkpoint.safetensors.
     public var resume = false
+    /// `fp32` or `bf16` (mixed precision; `TrainerSettings.precision`); nil: fp32, or the checkpoint's when resuming.
+    public var precision: String? = nil
 
     public init() {}
 
@@ -47,6 +49,7 @@ public struct PaintTransformerTrainingRunOptions: Sendable, Equatable {
         try Self.refuse("--batch", batch.flatMap(PaintTransformerTrainingLimits.batchProblem))
         try Self.refuse("--lr", learningRate.flatMap(PaintTransformerTrainingLimits.learningRateProblem))
         _ = try parsedLossWeights()
+        _ = try parsedPrecision()
         if let threads {
             do { try Threading.validatedCount(threads) } catch { throw .invalidOption(flag: error.flag, message: error.description) }
         }
@@ -74,6 +77,7 @@ public struct PaintTransformerTrainingRunOptions: Sendable, Equatable {
         if let batch { settings.batchSize = batch }
         if let learningRate { settings.learningRate = learningRate }
         if let weights = try parsedLossWeights() { settings.lossWeights = weights }
+        if let precision = try parsedPrecision() { settings.precision = precision }
         return settings
     }
 
@@ -84,6 +88,15 @@ public struct PaintTransformerTrainingRunOptions: Sendable, Equatable {
         case let .success(weights): return weights
         case let .failure(e): throw .invalidOption(flag: "--loss-weights", message: "--loss-weights: \(e)")
         }
+    }
+
+    /// `precision` parsed (nil when not given).
+    public func parsedPrecision() throws(TrainerError) -> MatmulPrecision? {
+        guard let precision else { return nil }
+        guard let p = MatmulPrecision(rawValue: precision) else {
+            throw .unknownValue(flag: "--precision", value: precision, known: MatmulPrecision.allCases.map(\.rawValue))
+        }
+        return p
     }
 
     /// Throws `problem` (a `PaintTransformerTrainingLimits` phrase such as "0 is not in 1…10⁹") after `flag`.

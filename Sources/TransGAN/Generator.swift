@@ -96,7 +96,7 @@ public final class Generator: Module, @unchecked Sendable {
         // 1×1 conv on tokens: [B, N₃, C₃] · Wᵀ → [B, N₃, ch] → [B, ch, S, S]
         let w = deconv.item.weight.tensor.reshaped([config.channels, dims[2]])
         let side = sides[2]
-        let image = tokensToImage(x.linear(weight: w, bias: deconv.item.bias?.tensor), side: side)
+        let image = tokensToImage(x.linear(weight: w, bias: deconv.item.bias?.tensor, precision: matmulPrecision), side: side)
         return skip.map { $0.resized(height: side, width: side, mode: .bilinear) + image } ?? image
     }
 

@@ -93,6 +93,8 @@ public final class Trainer: @unchecked Sendable {
         discriminator = try Discriminator(config, augmentation: try DiffAugment(policy: options.augment), dtype: dtype, rng: initRNG)
         emaGenerator = try Generator(config, dtype: dtype, rng: initRNG)
         emaGenerator.copyState(from: generator)
+        generator.useMatmulPrecision(options.precision)
+        discriminator.useMatmulPrecision(options.precision)
         gOptimizer = Adam(parameters: generator.namedParameters(), learningRate: options.gLearningRate,
                           betas: (options.beta1, options.beta2), eps: 1e-8)
         dOptimizer = Adam(parameters: discriminator.namedParameters(), learningRate: options.dLearningRate,

@@ -33,6 +33,8 @@ public struct TrainingFlags: Sendable, Equatable {
     public var emaBeta: Double? = nil
     public var augment: String? = nil
     public var seed: UInt64? = nil
+    /// `--precision fp32|bf16`: the networks' matrix products (`TrainingOptions.precision`).
+    public var precision: String? = nil
 
     public init() {}
 
@@ -71,6 +73,7 @@ public struct TrainingFlags: Sendable, Equatable {
         if let emaBeta { options.emaBeta = emaBeta }
         if let augment { options.augment = augment }
         if let seed { options.seed = seed }
+        if let precision { options.precision = try Self.parsePrecision(precision) }
         options.data = spec
         try options.validate(for: config)
         return Run(config: config, options: options, source: source)
@@ -174,6 +177,7 @@ public struct TrainingFlags: Sendable, Equatable {
         try agree("--ema-beta", emaBeta, options.emaBeta)
         try agree("--augment", augment, options.augment)
         try agree("--seed", seed, options.seed)
+        try agree("--precision", try precision.map(Self.parsePrecision), options.precision, show: \.rawValue)
         let spec = options.data ?? data ?? Self.defaultData
         let source = try DataSource(parsing: spec, dataDir: dataDir)
         guard source.channels == config.channels else {
@@ -182,6 +186,14 @@ public struct TrainingFlags: Sendable, Equatable {
         }
         options.data = spec
         return Run(config: config, options: options, source: source)
+    }
+
+    /// "fp32" or "bf16" for `--precision`; anything else throws naming the flag.
+    public static func parsePrecision(_ name: String) throws(TrainingError) -> MatmulPrecision {
+        guard let p = MatmulPrecision(rawValue: name) else {
+            throw .unknownValue(flag: "--precision", value: name, known: MatmulPrecision.allCases.map(\.rawValue))
+        }
+        return p
     }
 
     static func parseLoss(_ name: String) throws(TrainingError) -> GANLoss {

@@ -2,6 +2,7 @@
 // resume continues with the same options; `validate(for:)` bounds each value (see `TransGANLimits`) and
 // names the train-transgan flag that sets it.
 import Foundation
+import Atelier
 
 /// Everything about training that is not the model's shape.
 public struct TrainingOptions: Sendable, Equatable, Codable {
@@ -45,6 +46,15 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// The training data as given to train-transgan's `--data` (the trainer itself only sees the images);
     /// recorded so a resume reads the same source. nil in checkpoints written before it was recorded.
     public var data: String? = nil
+    /// The arithmetic of both networks' matrix products during training (`--precision`): `.bf16` is mixed
+    /// precision (bf16 GEMM inputs, fp32 accumulation, weights, optimiser and every other op). The EMA generator
+    /// that samples and is scored stays fp32.
+    public var precision: MatmulPrecision {
+        get { storedPrecision ?? .fp32 }
+        set { storedPrecision = newValue == .fp32 ? nil : newValue }
+    }
+    /// nil for fp32, so an fp32 run's checkpoint holds the same options JSON as before the setting existed.
+    private var storedPrecision: MatmulPrecision? = nil
 
     public init() {}
 
@@ -141,6 +151,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case loss, batch, gBatch, nCritic, gLearningRate, dLearningRate, beta1, beta2, clipNorm, gpWeight, gpEvery, gpBatch
         case r1Gamma, driftWeight, emaKimg, emaWarmup, emaBeta, augment, flip, seed, data
+        case storedPrecision = "precision"
     }
 
     /// Keys missing from an older checkpoint take the default: the option did not exist, so the run used it.
@@ -157,5 +168,6 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         emaKimg = try v(.emaKimg, d.emaKimg); emaWarmup = try v(.emaWarmup, d.emaWarmup); emaBeta = try v(.emaBeta, d.emaBeta)
         augment = try v(.augment, d.augment); flip = try v(.flip, d.flip); seed = try v(.seed, d.seed)
         data = try c.decodeIfPresent(String.self, forKey: .data)
+        precision = try v(.storedPrecision, MatmulPrecision.fp32)
     }
 }

@@ -64,6 +64,7 @@ public final class TransGANTrainingRun {
         }
         report("\(run.config.name): G \(trainer.generator.parameterCount) / D \(trainer.discriminator.parameterCount) parameters, "
                + "\(dataset.count) images, batch \(run.options.batch)/\(run.options.gBatch), \(Threading.count) threads, loss \(run.options.loss.rawValue)"
+               + (run.options.precision == .fp32 ? "" : ", matrix products in \(run.options.precision.rawValue)")
                + (group.size > 1 || shards > 1 ? ", \(shards) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
         // Before the evaluator's preparation: a bad --logdir fails at once. The restart step makes TensorBoard drop

@@ -38,6 +38,8 @@ struct TrainPaintTransformer: ParsableCommand {
     @Option(help: "Also write TensorBoard event files to this folder: every loss term, the learning rate, it/s, the validation figures and the previews; view with `tensorboard --logdir DIR`. A resumed run adds a file whose steps continue.")
     var logdir: String?
     @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
+    @Option(help: "fp32 | bf16: mixed precision, the network's matrix products on bf16 inputs with fp32 accumulation; weights, Adam and every other op fp32 (default fp32, or the checkpoint's when resuming; stored in checkpoints).")
+    var precision: String?
 
     /// Every error in one line, parse errors included (CommandLineSupport).
     static func main() { mainWithOneLineErrors(prefix: "") }
@@ -73,7 +75,7 @@ struct TrainPaintTransformer: ParsableCommand {
         o.config = config; o.steps = steps; o.scheduleSteps = scheduleSteps; o.batch = batch; o.learningRate = lr; o.seed = seed
         o.threads = threads ?? threadsIfUnset; o.shards = shards; o.out = out
         o.previewEvery = previewEvery; o.checkpointEvery = checkpointEvery; o.logEvery = logEvery; o.validateEvery = validateEvery
-        o.lossWeights = lossWeights; o.logdir = logdir; o.resume = resume
+        o.lossWeights = lossWeights; o.logdir = logdir; o.resume = resume; o.precision = precision
         return o
     }
 

@@ -47,6 +47,7 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Fixed EMA beta when --ema-warmup is 0 (default 0.9999; 0…1; stored).") var emaBeta: Double?
     @Option(help: "DiffAugment policy (default translation,cutout,color; stored).") var augment: String?
     @Option(help: "Random seed (default 12345; stored).") var seed: UInt64?
+    @Option(help: "fp32 (default) | bf16: mixed precision, the networks' matrix products on bf16 inputs with fp32 accumulation; weights, optimiser and every other op fp32 (stored).") var precision: String?
     @Option(help: "Worker threads per process (1…1024; default: ATELIER_THREADS, or all cores shared among this machine's MPI ranks; may change on resume).") var threads: Int?
     @Option(help: "Split each batch into N parts with their own random streams, spread over the MPI ranks (default: the number of ranks, or the checkpoint's if larger; may change on resume). The results depend on N, not on the rank count.") var shards: Int?
     @Option(help: "Output directory (may change on resume).") var out = defaults.out
@@ -93,6 +94,7 @@ struct TrainTransGAN: ParsableCommand {
         f.batch = batch; f.gBatch = gBatch; f.nCritic = nCritic; f.loss = loss; f.r1Gamma = r1Gamma
         f.lr = lr; f.gLr = gLr; f.dLr = dLr; f.gpEvery = gpEvery; f.gpBatch = gpBatch
         f.emaKimg = emaKimg; f.emaWarmup = emaWarmup; f.emaBeta = emaBeta; f.augment = augment; f.seed = seed
+        f.precision = precision
         var o = TrainingRunOptions()
         o.stored = f; o.resume = resume; o.dataDir = dataDir; o.steps = steps; o.out = out
         o.sampleEvery = sampleEvery; o.snapshotEvery = snapshotEvery; o.checkpointEvery = checkpointEvery

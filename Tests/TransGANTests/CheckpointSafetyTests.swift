@@ -196,12 +196,13 @@ extension TransGANTests {
     }
 
     @Test func optionsFromAnOlderCheckpointDecodeWithDefaults() throws {
-        // Written before r1Gamma, gpEvery, gpBatch and data existed.
+        // Written before r1Gamma, gpEvery, gpBatch, data and precision existed.
         let json = #"{"augment":"translation","batch":16,"beta1":0,"beta2":0.99,"clipNorm":5,"dLearningRate":0.0006,"driftWeight":0.001,"#
             + #""emaBeta":0.9999,"emaKimg":500,"emaWarmup":0.05,"flip":true,"gBatch":16,"gLearningRate":0.0002,"gpWeight":10,"#
             + #""loss":"wgangp-eps","nCritic":1,"seed":2}"#
         let o = try JSONDecoder().decode(TrainingOptions.self, from: Data(json.utf8))
         #expect(o.batch == 16 && o.gpEvery == 1 && o.gpBatch == nil && o.r1Gamma == 0.1 && o.data == nil && o.dLearningRate == 6e-4)
+        #expect(o.precision == .fp32)
     }
 }
 }

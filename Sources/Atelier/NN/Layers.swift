@@ -13,7 +13,7 @@ public final class Linear: Module, @unchecked Sendable {
     }
     public func callAsFunction(_ x: Tensor) -> Tensor {
         shapeCheck(x.shape.last == weight.shape[1], "linear", "input \(x.shape) for weight \(weight.shape)")
-        return x.linear(weight: weight.tensor, bias: bias?.tensor)
+        return x.linear(weight: weight.tensor, bias: bias?.tensor, precision: matmulPrecision)
     }
 }
 
@@ -34,7 +34,7 @@ public final class Conv2d: Module, @unchecked Sendable {
         if let b = self.bias { register("bias", b) }
     }
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding)
+        x.conv2d(weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding, precision: matmulPrecision)
     }
 }
 

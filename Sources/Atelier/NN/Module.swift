@@ -8,6 +8,10 @@ open class Module: @unchecked Sendable {
     public private(set) var children: [(String, Module)] = []
     /// Training mode (dropout active, batch norm uses batch statistics).
     public private(set) var training = true
+    /// The arithmetic of this layer's matrix products (linear, convolution, attention projections): `.bf16` is
+    /// mixed precision, the parameters and every other op staying fp32. Set on a whole network with
+    /// `useMatmulPrecision`.
+    public private(set) var matmulPrecision = MatmulPrecision.fp32
 
     public init() {}
 
@@ -49,6 +53,12 @@ open class Module: @unchecked Sendable {
         for (_, c) in children { c.train(on) }
     }
     public func eval() { train(false) }
+
+    /// Sets the matrix-product precision of this module and all descendants.
+    public func useMatmulPrecision(_ precision: MatmulPrecision) {
+        matmulPrecision = precision
+        for (_, c) in children { c.useMatmulPrecision(precision) }
+    }
 
     /// Statistics updates (e.g. batch norm running stats) computed by the last forward pass; evaluate them
     /// with the step's other targets, then call `applyStatisticUpdates()`.

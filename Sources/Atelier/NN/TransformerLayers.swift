@@ -54,7 +54,7 @@ public final class MultiheadAttention: Module, @unchecked Sendable {
     /// `x` `[B, T, E]` projected by `parts`, each split into heads `[B, H, T, Dh]`.
     private func projectHeads(_ x: Tensor, _ parts: Range<Int>) -> [Tensor] {
         let (w, b) = projection(parts)
-        let y = x.linear(weight: w, bias: b)                                               // [B, T, n·E]
+        let y = x.linear(weight: w, bias: b, precision: matmulPrecision)                  // [B, T, n·E]
         return y.reshaped([x.shape[0], x.shape[1], parts.count, heads, embedDim / heads])
             .permutedParts([2, 0, 3, 1, 4])                                                // n × [B, H, T, Dh]
     }

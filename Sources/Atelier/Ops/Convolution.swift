@@ -80,8 +80,9 @@ extension Tensor {
     }
 
     /// 2-d convolution (cross-correlation, as PyTorch): input `[B, C, H, W]`, weight `[O, C, KH, KW]`,
-    /// bias `[O]`; output `[B, O, OH, OW]`.
-    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Tensor {
+    /// bias `[O]`; output `[B, O, OH, OW]`. `precision` is the GEMM's, as in `matmul`.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
+                       precision: MatmulPrecision = .fp32) -> Tensor {
         shapeCheck(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1], "conv2d",
                    "input \(shape) and weight \(weight.shape) do not match ([B, C, H, W] and [O, C, KH, KW])")
         let g = ConvGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: (stride, stride),
@@ -89,7 +90,7 @@ extension Tensor {
         let (oh, ow) = g.outputSize(shape[2], shape[3])
         let o = weight.shape[0], b = shape[0]
         let cols = im2col(g)                                                   // [C·KH·KW, B·L]
-        let y = weight.reshaped([o, -1]).matmul(cols)                          // [O, B·L]
+        let y = weight.reshaped([o, -1]).matmul(cols, precision: precision)     // [O, B·L]
             .reshaped([o, b, oh, ow]).permuted([1, 0, 2, 3])                   // [B, O, OH, OW]
         guard let bias else { return y }
         shapeCheck(bias.shape == [o], "conv2d", "bias \(bias.shape) for \(o) output channels")

@@ -5,7 +5,7 @@
 import COpenBLAS
 
 /// The arithmetic of a float32 matmul. Float64 products (gradient checks) ignore it and run in float64.
-public enum MatmulPrecision: String, Sendable, CaseIterable {
+public enum MatmulPrecision: String, Sendable, CaseIterable, Codable {
     /// fp32 operands, accumulation and result (OpenBLAS sgemm).
     case fp32
     /// bf16 operands (rounded to nearest even), fp32 accumulation and result: oneDNN on AMX / AVX512-BF16, else

@@ -26,6 +26,8 @@ import TestSupport
         Case(name: "batched ABᵀ α", shapes: [[3, 37, 71], [3, 53, 71]]) { $0[0].matmul($0[1], transB: true, alpha: -0.37, precision: $1) },
         // Batched × shared: the weight gradient sums over the batch (folded into K).
         Case(name: "batchedᵀ × shared", shapes: [[2, 71, 37], [71, 53]]) { $0[0].matmul($0[1], transA: true, precision: $1) },
+        // im2col (exact copies) and one GEMM; col2im's sums in the input gradient are fp32 additions within γ_k.
+        Case(name: "conv2d", shapes: [[2, 3, 9, 7], [5, 3, 3, 3], [5]]) { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2, padding: 1, precision: $1) },
     ]
 
     /// Generous contraction length for the fp32 accumulation term (every product and batch sum here is shorter).
