@@ -22,7 +22,7 @@ public enum BF16GEMM {
     /// oneDNN's kernel name for the shape (e.g. `brg:avx512_core_bf16`), nil where it has none (AVX2-only CPUs).
     public static func libraryImplementation(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                                              lda: Int, ldb: Int, ldc: Int, alpha: Float = 1, beta: Float = 0) -> String? {
-        OneDNNMatmul.primitive(for: checkedShape(transA, transB, m, n, k, lda, ldb, ldc, alpha, beta))?.implementation
+        OneDNNMatmul.primitive(for: checkedShape(transA, transB, m, n, k, lda, ldb, ldc, alpha, beta), threads: Threading.count)?.implementation
     }
 
     /// The instruction set oneDNN uses on this CPU (honours `ONEDNN_MAX_CPU_ISA`), e.g. `avx512_core_bf16`.
@@ -44,7 +44,7 @@ public enum BF16GEMM {
         if trivial(shape, c) { return }
         switch path ?? automaticPath(shape) {
         case .oneDNN:
-            library(shape).execute(a: a, b: b, c: c, threads: threads)
+            library(shape, threads: threads).execute(a: a, b: b, c: c, threads: threads)
         case .fallback:
             let (aRows, aCols, bRows, bCols) = storedSizes(shape)
             let bufferA = scratch(aRows * aCols, Float.self), bufferB = scratch(bRows * bCols, Float.self)
@@ -71,7 +71,7 @@ public enum BF16GEMM {
             BFloat16.round(b, rows: bRows, cols: bCols, ld: ldb, into: bitsB, threads: threads)
             var packed = shape
             (packed.lda, packed.ldb) = (aCols, bCols)
-            withExtendedLifetime((bufferA, bufferB)) { library(packed).execute(a: bitsA, b: bitsB, c: c, threads: threads) }
+            withExtendedLifetime((bufferA, bufferB)) { library(packed, threads: threads).execute(a: bitsA, b: bitsB, c: c, threads: threads) }
         case .fallback:
             let bufferA = scratch(aRows * aCols, Float.self), bufferB = scratch(bRows * bCols, Float.self)
             let roundedA = bufferA.pointer(as: Float.self), roundedB = bufferB.pointer(as: Float.self)
@@ -124,11 +124,11 @@ public enum BF16GEMM {
     }
 
     private static func automaticPath(_ shape: OneDNNMatmul.Shape) -> Path {
-        OneDNNMatmul.primitive(for: shape)?.usesBF16Instructions == true ? .oneDNN : .fallback
+        OneDNNMatmul.primitive(for: shape, threads: Threading.count)?.usesBF16Instructions == true ? .oneDNN : .fallback
     }
 
-    private static func library(_ shape: OneDNNMatmul.Shape) -> OneDNNMatmul {
-        guard let primitive = OneDNNMatmul.primitive(for: shape) else {
+    private static func library(_ shape: OneDNNMatmul.Shape, threads: Int) -> OneDNNMatmul {
+        guard let primitive = OneDNNMatmul.primitive(for: shape, threads: threads) else {
             fatalError("[gemm_bf16] oneDNN has no bf16 matmul for M \(shape.m), N \(shape.n), K \(shape.k) on this CPU (\(libraryISA)); check libraryImplementation first")
         }
         return primitive

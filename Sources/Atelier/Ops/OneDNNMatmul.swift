@@ -1,7 +1,9 @@
 // oneDNN's matmul primitive as the bf16 GEMM kernel: bf16 A and B, fp32 C, 2-d operands whose transposes are
 // strides, α as an output scale and β as a sum post-op. Creating a primitive JIT-compiles its kernel
-// (milliseconds), so each shape's primitive is made once and kept for the life of the process; executing it is
-// cheap, and one primitive may execute on several threads at once (each execution takes its own stream).
+// (milliseconds), so each shape's primitive is made once per thread count and kept for the life of the process;
+// executing it is cheap, and one primitive may execute on several threads at once (each execution takes its own
+// stream). A primitive splits its work for the OpenMP thread count it was created under: run with another count
+// at the same time as other executions, it returned wrong results now and then (reproduced in C), hence the key.
 import CDNNL
 import Foundation
 
@@ -26,7 +28,8 @@ final class OneDNNMatmul: @unchecked Sendable {
     /// sgemm on this project's Zen 4 with `ONEDNN_MAX_CPU_ISA=AVX512_CORE`, so it is not used by choice.
     var usesBF16Instructions: Bool { implementation.contains("bf16") || implementation.contains("amx") }
 
-    private init?(_ s: Shape, engine: OpaquePointer) {
+    private init?(_ s: Shape, threads: Int, engine: OpaquePointer) {
+        atelier_dnnl_set_threads(Int32(clamping: threads))
         // Logical [M, K] · [K, N] → [M, N]; a transposed operand is the same matrix with swapped strides.
         var a = dnnl_memory_desc_t(), b = dnnl_memory_desc_t(), c = dnnl_memory_desc_t()
         let aStrides: [Int64] = s.transA ? [1, Int64(s.lda)] : [Int64(s.lda), 1]
@@ -98,21 +101,24 @@ final class OneDNNMatmul: @unchecked Sendable {
         return UncheckedSendable(engine)
     }()
     private static let lock = NSLock()
+    private struct Key: Hashable { var shape: Shape, threads: Int }
     /// nil values remember shapes oneDNN cannot do, so they are asked once.
-    nonisolated(unsafe) private static var primitives: [Shape: OneDNNMatmul?] = [:]
+    nonisolated(unsafe) private static var primitives: [Key: OneDNNMatmul?] = [:]
     /// A stream serves one execution at a time; concurrent callers each take one.
     nonisolated(unsafe) private static var idleStreams: [OpaquePointer] = []
 
-    /// The primitive for `shape`, created on first request; nil if oneDNN has no bf16 matmul for it here.
-    static func primitive(for shape: Shape) -> OneDNNMatmul? {
+    /// The primitive for `shape` run on `threads` OpenMP threads, created on first request; nil if oneDNN has no
+    /// bf16 matmul for it here.
+    static func primitive(for shape: Shape, threads: Int) -> OneDNNMatmul? {
+        let key = Key(shape: shape, threads: max(threads, 1))
         lock.lock()
-        if let known = primitives[shape] { lock.unlock(); return known }
+        if let known = primitives[key] { lock.unlock(); return known }
         lock.unlock()
         // Created outside the lock (JIT takes milliseconds); a racing creator's duplicate is simply dropped.
-        let made = engine.flatMap { OneDNNMatmul(shape, engine: $0.value) }
+        let made = engine.flatMap { OneDNNMatmul(shape, threads: key.threads, engine: $0.value) }
         lock.lock(); defer { lock.unlock() }
-        if let known = primitives[shape] { return known }
-        primitives[shape] = .some(made)
+        if let known = primitives[key] { return known }
+        primitives[key] = .some(made)
         return made
     }
 
