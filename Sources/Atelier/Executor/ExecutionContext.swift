@@ -21,15 +21,19 @@ public struct ExecutionContext: Sendable {
     public var fusedAttention: Bool
     /// Collects per-op timings of the evaluations run in this context; nil: no timing.
     public var profiler: Profiler?
+    /// Forces the fp32 GEMM library (`SGEMM.Path`); nil chooses per product (`SGEMM.automaticPath`). The default
+    /// context takes `ATELIER_SGEMM=onednn|openblas` if set.
+    public var sgemmPath: SGEMM.Path?
 
     public init(threads: Int = ExecutionContext.machineThreads, simdLevel: Int? = nil, fusedAttention: Bool = true,
-                profiler: Profiler? = nil) {
+                profiler: Profiler? = nil, sgemmPath: SGEMM.Path? = nil) {
         ExecutionContext.checkThreads(threads)
         ExecutionContext.checkSIMDLevel(simdLevel)
         self.threads = threads
         self.simdLevel = simdLevel
         self.fusedAttention = fusedAttention
         self.profiler = profiler
+        self.sgemmPath = sgemmPath
     }
 
     /// `ATELIER_THREADS` if it is in `Threading.allowedCounts`, else every core.
@@ -46,6 +50,7 @@ public struct ExecutionContext: Sendable {
     public func with(simdLevel: Int?) -> ExecutionContext { var c = self; c.simdLevel = simdLevel; return c }
     public func with(fusedAttention: Bool) -> ExecutionContext { var c = self; c.fusedAttention = fusedAttention; return c }
     public func with(profiler: Profiler?) -> ExecutionContext { var c = self; c.profiler = profiler; return c }
+    public func with(sgemmPath: SGEMM.Path?) -> ExecutionContext { var c = self; c.sgemmPath = sgemmPath; return c }
 
     // MARK: - Which context is in force
 
@@ -58,7 +63,9 @@ public struct ExecutionContext: Sendable {
         set { defaultContext.withLock { $0 = newValue } }
     }
 
-    private static let defaultContext = Mutex(ExecutionContext(profiler: Profiler.fromEnvironment()))
+    private static let defaultContext = Mutex(ExecutionContext(
+        profiler: Profiler.fromEnvironment(),
+        sgemmPath: ProcessInfo.processInfo.environment["ATELIER_SGEMM"].flatMap { SGEMM.Path(rawValue: $0.lowercased()) }))
 
     @TaskLocal private static var installed: ExecutionContext? = nil
 

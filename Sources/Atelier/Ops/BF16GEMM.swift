@@ -112,15 +112,8 @@ public enum BF16GEMM {
 
     private static func checkedShape(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ lda: Int, _ ldb: Int,
                                      _ ldc: Int, _ alpha: Float, _ beta: Float) -> OneDNNMatmul.Shape {
-        let a = transA ? "A [K \(k), M \(m)]" : "A [M \(m), K \(k)]", b = transB ? "B [N \(n), K \(k)]" : "B [K \(k), N \(n)]"
-        shapeCheck(m >= 0 && n >= 0 && k >= 0, "gemm_bf16", "negative size: M \(m), N \(n), K \(k)")
-        shapeCheck(lda >= max(1, transA ? m : k), "gemm_bf16", "lda \(lda) is shorter than a row of \(a)")
-        shapeCheck(ldb >= max(1, transB ? k : n), "gemm_bf16", "ldb \(ldb) is shorter than a row of \(b)")
-        shapeCheck(ldc >= max(1, n), "gemm_bf16", "ldc \(ldc) is shorter than a row of C [M \(m), N \(n)]")
-        // The fallback's sgemm takes 32-bit sizes.
-        shapeCheck([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) }, "gemm_bf16", "sizes beyond 32 bits: \(a) × \(b)")
-        return OneDNNMatmul.Shape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
-                                  alpha: alpha, beta: beta)
+        OneDNNMatmul.Shape(checking: "gemm_bf16", inputs: .bf16, transA: transA, transB: transB, m: m, n: n, k: k,
+                           lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta)
     }
 
     private static func automaticPath(_ shape: OneDNNMatmul.Shape) -> Path {

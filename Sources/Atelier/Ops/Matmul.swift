@@ -1,4 +1,4 @@
-// Matrix products on OpenBLAS. Transposes are flags handed to GEMM, never copies; a batched left operand
+// Matrix products on OpenBLAS (and oneDNN for large fp32 ones, `SGEMM`). Transposes are flags handed to GEMM, never copies; a batched left operand
 // times a 2-d right operand folds the batch into the rows, so it is one GEMM. A float32 product may run in bf16
 // (BF16GEMM): the operands are rounded to bf16 inside the GEMM call, the stored tensors (fp32 master weights
 // included) stay fp32, and the gradient rule's products inherit the precision.
@@ -35,6 +35,14 @@ struct MatmulOp: Op {
         let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
         let strideA = aBatched ? m * k : 0, strideB = bBatched ? k * n : 0, strideC = m * n
         if m == 0 || n == 0 { return }
+        // One fp32 product (folded, or a batch of one) goes to SGEMM, which picks the library and adds the bias.
+        if c.dtype == .float32 && precision == .fp32 && (fold || batch == 1) {
+            SGEMM.gemm(transA: transA, transB: transB, m: fold ? batch * m : m, n: n, k: k, alpha: Float(alpha),
+                       a: c.inputs[0].pointer(as: Float.self), lda: lda, b: c.inputs[1].pointer(as: Float.self), ldb: ldb,
+                       bias: hasBias ? UnsafePointer(c.inputs[2].pointer(as: Float.self)) : nil,
+                       c: c.outputs[0].pointer(as: Float.self), ldc: n)
+            return
+        }
         let beta: Double = hasBias ? 1 : 0
         if hasBias {
             dispatch(c.dtype, { prefillRows(c.outputs[0].pointer(as: Float.self), c.inputs[2].pointer(as: Float.self), rows: batch * m, n: n) },

@@ -1,9 +1,11 @@
-// oneDNN's matmul primitive as the bf16 GEMM kernel: bf16 A and B, fp32 C, 2-d operands whose transposes are
-// strides, α as an output scale and β as a sum post-op. Creating a primitive JIT-compiles its kernel
-// (milliseconds), so each shape's primitive is made once per thread count and kept for the life of the process;
-// executing it is cheap, and one primitive may execute on several threads at once (each execution takes its own
-// stream). A primitive splits its work for the OpenMP thread count it was created under: run with another count
-// at the same time as other executions, it returned wrong results now and then (reproduced in C), hence the key.
+// oneDNN's matmul primitive: bf16 or fp32 A and B, fp32 C, an optional fp32 bias row, 2-d operands whose
+// transposes are strides, α as an output scale and β as a sum post-op. It is the bf16 GEMM kernel (BF16GEMM) and
+// the large fp32 GEMMs' kernel where oneDNN has a JIT brgemm kernel for the CPU (SGEMM). Creating a primitive
+// JIT-compiles its kernel (milliseconds), so each shape's primitive is made once per thread count and kept for
+// the life of the process; executing it is cheap, and one primitive may execute on several threads at once (each
+// execution takes its own stream). A primitive splits its work for the OpenMP thread count it was created under:
+// run with another count at the same time as other executions, it returned wrong results now and then
+// (reproduced in C), hence the key.
 import CDNNL
 import Foundation
 
@@ -11,6 +13,11 @@ import Foundation
 final class OneDNNMatmul: @unchecked Sendable {
     /// Everything a primitive is specialised on (row-major leading dimensions included).
     struct Shape: Hashable {
+        /// The element type of A and B (C and the bias are fp32).
+        enum Inputs: Hashable { case bf16, f32 }
+        var inputs: Inputs = .bf16
+        /// A bias row [N] added to every row of C (before β·C is added).
+        var bias = false
         var transA: Bool, transB: Bool
         var m: Int, n: Int, k: Int
         var lda: Int, ldb: Int, ldc: Int
@@ -22,6 +29,7 @@ final class OneDNNMatmul: @unchecked Sendable {
     let implementation: String
     private let primitive: OpaquePointer
     private let aDesc: dnnl_memory_desc_t, bDesc: dnnl_memory_desc_t, cDesc: dnnl_memory_desc_t
+    private let biasDesc: dnnl_memory_desc_t?
 
     /// Whether the kernel runs on bf16 instructions (AMX or AVX512-BF16). Without them oneDNN 2.6 still
     /// offers bf16 matmul on AVX-512 (`gemm:jit`, converting to fp32 inside), measured at 0.4× of OpenBLAS
@@ -31,15 +39,18 @@ final class OneDNNMatmul: @unchecked Sendable {
     private init?(_ s: Shape, threads: Int, engine: OpaquePointer) {
         atelier_dnnl_set_threads(Int32(clamping: threads))
         // Logical [M, K] · [K, N] → [M, N]; a transposed operand is the same matrix with swapped strides.
-        var a = dnnl_memory_desc_t(), b = dnnl_memory_desc_t(), c = dnnl_memory_desc_t()
+        var a = dnnl_memory_desc_t(), b = dnnl_memory_desc_t(), c = dnnl_memory_desc_t(), bias = dnnl_memory_desc_t()
         let aStrides: [Int64] = s.transA ? [1, Int64(s.lda)] : [Int64(s.lda), 1]
         let bStrides: [Int64] = s.transB ? [1, Int64(s.ldb)] : [Int64(s.ldb), 1]
-        guard dnnl_memory_desc_init_by_strides(&a, 2, [Int64(s.m), Int64(s.k)], dnnl_bf16, aStrides) == dnnl_success,
-              dnnl_memory_desc_init_by_strides(&b, 2, [Int64(s.k), Int64(s.n)], dnnl_bf16, bStrides) == dnnl_success,
-              dnnl_memory_desc_init_by_strides(&c, 2, [Int64(s.m), Int64(s.n)], dnnl_f32, [Int64(s.ldc), 1]) == dnnl_success
+        let inputType = s.inputs == .bf16 ? dnnl_bf16 : dnnl_f32
+        guard dnnl_memory_desc_init_by_strides(&a, 2, [Int64(s.m), Int64(s.k)], inputType, aStrides) == dnnl_success,
+              dnnl_memory_desc_init_by_strides(&b, 2, [Int64(s.k), Int64(s.n)], inputType, bStrides) == dnnl_success,
+              dnnl_memory_desc_init_by_strides(&c, 2, [Int64(s.m), Int64(s.n)], dnnl_f32, [Int64(s.ldc), 1]) == dnnl_success,
+              !s.bias || dnnl_memory_desc_init_by_strides(&bias, 2, [1, Int64(s.n)], dnnl_f32, [Int64(s.n), 1]) == dnnl_success
         else { return nil }
         var desc = dnnl_matmul_desc_t()
-        guard dnnl_matmul_desc_init(&desc, &a, &b, nil, &c) == dnnl_success else { return nil }
+        let created = s.bias ? dnnl_matmul_desc_init(&desc, &a, &b, &bias, &c) : dnnl_matmul_desc_init(&desc, &a, &b, nil, &c)
+        guard created == dnnl_success else { return nil }
 
         var attr: OpaquePointer?
         guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
@@ -58,7 +69,7 @@ final class OneDNNMatmul: @unchecked Sendable {
         }
 
         var pd: OpaquePointer?
-        // Fails (unimplemented) where oneDNN has no bf16 matmul at all, e.g. on AVX2-only CPUs.
+        // Fails (unimplemented) where oneDNN has no matmul for the types at all, e.g. bf16 on AVX2-only CPUs.
         guard dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil) == dnnl_success, let pd else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
         var name: UnsafePointer<CChar>?
@@ -69,28 +80,38 @@ final class OneDNNMatmul: @unchecked Sendable {
         self.implementation = name.map { String(cString: $0) } ?? "unknown"
         self.primitive = primitive
         (aDesc, bDesc, cDesc) = (a, b, c)
+        biasDesc = s.bias ? bias : nil
     }
 
-    /// Runs the primitive on `threads` OpenMP threads; a failure here is a broken library, not a user error.
-    func execute(a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, threads: Int) {
-        guard let engine = OneDNNMatmul.engine?.value else { fatalError("[gemm_bf16] oneDNN engine unavailable") }
-        var ma: OpaquePointer?, mb: OpaquePointer?, mc: OpaquePointer?
+    /// The op name failures are reported under.
+    private var opName: String { shape.inputs == .bf16 ? "gemm_bf16" : "gemm_f32" }
+
+    /// Runs the primitive on `threads` OpenMP threads (`bias` [N] exactly when the shape has one); a failure here is
+    /// a broken library, not a user error.
+    func execute(a: UnsafeRawPointer, b: UnsafeRawPointer, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, threads: Int) {
+        precondition((bias != nil) == shape.bias, "[\(opName)] bias pointer given: \(bias != nil), primitive has a bias: \(shape.bias)")
+        guard let engine = OneDNNMatmul.engine?.value else { fatalError("[\(opName)] oneDNN engine unavailable") }
+        var ma: OpaquePointer?, mb: OpaquePointer?, mc: OpaquePointer?, mbias: OpaquePointer?
         // Memory objects only wrap the caller's pointers (no allocation).
         var ok = withUnsafePointer(to: aDesc) { dnnl_memory_create(&ma, $0, engine, UnsafeMutableRawPointer(mutating: a)) } == dnnl_success
         ok = ok && withUnsafePointer(to: bDesc) { dnnl_memory_create(&mb, $0, engine, UnsafeMutableRawPointer(mutating: b)) } == dnnl_success
         ok = ok && withUnsafePointer(to: cDesc) { dnnl_memory_create(&mc, $0, engine, UnsafeMutableRawPointer(c)) } == dnnl_success
-        defer { for m in [ma, mb, mc] { if let m { dnnl_memory_destroy(m) } } }
+        if let bias, let biasDesc {
+            ok = ok && withUnsafePointer(to: biasDesc) { dnnl_memory_create(&mbias, $0, engine, UnsafeMutableRawPointer(mutating: bias)) } == dnnl_success
+        }
+        defer { for m in [ma, mb, mc, mbias] { if let m { dnnl_memory_destroy(m) } } }
         var status = dnnl_runtime_error
         if ok {
             let stream = OneDNNMatmul.takeStream(engine)
             var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ma), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mb),
                         dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc)]
+            if mbias != nil { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: mbias)) }
             atelier_dnnl_set_threads(Int32(clamping: threads))
             status = dnnl_primitive_execute(primitive, stream, Int32(args.count), &args)
             if status == dnnl_success { status = dnnl_stream_wait(stream) }
             OneDNNMatmul.returnStream(stream)
         }
-        precondition(status == dnnl_success, "[gemm_bf16] oneDNN \(implementation) failed (status \(status.rawValue)) for \(shape)")
+        precondition(status == dnnl_success, "[\(opName)] oneDNN \(implementation) failed (status \(status.rawValue)) for \(shape)")
     }
 
     // MARK: - Process-wide state: the CPU engine, the primitives by shape, idle streams
@@ -108,7 +129,7 @@ final class OneDNNMatmul: @unchecked Sendable {
     nonisolated(unsafe) private static var idleStreams: [OpaquePointer] = []
 
     /// The primitive for `shape` run on `threads` OpenMP threads, created on first request; nil if oneDNN has no
-    /// bf16 matmul for it here.
+    /// matmul for it here.
     static func primitive(for shape: Shape, threads: Int) -> OneDNNMatmul? {
         let key = Key(shape: shape, threads: max(threads, 1))
         lock.lock()
