@@ -35,8 +35,9 @@ struct ProgressLine {
         guard Date().timeIntervalSince(last) > 5 || step == total else { return nil }
         last = Date()
         board?.scalar(tag: "speed/it_per_s", value: Double(step - rateMark.step) / max(last.timeIntervalSince(rateMark.time), 1e-9), step: step)
-        board?.scalar(tag: "lr/g", value: options.gLearningRate, step: step)
-        board?.scalar(tag: "lr/d", value: options.dLearningRate, step: step)
+        let rates = options.learningRates(atStep: s.step)
+        board?.scalar(tag: "lr/g", value: rates.g, step: step)
+        board?.scalar(tag: "lr/d", value: rates.d, step: step)
         rateMark = (step, last)
         let rate = Double(step - firstStep) / max(elapsed, 1e-9)
         let eta = Double(total - step) / max(rate, 1e-9)

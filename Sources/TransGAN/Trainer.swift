@@ -272,6 +272,8 @@ public final class Trainer: @unchecked Sendable {
         try finite(dFakeValue, "D(fake)")
         let (dNorm, dFactor) = clipFactor(gradients: dGrads, maxNorm: options.clipNorm)
         try finite(dNorm, "D gradient norm")
+        let rates = options.learningRates(atStep: step)
+        dOptimizer.learningRate = rates.d
         dOptimizer.step(gradients: dGrads, gradientScale: dFactor)
         var stats = StepStatistics(step: step, dLoss: dLoss, gLoss: nil, gradientPenalty: gpValue, dReal: dRealValue,
                                    dFake: dFakeValue, dGradNorm: dNorm, gGradNorm: nil, emaBeta: nil)
@@ -288,6 +290,7 @@ public final class Trainer: @unchecked Sendable {
             try finite(gNorm, "G gradient norm")
             let beta = options.emaBeta(atStep: step)
             guard beta >= 0 && beta <= 1 else { throw .nonFinite(step: step, what: "EMA β (\(beta))") }
+            gOptimizer.learningRate = rates.g
             gOptimizer.step(gradients: gGrads, gradientScale: gFactor)
             updateMovingAverage(target: emaGenerator, source: generator, beta: beta)
             stats.gLoss = gl

@@ -26,6 +26,8 @@ public struct TrainingFlags: Sendable, Equatable {
     public var lr: Double? = nil
     public var gLr: Double? = nil
     public var dLr: Double? = nil
+    /// `--lr-decay START:END`: linear decay of both rates to 0 over those D steps.
+    public var lrDecay: String? = nil
     public var gpEvery: Int? = nil
     public var gpBatch: Int? = nil
     public var emaKimg: Double? = nil
@@ -66,6 +68,7 @@ public struct TrainingFlags: Sendable, Equatable {
         if let lr { try Require.finite(lr, flag: "--lr") }
         options.gLearningRate = gLr ?? lr ?? options.gLearningRate
         options.dLearningRate = dLr ?? lr ?? options.dLearningRate
+        options.lrDecay = try lrDecay.map(LearningRateDecay.init(parsing:))
         if let gpEvery { options.gpEvery = gpEvery }
         options.gpBatch = gpBatch
         if let emaKimg { options.emaKimg = emaKimg }
@@ -167,6 +170,13 @@ public struct TrainingFlags: Sendable, Equatable {
         try agree("--r1-gamma", r1Gamma, options.r1Gamma)
         try agree(gLr != nil ? "--g-lr" : "--lr", gLr ?? lr, options.gLearningRate)
         try agree(dLr != nil ? "--d-lr" : "--lr", dLr ?? lr, options.dLearningRate)
+        // A run stored without a decay may be given one when resumed (annealing a run that has levelled off);
+        // one stored must be repeated as it is.
+        if let text = lrDecay {
+            let given = try LearningRateDecay(parsing: text)
+            if let stored = options.lrDecay { try agree("--lr-decay", given, stored, show: \.description) }
+            options.lrDecay = given
+        }
         try agree("--gp-every", gpEvery, options.gpEvery)
         if let gpBatch, gpBatch != options.gpBatch {
             throw TrainingError.resumeConflict(flag: "--gp-batch", given: String(gpBatch), stored: options.gpBatch.map(String.init) ?? "(whole batch)",

@@ -15,6 +15,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var nCritic: Int = 4
     public var gLearningRate: Double = 1e-4
     public var dLearningRate: Double = 1e-4
+    /// Linear decay of both rates to 0 over a window of D steps (`--lr-decay`); nil: constant rates (official default).
+    public var lrDecay: LearningRateDecay? = nil
     public var beta1: Double = 0
     public var beta2: Double = 0.99
     /// Global L2 clip on each network's gradients.
@@ -67,6 +69,12 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         return Foundation.pow(0.5, b / Swift.max(nimg, 1e-8))
     }
 
+    /// The generator's and discriminator's learning rates at D step `step` (0-based), after the decay.
+    public func learningRates(atStep step: Int) -> (g: Double, d: Double) {
+        let f = lrDecay?.factor(atStep: step) ?? 1
+        return (gLearningRate * f, dLearningRate * f)
+    }
+
     /// Whether D step `step` (0-based) computes the gradient penalty or R1 (lazily every `gpEvery` steps); the
     /// hinge loss has none.
     public func penaltyIsDue(atStep step: Int) -> Bool {
@@ -89,6 +97,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try Require.int(gpEvery, in: TransGANLimits.gpEvery, flag: "--gp-every")
         try Require.finite(gLearningRate, flag: "--g-lr")
         try Require.finite(dLearningRate, flag: "--d-lr")
+        try lrDecay?.validate()
         for (name, b) in [("Adam β1", beta1), ("Adam β2", beta2)] where !(b >= 0 && b < 1) {
             throw .invalidOption(flag: name, value: String(b), allowed: "in [0, 1)")
         }
@@ -150,7 +159,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case loss, batch, gBatch, nCritic, gLearningRate, dLearningRate, beta1, beta2, clipNorm, gpWeight, gpEvery, gpBatch
-        case r1Gamma, driftWeight, emaKimg, emaWarmup, emaBeta, augment, flip, seed, data
+        case r1Gamma, driftWeight, emaKimg, emaWarmup, emaBeta, augment, flip, seed, data, lrDecay
         case storedPrecision = "precision"
     }
 
@@ -168,6 +177,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         emaKimg = try v(.emaKimg, d.emaKimg); emaWarmup = try v(.emaWarmup, d.emaWarmup); emaBeta = try v(.emaBeta, d.emaBeta)
         augment = try v(.augment, d.augment); flip = try v(.flip, d.flip); seed = try v(.seed, d.seed)
         data = try c.decodeIfPresent(String.self, forKey: .data)
+        lrDecay = try c.decodeIfPresent(LearningRateDecay.self, forKey: .lrDecay)
         precision = try v(.storedPrecision, MatmulPrecision.fp32)
     }
 }

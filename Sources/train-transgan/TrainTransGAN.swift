@@ -40,6 +40,7 @@ struct TrainTransGAN: ParsableCommand {
     @Option(help: "Learning rate of both networks (default 1e-4; finite > 0; stored).") var lr: Double?
     @Option(help: "Generator learning rate (default: --lr; stored).") var gLr: Double?
     @Option(help: "Discriminator learning rate (default: --lr; e.g. 4 × the generator's for a two-time-scale update; stored).") var dLr: Double?
+    @Option(help: "START:END — decay both learning rates linearly from their value at D step START to 0 at END (default: constant; stored; may be added when resuming a run that has none).") var lrDecay: String?
     @Option(help: "Compute the gradient penalty (or R1) every N D steps with N times its weight (default 1, official; 1…1000; stored).") var gpEvery: Int?
     @Option(help: "Compute the gradient penalty on the first N samples of each D batch (default: all, official; 1…batch; stored).") var gpBatch: Int?
     @Option(help: "EMA half-life in thousands of images (default 500; finite > 0; stored).") var emaKimg: Double?
@@ -92,7 +93,7 @@ struct TrainTransGAN: ParsableCommand {
         f.config = config; f.gWindow = gWindow; f.gridFrom = gridFrom; f.data = data
         f.gDims = try gDims.map(TrainingFlags.parseDims); f.dDim = dDim; f.dDepth = dDepth; f.dPatch = dPatch; f.imageSkips = imageSkips ? true : nil
         f.batch = batch; f.gBatch = gBatch; f.nCritic = nCritic; f.loss = loss; f.r1Gamma = r1Gamma
-        f.lr = lr; f.gLr = gLr; f.dLr = dLr; f.gpEvery = gpEvery; f.gpBatch = gpBatch
+        f.lr = lr; f.gLr = gLr; f.dLr = dLr; f.lrDecay = lrDecay; f.gpEvery = gpEvery; f.gpBatch = gpBatch
         f.emaKimg = emaKimg; f.emaWarmup = emaWarmup; f.emaBeta = emaBeta; f.augment = augment; f.seed = seed
         f.precision = precision
         var o = TrainingRunOptions()
