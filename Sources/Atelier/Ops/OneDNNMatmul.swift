@@ -6,6 +6,7 @@
 // at the same time as other executions, it returned wrong results now and then (reproduced in C), hence the key.
 import CDNNL
 import Foundation
+import Synchronization
 
 /// One shape's primitive; immutable after creation.
 final class OneDNNMatmul: @unchecked Sendable {
@@ -93,39 +94,38 @@ final class OneDNNMatmul: @unchecked Sendable {
         precondition(status == dnnl_success, "[gemm_bf16] oneDNN \(implementation) failed (status \(status.rawValue)) for \(shape)")
     }
 
-    // MARK: - Process-wide state: the CPU engine, the primitives by shape, idle streams
+    // MARK: - Process-wide caches (not settings): the CPU engine, the primitives by shape, idle streams
 
     private static let engine: UncheckedSendable<OpaquePointer>? = {
         var engine: OpaquePointer?
         guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine else { return nil }
         return UncheckedSendable(engine)
     }()
-    private static let lock = NSLock()
     private struct Key: Hashable { var shape: Shape, threads: Int }
-    /// nil values remember shapes oneDNN cannot do, so they are asked once.
-    nonisolated(unsafe) private static var primitives: [Key: OneDNNMatmul?] = [:]
-    /// A stream serves one execution at a time; concurrent callers each take one.
-    nonisolated(unsafe) private static var idleStreams: [OpaquePointer] = []
+    private struct Cache: ~Copyable {
+        /// nil values remember shapes oneDNN cannot do, so they are asked once.
+        var primitives: [Key: OneDNNMatmul?] = [:]
+        /// A stream serves one execution at a time; concurrent callers each take one.
+        var idleStreams: [UncheckedSendable<OpaquePointer>] = []
+    }
+    private static let cache = Mutex(Cache())
 
     /// The primitive for `shape` run on `threads` OpenMP threads, created on first request; nil if oneDNN has no
     /// bf16 matmul for it here.
     static func primitive(for shape: Shape, threads: Int) -> OneDNNMatmul? {
         let key = Key(shape: shape, threads: max(threads, 1))
-        lock.lock()
-        if let known = primitives[key] { lock.unlock(); return known }
-        lock.unlock()
+        if let known = cache.withLock({ $0.primitives[key] }) { return known }
         // Created outside the lock (JIT takes milliseconds); a racing creator's duplicate is simply dropped.
         let made = engine.flatMap { OneDNNMatmul(shape, threads: key.threads, engine: $0.value) }
-        lock.lock(); defer { lock.unlock() }
-        if let known = primitives[key] { return known }
-        primitives[key] = .some(made)
-        return made
+        return cache.withLock { cache in
+            if let known = cache.primitives[key] { return known }
+            cache.primitives[key] = .some(made)
+            return made
+        }
     }
 
     private static func takeStream(_ engine: OpaquePointer) -> OpaquePointer {
-        lock.lock()
-        if let stream = idleStreams.popLast() { lock.unlock(); return stream }
-        lock.unlock()
+        if let stream = cache.withLock({ $0.idleStreams.popLast() }) { return stream.value }
         var stream: OpaquePointer?
         guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else {
             fatalError("[gemm_bf16] oneDNN could not create a stream")
@@ -134,7 +134,7 @@ final class OneDNNMatmul: @unchecked Sendable {
     }
 
     private static func returnStream(_ stream: OpaquePointer) {
-        lock.lock(); idleStreams.append(stream); lock.unlock()
+        cache.withLock { $0.idleStreams.append(UncheckedSendable(stream)) }
     }
 
     /// The instruction set oneDNN dispatches to on this CPU (after `ONEDNN_MAX_CPU_ISA`), e.g. `avx512_core_bf16`.
