@@ -66,6 +66,7 @@ public struct ExecutionContext: Sendable {
 
     private static let defaultContext = Mutex(ExecutionContext(profiler: Profiler.fromEnvironment()))
 
+    /// Not mutable state: a task-local binding, set only for the scope of `install` (a `var` as the wrapper requires).
     @TaskLocal private static var installed: ExecutionContext? = nil
 
     /// The innermost context installed by `run` on this task or thread (or handed to this `parallelFor` slice),
