@@ -1,9 +1,10 @@
 // oneDNN's matmul primitive as the bf16 GEMM kernel: bf16 A and B, fp32 C, 2-d operands whose transposes are
 // strides, α as an output scale and β as a sum post-op. Creating a primitive JIT-compiles its kernel
 // (milliseconds), so each shape's primitive is made once per thread count and kept for the life of the process;
-// executing it is cheap, and one primitive may execute on several threads at once (each execution takes its own
-// stream). A primitive splits its work for the OpenMP thread count it was created under: run with another count
-// at the same time as other executions, it returned wrong results now and then (reproduced in C), hence the key.
+// executing it is cheap. One primitive may execute on several threads at once because each execution brings its
+// own stream and its own scratchpad (user scratchpad mode): in oneDNN's default mode, as Debian builds it, one
+// scratchpad is shared by every primitive of the process, and concurrent executions returned wrong results now
+// and then. A primitive also splits its work for the OpenMP thread count it was created under, hence the key.
 import CDNNL
 import Foundation
 import Synchronization
@@ -23,6 +24,8 @@ final class OneDNNMatmul: @unchecked Sendable {
     let implementation: String
     private let primitive: OpaquePointer
     private let aDesc: dnnl_memory_desc_t, bDesc: dnnl_memory_desc_t, cDesc: dnnl_memory_desc_t
+    /// The working memory an execution must bring (user scratchpad mode), and its size in bytes.
+    private let scratchpadDesc: dnnl_memory_desc_t, scratchpadBytes: Int
 
     /// Whether the kernel runs on bf16 instructions (AMX or AVX512-BF16). Without them oneDNN 2.6 still
     /// offers bf16 matmul on AVX-512 (`gemm:jit`, converting to fp32 inside), measured at 0.4× of OpenBLAS
@@ -45,6 +48,7 @@ final class OneDNNMatmul: @unchecked Sendable {
         var attr: OpaquePointer?
         guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
         defer { dnnl_primitive_attr_destroy(attr) }
+        guard dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success else { return nil }
         if s.alpha != 1 {
             var alpha = s.alpha
             guard dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) == dnnl_success else { return nil }
@@ -64,8 +68,11 @@ final class OneDNNMatmul: @unchecked Sendable {
         defer { dnnl_primitive_desc_destroy(pd) }
         var name: UnsafePointer<CChar>?
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name)
+        guard let scratchpad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) else { return nil }
         var primitive: OpaquePointer?
         guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else { return nil }
+        scratchpadDesc = scratchpad.pointee
+        scratchpadBytes = withUnsafePointer(to: scratchpadDesc) { Int(dnnl_memory_desc_get_size($0)) }
         self.shape = s
         self.implementation = name.map { String(cString: $0) } ?? "unknown"
         self.primitive = primitive
@@ -75,21 +82,28 @@ final class OneDNNMatmul: @unchecked Sendable {
     /// Runs the primitive on `threads` OpenMP threads; a failure here is a broken library, not a user error.
     func execute(a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, threads: Int) {
         guard let engine = OneDNNMatmul.engine?.value else { fatalError("[gemm_bf16] oneDNN engine unavailable") }
-        var ma: OpaquePointer?, mb: OpaquePointer?, mc: OpaquePointer?
+        var ma: OpaquePointer?, mb: OpaquePointer?, mc: OpaquePointer?, ms: OpaquePointer?
+        // This execution's scratchpad, from the tensors' memory pool.
+        let scratchpad = Buffer(byteCount: scratchpadBytes)
         // Memory objects only wrap the caller's pointers (no allocation).
         var ok = withUnsafePointer(to: aDesc) { dnnl_memory_create(&ma, $0, engine, UnsafeMutableRawPointer(mutating: a)) } == dnnl_success
         ok = ok && withUnsafePointer(to: bDesc) { dnnl_memory_create(&mb, $0, engine, UnsafeMutableRawPointer(mutating: b)) } == dnnl_success
         ok = ok && withUnsafePointer(to: cDesc) { dnnl_memory_create(&mc, $0, engine, UnsafeMutableRawPointer(c)) } == dnnl_success
-        defer { for m in [ma, mb, mc] { if let m { dnnl_memory_destroy(m) } } }
+        if scratchpadBytes > 0 {
+            ok = ok && withUnsafePointer(to: scratchpadDesc) { dnnl_memory_create(&ms, $0, engine, scratchpad.raw) } == dnnl_success
+        }
+        defer { for m in [ma, mb, mc, ms] { if let m { dnnl_memory_destroy(m) } } }
         var status = dnnl_runtime_error
         if ok {
             let stream = OneDNNMatmul.takeStream(engine)
             var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ma), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mb),
                         dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc)]
+            if let ms { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: ms)) }
             atelier_dnnl_set_threads(Int32(clamping: threads))
             status = dnnl_primitive_execute(primitive, stream, Int32(args.count), &args)
             if status == dnnl_success { status = dnnl_stream_wait(stream) }
             OneDNNMatmul.returnStream(stream)
+            withExtendedLifetime(scratchpad) {}
         }
         precondition(status == dnnl_success, "[gemm_bf16] oneDNN \(implementation) failed (status \(status.rawValue)) for \(shape)")
     }
