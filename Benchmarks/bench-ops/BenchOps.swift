@@ -50,7 +50,9 @@ struct BenchOps: ParsableCommand {
             return (loss, grads)
         }
 
-        // Bare: the same GEMMs (forward 1, backward 2 per layer) on preallocated buffers, nothing else.
+        // Bare: the same GEMMs (forward 1, backward 2 per layer) on preallocated buffers, nothing else, on the
+        // engine's thread count (set directly: nothing else runs OpenBLAS in this process meanwhile).
+        openblas_set_num_threads(Int32(Threading.count))
         let n = batch * width
         let acts = (0...layers).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
         let dAct = UnsafeMutablePointer<Float>.allocate(capacity: n), dPrev = UnsafeMutablePointer<Float>.allocate(capacity: n)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Atelier
 #if canImport(Glibc)
 import Glibc
@@ -158,57 +159,66 @@ struct FileIdentity {
 enum FatalSignalCleanup {
     static let capacity = 64
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV]
-    /// Registered paths (strdup'ed, never freed: a handler on another thread may still read one).
-    nonisolated(unsafe) static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
-        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
-        p.initialize(repeating: nil, count: capacity)
-        return p
+
+    /// What the handler reads. A signal handler may only do async-signal-safe things (no locks, no allocation, no
+    /// reference counting), so this is raw memory allocated once and never freed, reached through plain pointers;
+    /// writers hold `users`' lock, and the handler sees each slot as one pointer-sized store.
+    struct HandlerMemory: @unchecked Sendable {
+        /// Registered paths (strdup'ed, never freed: a handler on another thread may still read one).
+        let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+        /// The actions the handler replaced, by signal number.
+        let previous: UnsafeMutablePointer<sigaction>
+    }
+    static let memory: HandlerMemory = {
+        let slots = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
+        slots.initialize(repeating: nil, count: capacity)
+        let previous = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
+        previous.initialize(repeating: sigaction(), count: 65)
+        return HandlerMemory(slots: slots, previous: previous)
     }()
-    nonisolated(unsafe) static let previous: UnsafeMutablePointer<sigaction> = {
-        let p = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
-        p.initialize(repeating: sigaction(), count: 65)
-        return p
-    }()
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var users = 0
+    /// Registrations alive (the handlers are installed while any is); its lock also orders writes to the slots.
+    private static let users = Mutex(0)
 
     /// Registers `paths`; returns their slots for `unregister`.
     static func register(_ paths: [String]) -> [Int] {
-        lock.lock(); defer { lock.unlock() }
-        _ = slots; _ = previous  // initialised before any handler can run
-        var taken: [Int] = []
-        for path in paths {
-            guard let slot = (0..<capacity).first(where: { slots[$0] == nil }) else { break }
-            slots[slot] = strdup(path)
-            taken.append(slot)
-        }
-        if users == 0 {
-            for signal in signals {
-                var action = sigaction()
-                action.__sigaction_handler.sa_handler = fatalSignalHandler
-                sigemptyset(&action.sa_mask)
-                action.sa_flags = 0
-                sigaction(signal, &action, previous + Int(signal))
+        users.withLock { users in
+            let memory = memory  // initialised before any handler can run
+            var taken: [Int] = []
+            for path in paths {
+                guard let slot = (0..<capacity).first(where: { memory.slots[$0] == nil }) else { break }
+                memory.slots[slot] = strdup(path)
+                taken.append(slot)
             }
+            if users == 0 {
+                for signal in signals {
+                    var action = sigaction()
+                    action.__sigaction_handler.sa_handler = fatalSignalHandler
+                    sigemptyset(&action.sa_mask)
+                    action.sa_flags = 0
+                    sigaction(signal, &action, memory.previous + Int(signal))
+                }
+            }
+            users += 1
+            return taken
         }
-        users += 1
-        return taken
     }
 
     static func unregister(_ taken: [Int]) {
-        lock.lock(); defer { lock.unlock() }
-        for slot in taken { slots[slot] = nil }
-        users -= 1
-        if users == 0 {
-            for signal in signals { sigaction(signal, previous + Int(signal), nil) }
+        users.withLock { users in
+            for slot in taken { memory.slots[slot] = nil }
+            users -= 1
+            if users == 0 {
+                for signal in signals { sigaction(signal, memory.previous + Int(signal), nil) }
+            }
         }
     }
 }
 
 private func fatalSignalHandler(_ signal: Int32) {
+    let memory = FatalSignalCleanup.memory
     for i in 0..<FatalSignalCleanup.capacity {
-        if let path = FatalSignalCleanup.slots[i] { unlink(path) }
+        if let path = memory.slots[i] { unlink(path) }
     }
-    sigaction(signal, FatalSignalCleanup.previous + Int(signal), nil)
+    sigaction(signal, memory.previous + Int(signal), nil)
     raise(signal)
 }

@@ -35,9 +35,9 @@ public final class PaintTransformerTrainingRun {
     /// The last checkpoint known to hold good weights: the one resumed from, then each one written.
     private var lastGood: (path: String, step: Int)? = nil
 
-    /// Everything before the first step: validates the options, applies `threads`, creates the output folder,
-    /// builds the trainer (or resumes it from `out`/checkpoint.safetensors), opens the TensorBoard folder and
-    /// draws the validation set. `brushes` paint the training and validation strokes.
+    /// Everything before the first step (on `options.threads` worker threads, as `train` is): validates the options,
+    /// creates the output folder, builds the trainer (or resumes it from `out`/checkpoint.safetensors), opens the
+    /// TensorBoard folder and draws the validation set. `brushes` paint the training and validation strokes.
     public init(_ options: PaintTransformerTrainingRunOptions, group: ProcessGroup = SingleProcess(), brushes: BrushSet = .oilPaint(),
                 log: @escaping (String) -> Void = { _ in }) throws(TrainerError) {
         try options.validate()
@@ -47,7 +47,6 @@ public final class PaintTransformerTrainingRun {
         self.log = report
         let directory = URL(fileURLWithPath: options.out, isDirectory: true)
         self.directory = directory
-        if let threads = options.threads { Threading.setCount(threads) }
         if root {
             do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
                 throw .outputDirectory(path: directory.path, reason: error.localizedDescription)
@@ -57,23 +56,25 @@ public final class PaintTransformerTrainingRun {
         let trainer: PaintTransformerTrainer
         if options.resume {
             let checkpoint = directory.appendingPathComponent("checkpoint.safetensors")
-            trainer = try PaintTransformerTrainer.resume(from: checkpoint, totalSteps: options.scheduleSteps ?? options.steps,
+            trainer = try ExecutionContext.run(threads: options.threads) { () throws(TrainerError) in try PaintTransformerTrainer.resume(from: checkpoint, totalSteps: options.scheduleSteps ?? options.steps,
                                                          learningRate: options.learningRate, batchSize: options.batch,
                                                          lossWeights: try options.parsedLossWeights(), shards: options.shards,
                                                          precision: try options.parsedPrecision(),
-                                                         brushes: brushes, group: group)
+                                                         brushes: brushes, group: group) }
             guard trainer.settings.configuration.name == options.config else {
                 throw .wrongConfiguration(path: checkpoint.path, expected: options.config, found: trainer.settings.configuration.name)
             }
             report("resumed \(checkpoint.path) at step \(trainer.step)")
             lastGood = (checkpoint.path, trainer.step)
         } else {
-            trainer = try PaintTransformerTrainer(settings: try options.newRunSettings(processes: group.size), brushes: brushes, group: group)
+            trainer = try ExecutionContext.run(threads: options.threads) { () throws(TrainerError) in
+                try PaintTransformerTrainer(settings: try options.newRunSettings(processes: group.size), brushes: brushes, group: group)
+            }
         }
         self.trainer = trainer
         let settings = trainer.settings
         report("config \(trainer.network.configuration), \(trainer.network.parameterCount) parameters; batch \(settings.batchSize), "
-               + "lr \(settings.learningRate), schedule \(settings.totalSteps) steps; threads \(Threading.count); loss weights \(settings.lossWeights.text)"
+               + "lr \(settings.learningRate), schedule \(settings.totalSteps) steps; threads \(options.threads ?? Threading.count); loss weights \(settings.lossWeights.text)"
                + (settings.precision == .fp32 ? "" : "; matrix products in \(settings.precision.rawValue)")
                + (group.size > 1 || settings.shards > 1 ? "; \(settings.shards) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
@@ -85,13 +86,19 @@ public final class PaintTransformerTrainingRun {
             }
         }
         validation = options.validateEvery > 0 && root
-            ? ScheduledValidation(strokesPerPatch: settings.configuration.strokesPerPatch, brushes: brushes, directory: directory) : nil
+            ? ExecutionContext.run(threads: options.threads) {
+                ScheduledValidation(strokesPerPatch: settings.configuration.strokesPerPatch, brushes: brushes, directory: directory)
+            } : nil
     }
 
     /// Trains until `options.steps`, the last step checkpointed as if on schedule. After each step it asks
     /// `stopRequested` (e.g. set by a signal handler); a request writes a checkpoint and ends the run. On a failed
     /// step it writes nothing more and names the last good checkpoint (`TrainerError.stepFailed`).
     public func train(stopRequested: () -> Bool = { false }) throws(TrainerError) -> PaintTransformerTrainingRunSummary {
+        try ExecutionContext.run(threads: options.threads) { () throws(TrainerError) in try trainInContext(stopRequested: stopRequested) }
+    }
+
+    private func trainInContext(stopRequested: () -> Bool) throws(TrainerError) -> PaintTransformerTrainingRunSummary {
         let start = Date(), firstStep = trainer.step
         var progress = TrainingProgress(firstStep: firstStep, start: start)
         func summary(stopped: Bool) -> PaintTransformerTrainingRunSummary {

@@ -17,7 +17,7 @@ public struct PaintTransformerTrainingRunOptions: Sendable, Equatable {
     public var learningRate: Double? = nil
     /// Seed of a new run's weights, data and dropout (a resumed run continues the checkpoint's streams).
     public var seed: UInt64 = 0
-    /// Worker threads, set with `Threading.setCount` when the run starts (nil: leave the current count).
+    /// Worker threads of the run's own work, installed for its scope (nil: the caller's context's count).
     public var threads: Int? = nil
     /// Parts of each batch with their own random streams (nil: the group's size, or the checkpoint's if larger).
     public var shards: Int? = nil

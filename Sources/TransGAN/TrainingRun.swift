@@ -39,12 +39,11 @@ public final class TransGANTrainingRun {
     /// The last checkpoint known to hold a good state: the one resumed from, then each one written.
     private var lastGood: (path: String, step: Int)? = nil
 
-    /// Everything before the first step: validates the options, reads the checkpoint to resume, applies `threads`,
-    /// loads the data, builds (or restores) the trainer, opens losses.csv and the TensorBoard folder, and prepares
-    /// the evaluator (which can take minutes the first time: see `ScheduledEvaluation`).
+    /// Everything before the first step (on `options.threads` worker threads, as `train` is): validates the options,
+    /// reads the checkpoint to resume, loads the data, builds (or restores) the trainer, opens losses.csv and the
+    /// TensorBoard folder, and prepares the evaluator (which can take minutes the first time: see `ScheduledEvaluation`).
     public init(_ options: TrainingRunOptions, group: ProcessGroup = SingleProcess(), log: @escaping (String) -> Void = { _ in }) throws {
         let (run, checkpoint) = try options.resolved(group: group)
-        if let threads = options.threads { Threading.setCount(threads) }
         let root = group.isRoot
         let report: (String) -> Void = { if root { log($0) } }
         self.options = options
@@ -52,18 +51,18 @@ public final class TransGANTrainingRun {
         self.log = report
         directory = URL(fileURLWithPath: options.out)
 
-        let dataset = try run.source.load(size: run.config.imageSize, channels: run.config.channels)
+        let dataset = try ExecutionContext.run(threads: options.threads) { try run.source.load(size: run.config.imageSize, channels: run.config.channels) }
         let shards = try options.shards ?? max(checkpoint?.transGANShards() ?? 1, group.size)
-        let trainer = try Trainer(config: run.config, options: run.options, data: dataset, shards: shards, group: group)
+        let trainer = try ExecutionContext.run(threads: options.threads) { try Trainer(config: run.config, options: run.options, data: dataset, shards: shards, group: group) }
         self.trainer = trainer
         if root { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         if let path = options.resume, let checkpoint {
-            try trainer.restore(from: checkpoint)
+            try ExecutionContext.run(threads: options.threads) { try trainer.restore(from: checkpoint) }
             report("resumed from \(path) at step \(trainer.step)")
             lastGood = (path, trainer.step)
         }
         report("\(run.config.name): G \(trainer.generator.parameterCount) / D \(trainer.discriminator.parameterCount) parameters, "
-               + "\(dataset.count) images, batch \(run.options.batch)/\(run.options.gBatch), \(Threading.count) threads, loss \(run.options.loss.rawValue)"
+               + "\(dataset.count) images, batch \(run.options.batch)/\(run.options.gBatch), \(options.threads ?? Threading.count) threads, loss \(run.options.loss.rawValue)"
                + (run.options.precision == .fp32 ? "" : ", matrix products in \(run.options.precision.rawValue)")
                + (group.size > 1 || shards > 1 ? ", \(shards) shards on \(group.size) process\(group.size == 1 ? "" : "es")" : ""))
 
@@ -75,10 +74,12 @@ public final class TransGANTrainingRun {
             }
         }
         if options.evalEvery > 0 && root {
-            evaluation = try ScheduledEvaluation(options: options, config: run.config, trainingSeed: run.options.seed,
-                                                 directory: directory, log: report)
+            let folder = URL(fileURLWithPath: options.out)
+            evaluation = try ExecutionContext.run(threads: options.threads) {
+                try ScheduledEvaluation(options: options, config: run.config, trainingSeed: run.options.seed, directory: folder, log: report)
+            }
         }
-        gridLatents = Tensor.normal([64, run.config.latentDim], rng: RandomGenerator(seed: run.options.seed &+ 99)).materialized()
+        gridLatents = ExecutionContext.run(threads: options.threads) { Tensor.normal([64, run.config.latentDim], rng: RandomGenerator(seed: run.options.seed &+ 99)).materialized() }
         var losses: FileHandle? = nil
         if root {
             let url = directory.appendingPathComponent("losses.csv")
@@ -95,6 +96,10 @@ public final class TransGANTrainingRun {
     /// each step it asks `stopRequested` (e.g. set by a signal handler); a request writes a checkpoint and ends
     /// the run at once. On a failed step it writes nothing more and names the last good checkpoint.
     public func train(stopRequested: () -> Bool = { false }) throws -> TrainingRunSummary {
+        try ExecutionContext.run(threads: options.threads) { try trainInContext(stopRequested: stopRequested) }
+    }
+
+    private func trainInContext(stopRequested: () -> Bool) throws -> TrainingRunSummary {
         start = Date()
         let firstStep = trainer.step
         var progress = ProgressLine(firstStep: firstStep, start: start)

@@ -30,7 +30,7 @@ public struct TrainingRunOptions: Sendable, Equatable {
     public var maxMinutes: Double? = nil
     /// Folder for TensorBoard event files (nil: none).
     public var logdir: String? = nil
-    /// Worker threads, set with `Threading.setCount` when the run starts (nil: leave the current count).
+    /// Worker threads of the run's own work, installed for its scope (nil: the caller's context's count).
     public var threads: Int? = nil
     /// Parts of each batch with their own random streams (nil: the group's size, or the checkpoint's if larger).
     public var shards: Int? = nil

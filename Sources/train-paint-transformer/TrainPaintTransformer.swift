@@ -51,22 +51,8 @@ struct TrainPaintTransformer: ParsableCommand {
 
     func run() throws {
         BLASEnvironment.selectFastKernels()  // AVX2 OpenBLAS kernels unless OPENBLAS_CORETYPE is set (may re-execute: before MPI)
-        let group: ProcessGroup
-        do { group = try MPIProcessGroup.fromEnvironment() ?? SingleProcess() } catch {
-            StandardError.error(error)
-            throw ExitCode.failure
-        }
-        let mpi = group as? MPIProcessGroup
-        // With several ranks, a rank that stopped alone would leave the others waiting in a collective: an error
-        // ends the whole job.
-        let stopped: Bool
-        do { stopped = try train(group: group) } catch {
-            if group.isRoot { StandardError.error(error) }
-            mpi?.abort(code: 1)
-            throw ExitCode.failure
-        }
-        mpi?.finalize()
-        if stopped { throw ExitCode(130) }
+        let outcome = TrainingJob.run(report: { StandardError.error($0) }) { try train(group: $0) }
+        if outcome != .finished { throw ExitCode(outcome.rawValue) }
     }
 
     /// MPI ranks on one machine share its cores unless `--threads` says otherwise.

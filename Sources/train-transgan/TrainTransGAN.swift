@@ -69,23 +69,8 @@ struct TrainTransGAN: ParsableCommand {
 
     func run() throws {
         BLASEnvironment.selectFastKernels()   // once: re-exec with OPENBLAS_CORETYPE set (before MPI starts)
-        let group: ProcessGroup
-        do { group = try MPIProcessGroup.fromEnvironment() ?? SingleProcess() } catch {
-            StandardError.error(error, prefix: "train-transgan: ")
-            throw ExitCode.failure
-        }
-        let mpi = group as? MPIProcessGroup
-        do { try train(group: group) } catch let e as ExitCode {
-            // A rank that stopped alone would leave the others waiting in a collective: an error ends the job.
-            if e != ExitCode(130) && e != .success { mpi?.abort(code: e.rawValue) }
-            mpi?.finalize()
-            throw e
-        } catch {
-            if group.isRoot { StandardError.error(error, prefix: "train-transgan: ") }
-            mpi?.abort(code: 1)
-            throw ExitCode.failure
-        }
-        mpi?.finalize()
+        let outcome = TrainingJob.run(report: { StandardError.error($0, prefix: "train-transgan: ") }) { try train(group: $0) }
+        if outcome != .finished { throw ExitCode(outcome.rawValue) }
     }
 
     func runOptions(group: ProcessGroup) throws -> TrainingRunOptions {
@@ -106,18 +91,19 @@ struct TrainTransGAN: ParsableCommand {
         return o
     }
 
-    func train(group: ProcessGroup) throws {
+    /// Whether the run stopped on request.
+    func train(group: ProcessGroup) throws -> Bool {
         let options = try runOptions(group: group)
         if info {
             let config = try options.resolved(group: group).run.config
             print(config.summary)
             print("generator parameters: \(config.generatorParameterCount)")
             print("discriminator parameters: \(config.discriminatorParameterCount)")
-            return
+            return false
         }
         let run = try TransGANTrainingRun(options, group: group, log: StandardError.line)
         // Ctrl-C, SIGTERM or SIGUSR1 save and stop (under mpirun, send SIGUSR1 to mpirun, which forwards it).
         StopRequest.installSignalHandlers()
-        if try run.train(stopRequested: { StopRequest.isRequested }).stoppedOnRequest { throw ExitCode(130) }
+        return try run.train(stopRequested: { StopRequest.isRequested }).stoppedOnRequest
     }
 }

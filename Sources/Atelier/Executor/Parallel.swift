@@ -14,7 +14,6 @@ public enum Threading {
     public static func setCount(_ n: Int) {
         precondition(allowedCounts.contains(n), "[threads] thread count must be in \(allowedCounts), got \(n)")
         ExecutionContext.default.threads = n
-        BLASThreads.use(n)
     }
 }
 

@@ -1,6 +1,6 @@
 // Validation of a user-given worker-thread count (`--threads`): one documented range for every tool, checked
-// before `Threading.setCount`, whose precondition would trap on 0 or a negative count and whose OpenBLAS call
-// takes an Int32 (4294967296 would trap converting).
+// before `Threading.setCount` or `ExecutionContext(threads:)`, whose preconditions would trap on 0 or a negative
+// count (and OpenBLAS takes an Int32: 4294967296 would trap converting).
 
 /// A requested worker-thread count outside `Threading.allowedCounts`; `description` names the flag.
 public struct ThreadCountError: Error, Equatable, Sendable, CustomStringConvertible {

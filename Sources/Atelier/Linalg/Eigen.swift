@@ -23,7 +23,9 @@ public func symmetricEigen(_ matrix: [Double], n: Int) throws -> (values: [Doubl
     var w = [Double](repeating: 0, count: n)
     let info = a.withUnsafeMutableBufferPointer { ap in
         w.withUnsafeMutableBufferPointer { wp in
-            LAPACKE_dsyevd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
+            BLASThreads.run(threads: Threading.count) {
+                LAPACKE_dsyevd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
+            }
         }
     }
     guard info == 0 else { throw LinearAlgebraError.lapackFailure(routine: "dsyevd", info: info) }
@@ -58,8 +60,10 @@ public func frechetDistance(mean1: [Double], cov1: [Double], mean2: [Double], co
     let s1 = try symmetricSqrt(cov1, n: n)
     // M = √Σ₁ · Σ₂ · √Σ₁ via two GEMMs.
     var tmp = [Double](repeating: 0, count: n * n), m = [Double](repeating: 0, count: n * n)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, s1, Int32(n), cov2, Int32(n), 0, &tmp, Int32(n))
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, tmp, Int32(n), s1, Int32(n), 0, &m, Int32(n))
+    BLASThreads.run(threads: Threading.count) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, s1, Int32(n), cov2, Int32(n), 0, &tmp, Int32(n))
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, tmp, Int32(n), s1, Int32(n), 0, &m, Int32(n))
+    }
     // Symmetrise against rounding before the eigen-solver.
     for i in 0..<n { for j in (i + 1)..<max(i + 1, n) { let v = (m[i * n + j] + m[j * n + i]) / 2; m[i * n + j] = v; m[j * n + i] = v } }
     let (values, _) = try symmetricEigen(m, n: n)
@@ -82,7 +86,9 @@ public func gaussianStatistics(_ features: [Double], rows: Int, dim: Int) -> (me
     var centered = features
     for r in 0..<rows { for d in 0..<dim { centered[r * dim + d] -= mean[d] } }
     var cov = [Double](repeating: 0, count: dim * dim)
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(dim), Int32(dim), Int32(rows), 1 / Double(rows - 1),
-                centered, Int32(dim), centered, Int32(dim), 0, &cov, Int32(dim))
+    BLASThreads.run(threads: Threading.count) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(dim), Int32(dim), Int32(rows), 1 / Double(rows - 1),
+                    centered, Int32(dim), centered, Int32(dim), 0, &cov, Int32(dim))
+    }
     return (mean, cov)
 }

@@ -24,8 +24,10 @@ func polynomialKernelSum(_ a: [Double], rows m: Int, _ b: [Double], rows n: Int,
     a.withUnsafeBufferPointer { ap in
         for start in stride(from: 0, to: m, by: block) {
             let rows = min(block, m - start)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(d), 1 / Double(d),
-                        ap.baseAddress! + start * d, Int32(d), b, Int32(d), 0, &gram, Int32(n))
+            BLASThreads.run(threads: Threading.count) {
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(d), 1 / Double(d),
+                            ap.baseAddress! + start * d, Int32(d), b, Int32(d), 0, &gram, Int32(n))
+            }
             for r in 0..<rows {
                 var rowSum = 0.0
                 for c in 0..<n where !(skipDiagonal && c == start + r) {

@@ -35,8 +35,8 @@ public enum BF16GEMM {
     /// `C` is not read when `β = 0`.
     /// - Parameters:
     ///   - path: nil chooses at run time (`automaticPath`); `.oneDNN` requires `libraryImplementation` non-nil.
-    ///   - threads: oneDNN's and the conversions' thread count (1 inside a `parallelFor` slice). The fallback's
-    ///     sgemm runs on OpenBLAS's own setting, as every GEMM in the engine does.
+    ///   - threads: the thread count of oneDNN, the conversions and the fallback's sgemm (1 inside a
+    ///     `parallelFor` slice).
     public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int, beta: Float = 0,
                             c: UnsafeMutablePointer<Float>, ldc: Int, path: Path? = nil, threads: Int = Threading.count) {
@@ -51,7 +51,7 @@ public enum BF16GEMM {
             let wideA = bufferA.pointer(as: Float.self), wideB = bufferB.pointer(as: Float.self)
             BFloat16.widen(a, rows: aRows, cols: aCols, ld: lda, into: wideA, threads: threads)
             BFloat16.widen(b, rows: bRows, cols: bCols, ld: ldb, into: wideB, threads: threads)
-            withExtendedLifetime((bufferA, bufferB)) { sgemm(shape, wideA, aCols, wideB, bCols, c) }
+            withExtendedLifetime((bufferA, bufferB)) { sgemm(shape, wideA, aCols, wideB, bCols, c, threads: threads) }
         }
     }
 
@@ -77,7 +77,7 @@ public enum BF16GEMM {
             let roundedA = bufferA.pointer(as: Float.self), roundedB = bufferB.pointer(as: Float.self)
             BFloat16.roundToFloat(a, rows: aRows, cols: aCols, ld: lda, into: roundedA, threads: threads)
             BFloat16.roundToFloat(b, rows: bRows, cols: bCols, ld: ldb, into: roundedB, threads: threads)
-            withExtendedLifetime((bufferA, bufferB)) { sgemm(shape, roundedA, aCols, roundedB, bCols, c) }
+            withExtendedLifetime((bufferA, bufferB)) { sgemm(shape, roundedA, aCols, roundedB, bCols, c, threads: threads) }
         }
     }
 
@@ -144,9 +144,11 @@ public enum BF16GEMM {
     }
 
     private static func sgemm(_ s: OneDNNMatmul.Shape, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                              _ ldb: Int, _ c: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
-                    Int32(s.m), Int32(s.n), Int32(s.k), s.alpha, a, Int32(lda), b, Int32(ldb), s.beta, c, Int32(s.ldc))
+                              _ ldb: Int, _ c: UnsafeMutablePointer<Float>, threads: Int) {
+        BLASThreads.run(threads: threads) {
+            cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
+                        Int32(s.m), Int32(s.n), Int32(s.k), s.alpha, a, Int32(lda), b, Int32(ldb), s.beta, c, Int32(s.ldc))
+        }
     }
 }
 

@@ -62,24 +62,27 @@ struct MatmulOp: Op {
                 if fold { gemm(0, threads: Threading.count) } else { batched(batch, m: m, n: n, k: k, gemm) }
                 return
             }
-            if fold {
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), Float(alpha), pa, Int32(lda), pb, Int32(ldb), Float(beta), pc, Int32(n))
-                return
-            }
-            batched(batch, m: m, n: n, k: k) { i, _ in
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), Float(alpha), pa + i * strideA, Int32(lda),
-                            pb + i * strideB, Int32(ldb), Float(beta), pc + i * strideC, Int32(n))
+            // A folded or single fp32 product went to SGEMM above: here are batches of products.
+            batched(batch, m: m, n: n, k: k) { i, threads in
+                BLASThreads.run(threads: threads) {
+                    cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), Float(alpha), pa + i * strideA, Int32(lda),
+                                pb + i * strideB, Int32(ldb), Float(beta), pc + i * strideC, Int32(n))
+                }
             }
         case .float64:
             let pa = c.inputs[0].pointer(as: Double.self), pb = c.inputs[1].pointer(as: Double.self), pc = c.outputs[0].pointer(as: Double.self)
             if k == 0 { if !hasBias { fill(pc, batch * m * n, 0) }; return }
             if fold {
-                cblas_dgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(n))
+                BLASThreads.run(threads: Threading.count) {
+                    cblas_dgemm(CblasRowMajor, ta, tb, Int32(batch * m), Int32(n), Int32(k), alpha, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(n))
+                }
                 return
             }
-            batched(batch, m: m, n: n, k: k) { i, _ in
-                cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, pa + i * strideA, Int32(lda),
-                            pb + i * strideB, Int32(ldb), beta, pc + i * strideC, Int32(n))
+            batched(batch, m: m, n: n, k: k) { i, threads in
+                BLASThreads.run(threads: threads) {
+                    cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, pa + i * strideA, Int32(lda),
+                                pb + i * strideB, Int32(ldb), beta, pc + i * strideC, Int32(n))
+                }
             }
         }
     }
@@ -88,11 +91,12 @@ struct MatmulOp: Op {
     /// `gemm(i, threads)` computes product i on `threads` threads (1 inside a slice).
     private func batched(_ batch: Int, m: Int, n: Int, k: Int, _ gemm: (Int, Int) -> Void) {
         let threads = Threading.count
-        // Many products (attention heads × batch) parallelise better across products than inside each one.
+        // Many products (attention heads × batch) parallelise better across products than inside each one. One
+        // lease for single-threaded OpenBLAS covers all the slices (see BLASThreads).
         if threads > 1 && batch >= threads && (batch >= 4 * threads || m * n * k <= 1 << 22) {
-            openblas_set_num_threads(1)
-            parallelFor(batch) { r in for i in r { gemm(i, 1) } }
-            openblas_set_num_threads(Int32(threads))
+            BLASThreads.hold(threads: 1) {
+                parallelFor(batch) { r in for i in r { gemm(i, 1) } }
+            }
         } else {
             for i in 0..<batch { gemm(i, threads) }
         }

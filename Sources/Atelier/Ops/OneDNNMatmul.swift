@@ -2,12 +2,14 @@
 // transposes are strides, α as an output scale and β as a sum post-op. It is the bf16 GEMM kernel (BF16GEMM) and
 // the large fp32 GEMMs' kernel where oneDNN has a JIT brgemm kernel for the CPU (SGEMM). Creating a primitive
 // JIT-compiles its kernel (milliseconds), so each shape's primitive is made once per thread count and kept for
-// the life of the process; executing it is cheap, and one primitive may execute on several threads at once (each
-// execution takes its own stream). A primitive splits its work for the OpenMP thread count it was created under:
-// run with another count at the same time as other executions, it returned wrong results now and then
-// (reproduced in C), hence the key.
+// the life of the process; executing it is cheap. One primitive may execute on several threads at once because
+// each execution brings its own stream and its own scratchpad (user scratchpad mode): in oneDNN's default mode, as
+// Debian builds it, one scratchpad is shared by every primitive of the process, and concurrent executions returned
+// wrong results now and then. A primitive also splits its work for the OpenMP thread count it was created under,
+// hence the key.
 import CDNNL
 import Foundation
+import Synchronization
 
 /// One shape's primitive; immutable after creation.
 final class OneDNNMatmul: @unchecked Sendable {
@@ -30,6 +32,8 @@ final class OneDNNMatmul: @unchecked Sendable {
     private let primitive: OpaquePointer
     private let aDesc: dnnl_memory_desc_t, bDesc: dnnl_memory_desc_t, cDesc: dnnl_memory_desc_t
     private let biasDesc: dnnl_memory_desc_t?
+    /// The working memory an execution must bring (user scratchpad mode), and its size in bytes.
+    private let scratchpadDesc: dnnl_memory_desc_t, scratchpadBytes: Int
 
     /// Whether the kernel runs on bf16 instructions (AMX or AVX512-BF16). Without them oneDNN 2.6 still
     /// offers bf16 matmul on AVX-512 (`gemm:jit`, converting to fp32 inside), measured at 0.4× of OpenBLAS
@@ -55,6 +59,7 @@ final class OneDNNMatmul: @unchecked Sendable {
         var attr: OpaquePointer?
         guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
         defer { dnnl_primitive_attr_destroy(attr) }
+        guard dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success else { return nil }
         if s.alpha != 1 {
             var alpha = s.alpha
             guard dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha) == dnnl_success else { return nil }
@@ -74,8 +79,11 @@ final class OneDNNMatmul: @unchecked Sendable {
         defer { dnnl_primitive_desc_destroy(pd) }
         var name: UnsafePointer<CChar>?
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name)
+        guard let scratchpad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) else { return nil }
         var primitive: OpaquePointer?
         guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else { return nil }
+        scratchpadDesc = scratchpad.pointee
+        scratchpadBytes = withUnsafePointer(to: scratchpadDesc) { Int(dnnl_memory_desc_get_size($0)) }
         self.shape = s
         self.implementation = name.map { String(cString: $0) } ?? "unknown"
         self.primitive = primitive
@@ -91,7 +99,9 @@ final class OneDNNMatmul: @unchecked Sendable {
     func execute(a: UnsafeRawPointer, b: UnsafeRawPointer, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, threads: Int) {
         precondition((bias != nil) == shape.bias, "[\(opName)] bias pointer given: \(bias != nil), primitive has a bias: \(shape.bias)")
         guard let engine = OneDNNMatmul.engine?.value else { fatalError("[\(opName)] oneDNN engine unavailable") }
-        var ma: OpaquePointer?, mb: OpaquePointer?, mc: OpaquePointer?, mbias: OpaquePointer?
+        var ma: OpaquePointer?, mb: OpaquePointer?, mc: OpaquePointer?, mbias: OpaquePointer?, ms: OpaquePointer?
+        // This execution's scratchpad, from the tensors' memory pool.
+        let scratchpad = Buffer(byteCount: scratchpadBytes)
         // Memory objects only wrap the caller's pointers (no allocation).
         var ok = withUnsafePointer(to: aDesc) { dnnl_memory_create(&ma, $0, engine, UnsafeMutableRawPointer(mutating: a)) } == dnnl_success
         ok = ok && withUnsafePointer(to: bDesc) { dnnl_memory_create(&mb, $0, engine, UnsafeMutableRawPointer(mutating: b)) } == dnnl_success
@@ -99,54 +109,58 @@ final class OneDNNMatmul: @unchecked Sendable {
         if let bias, let biasDesc {
             ok = ok && withUnsafePointer(to: biasDesc) { dnnl_memory_create(&mbias, $0, engine, UnsafeMutableRawPointer(mutating: bias)) } == dnnl_success
         }
-        defer { for m in [ma, mb, mc, mbias] { if let m { dnnl_memory_destroy(m) } } }
+        if scratchpadBytes > 0 {
+            ok = ok && withUnsafePointer(to: scratchpadDesc) { dnnl_memory_create(&ms, $0, engine, scratchpad.raw) } == dnnl_success
+        }
+        defer { for m in [ma, mb, mc, mbias, ms] { if let m { dnnl_memory_destroy(m) } } }
         var status = dnnl_runtime_error
         if ok {
             let stream = OneDNNMatmul.takeStream(engine)
             var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ma), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mb),
                         dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc)]
             if mbias != nil { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: mbias)) }
+            if let ms { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: ms)) }
             atelier_dnnl_set_threads(Int32(clamping: threads))
             status = dnnl_primitive_execute(primitive, stream, Int32(args.count), &args)
             if status == dnnl_success { status = dnnl_stream_wait(stream) }
             OneDNNMatmul.returnStream(stream)
+            withExtendedLifetime(scratchpad) {}
         }
         precondition(status == dnnl_success, "[\(opName)] oneDNN \(implementation) failed (status \(status.rawValue)) for \(shape)")
     }
 
-    // MARK: - Process-wide state: the CPU engine, the primitives by shape, idle streams
+    // MARK: - Process-wide caches (not settings): the CPU engine, the primitives by shape, idle streams
 
     private static let engine: UncheckedSendable<OpaquePointer>? = {
         var engine: OpaquePointer?
         guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine else { return nil }
         return UncheckedSendable(engine)
     }()
-    private static let lock = NSLock()
     private struct Key: Hashable { var shape: Shape, threads: Int }
-    /// nil values remember shapes oneDNN cannot do, so they are asked once.
-    nonisolated(unsafe) private static var primitives: [Key: OneDNNMatmul?] = [:]
-    /// A stream serves one execution at a time; concurrent callers each take one.
-    nonisolated(unsafe) private static var idleStreams: [OpaquePointer] = []
+    private struct Cache: ~Copyable {
+        /// nil values remember shapes oneDNN cannot do, so they are asked once.
+        var primitives: [Key: OneDNNMatmul?] = [:]
+        /// A stream serves one execution at a time; concurrent callers each take one.
+        var idleStreams: [UncheckedSendable<OpaquePointer>] = []
+    }
+    private static let cache = Mutex(Cache())
 
     /// The primitive for `shape` run on `threads` OpenMP threads, created on first request; nil if oneDNN has no
     /// matmul for it here.
     static func primitive(for shape: Shape, threads: Int) -> OneDNNMatmul? {
         let key = Key(shape: shape, threads: max(threads, 1))
-        lock.lock()
-        if let known = primitives[key] { lock.unlock(); return known }
-        lock.unlock()
+        if let known = cache.withLock({ $0.primitives[key] }) { return known }
         // Created outside the lock (JIT takes milliseconds); a racing creator's duplicate is simply dropped.
         let made = engine.flatMap { OneDNNMatmul(shape, threads: key.threads, engine: $0.value) }
-        lock.lock(); defer { lock.unlock() }
-        if let known = primitives[key] { return known }
-        primitives[key] = .some(made)
-        return made
+        return cache.withLock { cache in
+            if let known = cache.primitives[key] { return known }
+            cache.primitives[key] = .some(made)
+            return made
+        }
     }
 
     private static func takeStream(_ engine: OpaquePointer) -> OpaquePointer {
-        lock.lock()
-        if let stream = idleStreams.popLast() { lock.unlock(); return stream }
-        lock.unlock()
+        if let stream = cache.withLock({ $0.idleStreams.popLast() }) { return stream.value }
         var stream: OpaquePointer?
         guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else {
             fatalError("[gemm_bf16] oneDNN could not create a stream")
@@ -155,7 +169,7 @@ final class OneDNNMatmul: @unchecked Sendable {
     }
 
     private static func returnStream(_ stream: OpaquePointer) {
-        lock.lock(); idleStreams.append(stream); lock.unlock()
+        cache.withLock { $0.idleStreams.append(UncheckedSendable(stream)) }
     }
 
     /// The instruction set oneDNN dispatches to on this CPU (after `ONEDNN_MAX_CPU_ISA`), e.g. `avx512_core_bf16`.

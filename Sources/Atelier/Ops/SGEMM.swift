@@ -44,8 +44,7 @@ public enum SGEMM {
     /// given, is `[N]`, added to every row. As in BLAS, `C` is not read when `β = 0`.
     /// - Parameters:
     ///   - path: nil chooses at run time (`automaticPath`); `.oneDNN` requires `libraryImplementation` non-nil.
-    ///   - threads: oneDNN's thread count and the bias prefill's (1 inside a `parallelFor` slice). OpenBLAS runs on
-    ///     its own setting, as every GEMM in the engine does.
+    ///   - threads: the thread count of either library and of the bias prefill (1 inside a `parallelFor` slice).
     public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, bias: UnsafePointer<Float>? = nil,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, path: Path? = nil, threads: Int = Threading.count) {
@@ -73,8 +72,10 @@ public enum SGEMM {
                 if bias == nil { scaleRows(c, m: m, n: n, ldc: ldc, beta: beta, threads: threads) }
                 return
             }
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), betaForBLAS, c, Int32(ldc))
+            BLASThreads.run(threads: threads) {
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), betaForBLAS, c, Int32(ldc))
+            }
         }
     }
 
